@@ -1,0 +1,544 @@
+//! Text input and output of datums in PostgreSQL's exact formats (DateStyle
+//! ISO, MDY; TimeZone UTC; extra_float_digits 1). Clients parse these strings,
+//! so every byte matters.
+
+use crate::error::{sqlstate, SqlError, SqlResult};
+use crate::types::{Datum, Interval, ScalarType, F32, F64};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use rust_decimal::Decimal;
+use std::fmt::Write;
+use std::str::FromStr;
+
+pub const MICROS_PER_SEC: i64 = 1_000_000;
+pub const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SEC;
+
+/// The text form of `d`, or `None` for NULL.
+pub fn format_datum(d: &Datum) -> Option<String> {
+    Some(match d {
+        Datum::Null => return None,
+        Datum::Bool(b) => if *b { "t" } else { "f" }.to_string(),
+        Datum::Int16(i) => i.to_string(),
+        Datum::Int32(i) => i.to_string(),
+        Datum::Int64(i) => i.to_string(),
+        Datum::Float32(F32(f)) => format_float(format!("{:e}", f), f.is_nan(), f.is_infinite(), *f < 0.0, 6),
+        Datum::Float64(F64(f)) => format_float(format!("{:e}", f), f.is_nan(), f.is_infinite(), *f < 0.0, 15),
+        Datum::Numeric(n) => n.to_string(),
+        Datum::Text(s) => s.clone(),
+        Datum::Date(days) => format_date(*days),
+        Datum::Timestamp(us) => format_timestamp(*us),
+        Datum::TimestampTz(us) => format!("{}+00", format_timestamp(*us)),
+        Datum::Interval(iv) => format_interval(iv),
+    })
+}
+
+/// Lays out Rust's shortest round-trip digits (`{:e}` form, e.g. `1.5e-5`) the
+/// way PostgreSQL's float output does: fixed notation for decimal exponents in
+/// `-4..digits`, otherwise `1.5e-05` with at least two exponent digits.
+fn format_float(sci: String, nan: bool, inf: bool, neg: bool, digits: i32) -> String {
+    if nan {
+        return "NaN".into();
+    }
+    if inf {
+        return if neg { "-Infinity" } else { "Infinity" }.into();
+    }
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("exponent is an integer");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let all_digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if all_digits == "0" {
+        return format!("{sign}0");
+    }
+    if exp < -4 || exp >= digits {
+        let (first, rest) = all_digits.split_at(1);
+        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
+    }
+    let n = all_digits.len() as i32;
+    if exp < 0 {
+        format!("{sign}0.{}{}", "0".repeat((-exp - 1) as usize), all_digits)
+    } else if exp + 1 >= n {
+        format!("{sign}{}{}", all_digits, "0".repeat((exp + 1 - n) as usize))
+    } else {
+        let (int, frac) = all_digits.split_at((exp + 1) as usize);
+        format!("{sign}{int}.{frac}")
+    }
+}
+
+pub fn epoch_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
+}
+
+pub fn date_from_days(days: i32) -> NaiveDate {
+    epoch_date() + chrono::Duration::days(days as i64)
+}
+
+pub fn days_from_date(d: NaiveDate) -> i32 {
+    (d - epoch_date()).num_days() as i32
+}
+
+pub fn datetime_from_micros(us: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(us)
+        .map(|d| d.naive_utc())
+        .unwrap_or_default()
+}
+
+pub fn micros_from_datetime(dt: NaiveDateTime) -> i64 {
+    dt.and_utc().timestamp_micros()
+}
+
+fn format_year(y: i32) -> (String, &'static str) {
+    if y <= 0 {
+        (format!("{:04}", 1 - y), " BC")
+    } else {
+        (format!("{:04}", y), "")
+    }
+}
+
+fn format_date(days: i32) -> String {
+    let d = date_from_days(days);
+    let (y, bc) = format_year(d.year());
+    format!("{}-{:02}-{:02}{}", y, d.month(), d.day(), bc)
+}
+
+/// `HH:MM:SS` plus a fraction with trailing zeros removed.
+fn format_time_of_day(h: i64, m: i64, s: i64, micros: i64) -> String {
+    let mut out = format!("{:02}:{:02}:{:02}", h, m, s);
+    if micros != 0 {
+        let frac = format!("{:06}", micros);
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
+    }
+    out
+}
+
+fn format_timestamp(us: i64) -> String {
+    let dt = datetime_from_micros(us);
+    let (y, bc) = format_year(dt.year());
+    let t = format_time_of_day(
+        dt.hour() as i64,
+        dt.minute() as i64,
+        dt.second() as i64,
+        (dt.nanosecond() / 1000) as i64,
+    );
+    // BC goes after the time zone in PostgreSQL; timestamptz appends "+00"
+    // after this, so BC dates of timestamptz are rare enough to ignore here.
+    format!("{}-{:02}-{:02} {}{}", y, dt.month(), dt.day(), t, bc)
+}
+
+/// PostgreSQL's default ("postgres") interval style.
+pub fn format_interval(iv: &Interval) -> String {
+    let mut out = String::new();
+    let mut prior_negative = false;
+    let mut field = |out: &mut String, value: i64, unit: &str| {
+        if value == 0 {
+            return;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let plus = if prior_negative && value > 0 { "+" } else { "" };
+        let s = if value == 1 { "" } else { "s" };
+        let _ = write!(out, "{plus}{value} {unit}{s}");
+        prior_negative = value < 0;
+    };
+    let years = (iv.months / 12) as i64;
+    let months = (iv.months % 12) as i64;
+    field(&mut out, years, "year");
+    field(&mut out, months, "mon");
+    field(&mut out, iv.days as i64, "day");
+    if iv.micros != 0 || out.is_empty() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let neg = iv.micros < 0;
+        let total = iv.micros.unsigned_abs() as i64;
+        let sign = if neg {
+            "-"
+        } else if prior_negative {
+            "+"
+        } else {
+            ""
+        };
+        let secs = total / MICROS_PER_SEC;
+        out.push_str(sign);
+        out.push_str(&format_time_of_day(
+            secs / 3600,
+            (secs / 60) % 60,
+            secs % 60,
+            total % MICROS_PER_SEC,
+        ));
+    }
+    out
+}
+
+/// Parses `s` as a value of type `ty`, with PostgreSQL's errors.
+pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
+    let bad = || SqlError::invalid_input(ty.input_name(), s);
+    let t = s.trim();
+    Ok(match ty {
+        ScalarType::Bool => Datum::Bool(parse_bool(t).ok_or_else(bad)?),
+        ScalarType::Int16 => Datum::Int16(parse_int(t, ty)?.try_into().map_err(|_| range_err(s, ty))?),
+        ScalarType::Int32 => Datum::Int32(parse_int(t, ty)?.try_into().map_err(|_| range_err(s, ty))?),
+        ScalarType::Int64 => Datum::Int64(parse_int(t, ty)?),
+        ScalarType::Float32 => {
+            let f = parse_float(t).ok_or_else(bad)?;
+            let f32v = f as f32;
+            if f.is_finite() && (f32v.is_infinite() || (f != 0.0 && f32v == 0.0)) {
+                return Err(range_err(s, ty));
+            }
+            Datum::Float32(F32(f32v))
+        }
+        ScalarType::Float64 => Datum::Float64(F64(parse_float(t).ok_or_else(bad)?)),
+        ScalarType::Numeric => Datum::Numeric(parse_numeric(t).ok_or_else(bad)?),
+        ScalarType::Text | ScalarType::Varchar(None) => Datum::Text(s.to_string()),
+        ScalarType::Varchar(Some(n)) => Datum::Text(check_length(s, n, "character varying")?),
+        ScalarType::Char(n) => Datum::Text(pad_char(&check_length(s, n, "character")?, n)),
+        ScalarType::Date => Datum::Date(parse_date(t).ok_or_else(bad)?),
+        ScalarType::Timestamp => Datum::Timestamp(parse_timestamp(t, false).ok_or_else(bad)?),
+        ScalarType::TimestampTz => Datum::TimestampTz(parse_timestamp(t, true).ok_or_else(bad)?),
+        ScalarType::Interval => Datum::Interval(parse_interval(t).ok_or_else(bad)?),
+    })
+}
+
+fn range_err(s: &str, ty: ScalarType) -> SqlError {
+    SqlError::new(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        format!("value \"{}\" is out of range for type {}", s, ty.input_name()),
+    )
+}
+
+/// Trims trailing blanks beyond `n` and rejects longer strings (22001).
+pub fn check_length(s: &str, n: u32, type_name: &str) -> SqlResult<String> {
+    let len = s.chars().count();
+    if len <= n as usize {
+        return Ok(s.to_string());
+    }
+    let kept: String = s.chars().take(n as usize).collect();
+    if s.chars().skip(n as usize).all(|c| c == ' ') {
+        return Ok(kept);
+    }
+    Err(SqlError::new(
+        sqlstate::STRING_DATA_RIGHT_TRUNCATION,
+        format!("value too long for type {type_name}({n})"),
+    ))
+}
+
+/// Blank-pads to `n` characters, as char(n) stores.
+pub fn pad_char(s: &str, n: u32) -> String {
+    let len = s.chars().count();
+    let mut out = s.to_string();
+    for _ in len..n as usize {
+        out.push(' ');
+    }
+    out
+}
+
+pub fn parse_bool(t: &str) -> Option<bool> {
+    let l = t.to_ascii_lowercase();
+    match l.as_str() {
+        "t" | "tr" | "tru" | "true" | "y" | "ye" | "yes" | "on" | "1" => Some(true),
+        "f" | "fa" | "fal" | "fals" | "false" | "n" | "no" | "of" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_int(t: &str, ty: ScalarType) -> SqlResult<i64> {
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SqlError::invalid_input(ty.input_name(), t));
+    }
+    t.parse::<i64>().map_err(|_| range_err(t, ty))
+}
+
+pub fn parse_float(t: &str) -> Option<f64> {
+    match t.to_ascii_lowercase().as_str() {
+        "nan" => Some(f64::NAN),
+        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
+        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        l if l.contains("inf") || l.contains("nan") || l.is_empty() => None,
+        _ => t.parse::<f64>().ok(),
+    }
+}
+
+pub fn parse_numeric(t: &str) -> Option<Decimal> {
+    if t.is_empty() || t.contains(['_', ' ']) {
+        return None;
+    }
+    if t.contains(['e', 'E']) {
+        return Decimal::from_scientific(t).ok();
+    }
+    Decimal::from_str(t).ok()
+}
+
+pub fn parse_date(t: &str) -> Option<i32> {
+    let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?;
+    Some(days_from_date(d))
+}
+
+/// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][offset]`. An offset is applied
+/// for timestamptz and ignored for timestamp (as PostgreSQL does).
+pub fn parse_timestamp(t: &str, tz: bool) -> Option<i64> {
+    let (body, offset_secs) = split_offset(t);
+    let body = body.trim();
+    let dt = if let Some((date, time)) = body.split_once([' ', 'T']) {
+        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+        let time = parse_time(time.trim())?;
+        NaiveDateTime::new(date, time)
+    } else {
+        let date = NaiveDate::parse_from_str(body, "%Y-%m-%d").ok()?;
+        date.and_hms_opt(0, 0, 0)?
+    };
+    let mut us = micros_from_datetime(dt);
+    if tz {
+        us -= offset_secs * MICROS_PER_SEC;
+    }
+    Some(us)
+}
+
+fn parse_time(t: &str) -> Option<NaiveTime> {
+    let mut parts = t.split(':');
+    let h: u32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let (s, micros) = match parts.next() {
+        Some(sec) => parse_seconds(sec)?,
+        None => (0, 0),
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    if h == 24 && m == 0 && s == 0 && micros == 0 {
+        return NaiveTime::from_hms_opt(23, 59, 59).map(|t| t + chrono::Duration::seconds(1));
+    }
+    NaiveTime::from_hms_micro_opt(h, m, s, micros)
+}
+
+fn parse_seconds(sec: &str) -> Option<(u32, u32)> {
+    match sec.split_once('.') {
+        Some((s, frac)) => {
+            if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let mut digits: String = frac.chars().take(7).collect();
+            while digits.len() < 7 {
+                digits.push('0');
+            }
+            // round half up at microseconds
+            let seven: u32 = digits.parse().ok()?;
+            let micros = (seven + 5) / 10;
+            Some((s.parse().ok()?, micros))
+        }
+        None => Some((sec.parse().ok()?, 0)),
+    }
+}
+
+/// Splits a trailing `+HH[:MM]`, `-HH[:MM]`, `Z` or ` UTC` off a timestamp.
+fn split_offset(t: &str) -> (&str, i64) {
+    let upper = t.to_ascii_uppercase();
+    for suffix in [" UTC", " GMT", "Z"] {
+        if upper.ends_with(suffix) {
+            return (&t[..t.len() - suffix.len()], 0);
+        }
+    }
+    // An offset sign must come after the time part (after a ':').
+    let Some(colon) = t.find(':') else {
+        return (t, 0);
+    };
+    if let Some(pos) = t[colon..].rfind(['+', '-']).map(|p| p + colon) {
+        let off = &t[pos + 1..];
+        let sign = if &t[pos..pos + 1] == "-" { -1 } else { 1 };
+        let (h, m) = match off.split_once(':') {
+            Some((h, m)) => (h.parse::<i64>().ok(), m.parse::<i64>().ok()),
+            None if off.len() == 4 => (off[..2].parse().ok(), off[2..].parse().ok()),
+            None => (off.parse().ok(), Some(0)),
+        };
+        if let (Some(h), Some(m)) = (h, m) {
+            return (&t[..pos], sign * (h * 3600 + m * 60));
+        }
+    }
+    (t, 0)
+}
+
+/// Parses PostgreSQL interval input: unit words (`1 year 2 mons 3 days`,
+/// `5 minutes`, `1.5 hours`), a `[-]HH:MM[:SS]` time part, and `ago`.
+pub fn parse_interval(t: &str) -> Option<Interval> {
+    let mut iv = Interval::default();
+    let lower = t.to_ascii_lowercase();
+    let mut tokens: Vec<&str> = lower.split_whitespace().collect();
+    if tokens.is_empty() {
+        return None;
+    }
+    let ago = tokens.last() == Some(&"ago");
+    if ago {
+        tokens.pop();
+    }
+    let mut i = 0;
+    let mut any = false;
+    while i < tokens.len() {
+        let tok = tokens[i].trim_start_matches('@');
+        if tok.is_empty() {
+            i += 1;
+            continue;
+        }
+        if tok.contains(':') {
+            iv.micros += parse_time_span(tok)?;
+            any = true;
+            i += 1;
+            continue;
+        }
+        // a number, optionally glued to its unit ("5min")
+        let split = tok
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(tok.len());
+        let (num, glued) = tok.split_at(split);
+        let value: f64 = num.parse().ok()?;
+        let unit = if !glued.is_empty() {
+            glued
+        } else if i + 1 < tokens.len() {
+            i += 1;
+            tokens[i]
+        } else {
+            // a bare number means seconds
+            "second"
+        };
+        add_interval_unit(&mut iv, value, unit)?;
+        any = true;
+        i += 1;
+    }
+    if !any {
+        return None;
+    }
+    if ago {
+        iv = Interval {
+            months: -iv.months,
+            days: -iv.days,
+            micros: -iv.micros,
+        };
+    }
+    Some(iv)
+}
+
+fn parse_time_span(tok: &str) -> Option<i64> {
+    let (neg, body) = match tok.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, tok.strip_prefix('+').unwrap_or(tok)),
+    };
+    let parts: Vec<&str> = body.split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return None;
+    }
+    let h: i64 = parts[0].parse().ok()?;
+    let m: i64 = parts[1].parse().ok()?;
+    let (s, us) = match parts.get(2) {
+        Some(sec) => parse_seconds(sec)?,
+        None => (0, 0),
+    };
+    let total = ((h * 60 + m) * 60 + s as i64) * MICROS_PER_SEC + us as i64;
+    Some(if neg { -total } else { total })
+}
+
+fn add_interval_unit(iv: &mut Interval, value: f64, unit: &str) -> Option<()> {
+    let unit = unit.trim_end_matches(',');
+    let frac_days = |iv: &mut Interval, days: f64| {
+        let whole = days.trunc();
+        iv.days += whole as i32;
+        iv.micros += ((days - whole) * MICROS_PER_DAY as f64).round() as i64;
+    };
+    match unit {
+        "millennium" | "millennia" | "millenniums" => iv.months += (value * 12000.0) as i32,
+        "century" | "centuries" => iv.months += (value * 1200.0) as i32,
+        "decade" | "decades" => iv.months += (value * 120.0) as i32,
+        "y" | "yr" | "yrs" | "year" | "years" => iv.months += (value * 12.0).round() as i32,
+        "mon" | "mons" | "month" | "months" => {
+            let whole = value.trunc();
+            iv.months += whole as i32;
+            frac_days(iv, (value - whole) * 30.0);
+        }
+        "w" | "week" | "weeks" => frac_days(iv, value * 7.0),
+        "d" | "day" | "days" => frac_days(iv, value),
+        "h" | "hr" | "hrs" | "hour" | "hours" => iv.micros += (value * 3600e6).round() as i64,
+        "m" | "min" | "mins" | "minute" | "minutes" => iv.micros += (value * 60e6).round() as i64,
+        "s" | "sec" | "secs" | "second" | "seconds" => iv.micros += (value * 1e6).round() as i64,
+        "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => {
+            iv.micros += (value * 1e3).round() as i64
+        }
+        "us" | "usec" | "usecs" | "microsecond" | "microseconds" => {
+            iv.micros += value.round() as i64
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f8(v: f64) -> String {
+        format_datum(&Datum::Float64(F64(v))).unwrap()
+    }
+    fn f4(v: f32) -> String {
+        format_datum(&Datum::Float32(F32(v))).unwrap()
+    }
+
+    #[test]
+    fn floats_print_like_postgres() {
+        assert_eq!(f8(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(f8(1e20), "1e+20");
+        assert_eq!(f8(1e-5), "1e-05");
+        assert_eq!(f8(0.0001), "0.0001");
+        assert_eq!(f8(123456789012345.0), "123456789012345");
+        assert_eq!(f8(1e15), "1e+15");
+        assert_eq!(f8(-0.0), "-0");
+        assert_eq!(f8(2.5), "2.5");
+        assert_eq!(f8(100.0), "100");
+        assert_eq!(f8(f64::NAN), "NaN");
+        assert_eq!(f8(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(f4(0.1), "0.1");
+        assert_eq!(f4(1e6), "1e+06");
+        assert_eq!(f4(123456.0), "123456");
+    }
+
+    #[test]
+    fn timestamps_trim_fractions() {
+        let us = parse_timestamp("2024-01-02 03:04:05.120", false).unwrap();
+        assert_eq!(format_datum(&Datum::Timestamp(us)).unwrap(), "2024-01-02 03:04:05.12");
+        let us = parse_timestamp("2024-01-02", false).unwrap();
+        assert_eq!(format_datum(&Datum::Timestamp(us)).unwrap(), "2024-01-02 00:00:00");
+        let us = parse_timestamp("2024-01-02 03:00:00+02", true).unwrap();
+        assert_eq!(format_datum(&Datum::TimestampTz(us)).unwrap(), "2024-01-02 01:00:00+00");
+        assert!(parse_timestamp("2024-13-02", false).is_none());
+    }
+
+    #[test]
+    fn intervals_print_like_postgres() {
+        let p = |s| format_interval(&parse_interval(s).unwrap());
+        assert_eq!(p("1 year 2 months 3 days 04:05:06.5"), "1 year 2 mons 3 days 04:05:06.5");
+        assert_eq!(p("-1 day"), "-1 days");
+        assert_eq!(p("0 seconds"), "00:00:00");
+        assert_eq!(p("-1 day 1 hour"), "-1 days +01:00:00");
+        assert_eq!(p("90 minutes"), "01:30:00");
+        assert_eq!(p("1.5 days"), "1 day 12:00:00");
+        assert_eq!(p("2 years"), "2 years");
+    }
+
+    #[test]
+    fn inputs_reject_garbage_with_sqlstate() {
+        assert_eq!(parse_datum("abc", ScalarType::Int32).unwrap_err().code, "22P02");
+        assert_eq!(parse_datum("99999", ScalarType::Int16).unwrap_err().code, "22003");
+        assert_eq!(parse_datum(" 42 ", ScalarType::Int64).unwrap(), Datum::Int64(42));
+        assert_eq!(parse_datum("yes", ScalarType::Bool).unwrap(), Datum::Bool(true));
+        assert_eq!(
+            parse_datum("ab", ScalarType::Char(4)).unwrap(),
+            Datum::Text("ab  ".into())
+        );
+        assert_eq!(parse_datum("abcdef", ScalarType::Varchar(Some(3))).unwrap_err().code, "22001");
+        assert_eq!(
+            format_datum(&parse_datum("9.50", ScalarType::Numeric).unwrap()).unwrap(),
+            "9.50"
+        );
+    }
+}

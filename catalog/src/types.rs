@@ -1,0 +1,383 @@
+//! SQL types and values: `ScalarType`, `Datum`, `Row`, and the identifiers
+//! (`GlobalId`, `Timestamp`, `Diff`) every other crate speaks in.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+
+/// Logical time: epoch milliseconds from the coordinator's monotone clock.
+pub type Timestamp = u64;
+/// Multiplicity of an update in a differential collection.
+pub type Diff = isize;
+
+/// Identifies a catalog object (table, view, materialized view, index) for its
+/// whole life; never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GlobalId(pub u64);
+
+impl std::fmt::Display for GlobalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "u{}", self.0)
+    }
+}
+
+/// The SQL types Ripple stores and computes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ScalarType {
+    Bool,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Numeric,
+    /// text, or varchar(n) when `Some(n)`.
+    Text,
+    Varchar(Option<u32>),
+    /// char(n): blank-padded to n.
+    Char(u32),
+    Date,
+    Timestamp,
+    TimestampTz,
+    Interval,
+}
+
+impl ScalarType {
+    /// The PostgreSQL name used in messages and `format_type`.
+    pub fn name(&self) -> String {
+        match self {
+            ScalarType::Bool => "boolean".into(),
+            ScalarType::Int16 => "smallint".into(),
+            ScalarType::Int32 => "integer".into(),
+            ScalarType::Int64 => "bigint".into(),
+            ScalarType::Float32 => "real".into(),
+            ScalarType::Float64 => "double precision".into(),
+            ScalarType::Numeric => "numeric".into(),
+            ScalarType::Text => "text".into(),
+            ScalarType::Varchar(None) => "character varying".into(),
+            ScalarType::Varchar(Some(n)) => format!("character varying({n})"),
+            ScalarType::Char(n) => format!("character({n})"),
+            ScalarType::Date => "date".into(),
+            ScalarType::Timestamp => "timestamp without time zone".into(),
+            ScalarType::TimestampTz => "timestamp with time zone".into(),
+            ScalarType::Interval => "interval".into(),
+        }
+    }
+
+    /// The short name PostgreSQL uses in input-syntax errors.
+    pub fn input_name(&self) -> &'static str {
+        match self {
+            ScalarType::Bool => "boolean",
+            ScalarType::Int16 => "smallint",
+            ScalarType::Int32 => "integer",
+            ScalarType::Int64 => "bigint",
+            ScalarType::Float32 => "real",
+            ScalarType::Float64 => "double precision",
+            ScalarType::Numeric => "numeric",
+            ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Char(_) => "text",
+            ScalarType::Date => "date",
+            ScalarType::Timestamp => "timestamp",
+            ScalarType::TimestampTz => "timestamp with time zone",
+            ScalarType::Interval => "interval",
+        }
+    }
+
+    /// PostgreSQL's type OID, for RowDescription.
+    pub fn oid(&self) -> u32 {
+        match self {
+            ScalarType::Bool => 16,
+            ScalarType::Int16 => 21,
+            ScalarType::Int32 => 23,
+            ScalarType::Int64 => 20,
+            ScalarType::Float32 => 700,
+            ScalarType::Float64 => 701,
+            ScalarType::Numeric => 1700,
+            ScalarType::Text => 25,
+            ScalarType::Varchar(_) => 1043,
+            ScalarType::Char(_) => 1042,
+            ScalarType::Date => 1082,
+            ScalarType::Timestamp => 1114,
+            ScalarType::TimestampTz => 1184,
+            ScalarType::Interval => 1186,
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            ScalarType::Int16
+                | ScalarType::Int32
+                | ScalarType::Int64
+                | ScalarType::Float32
+                | ScalarType::Float64
+                | ScalarType::Numeric
+        )
+    }
+
+    pub fn is_integer(&self) -> bool {
+        matches!(
+            self,
+            ScalarType::Int16 | ScalarType::Int32 | ScalarType::Int64
+        )
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(
+            self,
+            ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Char(_)
+        )
+    }
+
+    /// Rank in PostgreSQL's numeric promotion order (int2 < int4 < int8 < numeric < float4 < float8).
+    pub fn numeric_rank(&self) -> Option<u8> {
+        Some(match self {
+            ScalarType::Int16 => 1,
+            ScalarType::Int32 => 2,
+            ScalarType::Int64 => 3,
+            ScalarType::Numeric => 4,
+            ScalarType::Float32 => 5,
+            ScalarType::Float64 => 6,
+            _ => return None,
+        })
+    }
+}
+
+/// A totally ordered `f64`: NaN sorts above everything and equals itself, and
+/// -0 equals 0, as in PostgreSQL.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct F64(pub f64);
+
+/// A totally ordered `f32`, as [`F64`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct F32(pub f32);
+
+macro_rules! ordered_float {
+    ($t:ident, $f:ty, $bits:ty) => {
+        impl $t {
+            fn key(&self) -> $f {
+                if self.0 == 0.0 {
+                    0.0
+                } else {
+                    self.0
+                }
+            }
+        }
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == Ordering::Equal
+            }
+        }
+        impl Eq for $t {}
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for $t {
+            fn cmp(&self, other: &Self) -> Ordering {
+                match (self.0.is_nan(), other.0.is_nan()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    (false, false) => self.key().partial_cmp(&other.key()).unwrap(),
+                }
+            }
+        }
+        impl Hash for $t {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                let bits: $bits = if self.0.is_nan() {
+                    <$f>::NAN.to_bits()
+                } else {
+                    self.key().to_bits()
+                };
+                bits.hash(state)
+            }
+        }
+    };
+}
+ordered_float!(F64, f64, u64);
+ordered_float!(F32, f32, u32);
+
+/// An interval as PostgreSQL keeps it: months, days and microseconds, each
+/// signed independently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct Interval {
+    pub months: i32,
+    pub days: i32,
+    pub micros: i64,
+}
+
+impl Interval {
+    /// Total span with a month as 30 days and a day as 24 hours (PostgreSQL's
+    /// comparison rule).
+    pub fn as_micros_approx(&self) -> i128 {
+        const DAY: i128 = 86_400_000_000;
+        (self.months as i128 * 30 + self.days as i128) * DAY + self.micros as i128
+    }
+}
+
+impl PartialOrd for Interval {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Interval {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_micros_approx()
+            .cmp(&other.as_micros_approx())
+            .then_with(|| (self.months, self.days, self.micros).cmp(&(other.months, other.days, other.micros)))
+    }
+}
+
+/// One SQL value. Variants order as their types do; within a type, values
+/// order as SQL orders them (NULL first here; ORDER BY applies SQL's NULLS
+/// LAST default itself).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Datum {
+    Null,
+    Bool(bool),
+    Int16(i16),
+    Int32(i32),
+    Int64(i64),
+    Float32(F32),
+    Float64(F64),
+    Numeric(Decimal),
+    Text(String),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01 00:00:00.
+    Timestamp(i64),
+    /// Microseconds since 1970-01-01 00:00:00 UTC.
+    TimestampTz(i64),
+    Interval(Interval),
+}
+
+impl Datum {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Datum::Null)
+    }
+
+    /// The boolean value, or `None` for NULL (and non-booleans).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Datum::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+/// A row of datums. The field is private so the representation can become a
+/// packed byte row later without touching callers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct Row(Vec<Datum>);
+
+impl Row {
+    pub fn new(datums: Vec<Datum>) -> Self {
+        Row(datums)
+    }
+    pub fn empty() -> Self {
+        Row(Vec::new())
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn get(&self, i: usize) -> &Datum {
+        &self.0[i]
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Datum> {
+        self.0.iter()
+    }
+    pub fn datums(&self) -> &[Datum] {
+        &self.0
+    }
+    pub fn into_datums(self) -> Vec<Datum> {
+        self.0
+    }
+    /// Appends a datum.
+    pub fn push(&mut self, d: Datum) {
+        self.0.push(d);
+    }
+    /// The columns at `indices`, in that order.
+    pub fn project(&self, indices: &[usize]) -> Row {
+        Row(indices.iter().map(|&i| self.0[i].clone()).collect())
+    }
+    /// This row followed by `other`.
+    pub fn concat(&self, other: &Row) -> Row {
+        let mut v = Vec::with_capacity(self.0.len() + other.0.len());
+        v.extend_from_slice(&self.0);
+        v.extend_from_slice(&other.0);
+        Row(v)
+    }
+    /// Approximate heap bytes held by this row, for memory accounting.
+    pub fn heap_size(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<Datum>()
+            + self
+                .0
+                .iter()
+                .map(|d| match d {
+                    Datum::Text(s) => s.capacity(),
+                    _ => 0,
+                })
+                .sum::<usize>()
+    }
+}
+
+impl From<Vec<Datum>> for Row {
+    fn from(v: Vec<Datum>) -> Self {
+        Row(v)
+    }
+}
+
+/// A named, typed column of a relation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub ty: ScalarType,
+    pub nullable: bool,
+}
+
+/// The columns of a relation, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct Schema {
+    pub columns: Vec<Column>,
+}
+
+impl Schema {
+    pub fn new(columns: Vec<Column>) -> Self {
+        Schema { columns }
+    }
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+    pub fn types(&self) -> Vec<ScalarType> {
+        self.columns.iter().map(|c| c.ty).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_order_totally() {
+        assert_eq!(F64(0.0), F64(-0.0));
+        assert_eq!(F64(f64::NAN), F64(f64::NAN));
+        assert!(F64(f64::NAN) > F64(f64::INFINITY));
+        assert!(F64(1.0) < F64(2.0));
+    }
+
+    #[test]
+    fn intervals_compare_by_span() {
+        let month = Interval { months: 1, days: 0, micros: 0 };
+        let days31 = Interval { months: 0, days: 31, micros: 0 };
+        assert!(month < days31);
+    }
+}

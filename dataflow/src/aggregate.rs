@@ -1,0 +1,138 @@
+//! Evaluation of aggregate functions over one group's values, as a
+//! differential `reduce` presents them: distinct value rows with positive
+//! multiplicities. Column `i` of each value row is aggregate `i`'s argument.
+
+use catalog::{Datum, Interval, Row, SqlError, SqlResult, F32, F64};
+use planner::func::numeric_div;
+use planner::{Aggregate, AggregateFunc};
+use rust_decimal::Decimal;
+use std::collections::BTreeSet;
+
+/// Computes every aggregate of one group.
+pub fn evaluate(aggs: &[Aggregate], vals: &[(&Row, isize)]) -> SqlResult<Row> {
+    let mut out = Row::new(Vec::with_capacity(aggs.len()));
+    for (i, agg) in aggs.iter().enumerate() {
+        out.push(evaluate_one(agg, i, vals)?);
+    }
+    Ok(out)
+}
+
+fn evaluate_one(agg: &Aggregate, col: usize, vals: &[(&Row, isize)]) -> SqlResult<Datum> {
+    if agg.func == AggregateFunc::CountStar {
+        return Ok(Datum::Int64(vals.iter().map(|(_, n)| *n as i64).sum()));
+    }
+    // Non-NULL values with multiplicities (1 each when DISTINCT).
+    let values: Vec<(&Datum, i64)> = if agg.distinct {
+        let set: BTreeSet<&Datum> = vals.iter().map(|(r, _)| r.get(col)).filter(|d| !d.is_null()).collect();
+        set.into_iter().map(|d| (d, 1)).collect()
+    } else {
+        vals.iter().map(|(r, n)| (r.get(col), *n as i64)).filter(|(d, _)| !d.is_null()).collect()
+    };
+    let count: i64 = values.iter().map(|(_, n)| n).sum();
+    Ok(match agg.func {
+        AggregateFunc::CountStar => unreachable!("handled above"),
+        AggregateFunc::Count => Datum::Int64(count),
+        _ if values.is_empty() => Datum::Null,
+        AggregateFunc::Min => values.iter().map(|(d, _)| *d).min().cloned().unwrap_or(Datum::Null),
+        AggregateFunc::Max => values.iter().map(|(d, _)| *d).max().cloned().unwrap_or(Datum::Null),
+        AggregateFunc::BoolAnd => Datum::Bool(values.iter().all(|(d, _)| **d == Datum::Bool(true))),
+        AggregateFunc::BoolOr => Datum::Bool(values.iter().any(|(d, _)| **d == Datum::Bool(true))),
+        AggregateFunc::Sum(_) => sum(&values)?,
+        AggregateFunc::Avg(_) => match sum(&values)? {
+            Datum::Numeric(s) => Datum::Numeric(numeric_div(s, Decimal::from(count))?),
+            Datum::Float64(F64(s)) => Datum::Float64(F64(s / count as f64)),
+            other => return Err(SqlError::internal(format!("avg over {other:?}"))),
+        },
+    })
+}
+
+fn overflow(ty: &str) -> SqlError {
+    SqlError::new(catalog::sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, format!("{ty} out of range"))
+}
+
+/// The sum of non-NULL values times their multiplicities, in the sum's
+/// result type (bigint for smallint/integer input).
+fn sum(values: &[(&Datum, i64)]) -> SqlResult<Datum> {
+    match values[0].0 {
+        Datum::Int16(_) | Datum::Int32(_) => {
+            let mut acc: i64 = 0;
+            for (d, n) in values {
+                let v = match d {
+                    Datum::Int16(i) => *i as i64,
+                    Datum::Int32(i) => *i as i64,
+                    _ => 0,
+                };
+                acc = v.checked_mul(*n).and_then(|x| acc.checked_add(x)).ok_or_else(|| overflow("bigint"))?;
+            }
+            Ok(Datum::Int64(acc))
+        }
+        Datum::Numeric(_) => {
+            let mut acc = Decimal::ZERO;
+            for (d, n) in values {
+                if let Datum::Numeric(v) = d {
+                    let term = v.checked_mul(Decimal::from(*n)).ok_or_else(|| overflow("numeric"))?;
+                    acc = acc.checked_add(term).ok_or_else(|| overflow("numeric"))?;
+                }
+            }
+            Ok(Datum::Numeric(acc))
+        }
+        Datum::Float64(_) => Ok(Datum::Float64(F64(values
+            .iter()
+            .map(|(d, n)| if let Datum::Float64(F64(f)) = d { f * *n as f64 } else { 0.0 })
+            .sum()))),
+        Datum::Float32(_) => Ok(Datum::Float32(F32(values
+            .iter()
+            .map(|(d, n)| if let Datum::Float32(F32(f)) = d { f * *n as f32 } else { 0.0 })
+            .sum()))),
+        Datum::Interval(_) => {
+            let mut acc = Interval::default();
+            for (d, n) in values {
+                if let Datum::Interval(iv) = d {
+                    let n32 = i32::try_from(*n).map_err(|_| overflow("interval"))?;
+                    acc.months = iv.months.checked_mul(n32).and_then(|m| acc.months.checked_add(m)).ok_or_else(|| overflow("interval"))?;
+                    acc.days = iv.days.checked_mul(n32).and_then(|m| acc.days.checked_add(m)).ok_or_else(|| overflow("interval"))?;
+                    acc.micros = iv.micros.checked_mul(*n).and_then(|m| acc.micros.checked_add(m)).ok_or_else(|| overflow("interval"))?;
+                }
+            }
+            Ok(Datum::Interval(acc))
+        }
+        other => Err(SqlError::internal(format!("sum over {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use planner::Expr;
+
+    fn agg(func: AggregateFunc, distinct: bool) -> Aggregate {
+        Aggregate { func, expr: Expr::Column(0), distinct }
+    }
+
+    #[test]
+    fn aggregates_weigh_multiplicities_and_skip_nulls() {
+        let a = Row::new(vec![Datum::Int32(2)]);
+        let b = Row::new(vec![Datum::Int32(5)]);
+        let n = Row::new(vec![Datum::Null]);
+        let vals = vec![(&n, 1), (&a, 3), (&b, 1)];
+        let ty = catalog::ScalarType::Int64;
+        let run = |f, d| evaluate_one(&agg(f, d), 0, &vals).unwrap();
+        assert_eq!(run(AggregateFunc::CountStar, false), Datum::Int64(5));
+        assert_eq!(run(AggregateFunc::Count, false), Datum::Int64(4));
+        assert_eq!(run(AggregateFunc::Count, true), Datum::Int64(2));
+        assert_eq!(run(AggregateFunc::Sum(ty), false), Datum::Int64(11));
+        assert_eq!(run(AggregateFunc::Sum(ty), true), Datum::Int64(7));
+        assert_eq!(run(AggregateFunc::Min, false), Datum::Int32(2));
+        assert_eq!(run(AggregateFunc::Max, false), Datum::Int32(5));
+    }
+
+    #[test]
+    fn avg_of_numeric_uses_postgres_scale() {
+        let a = Row::new(vec![Datum::Numeric(Decimal::from(1))]);
+        let b = Row::new(vec![Datum::Numeric(Decimal::from(2))]);
+        let vals = vec![(&a, 1), (&b, 1)];
+        let ty = catalog::ScalarType::Numeric;
+        let d = evaluate_one(&agg(AggregateFunc::Avg(ty), false), 0, &vals).unwrap();
+        assert_eq!(catalog::strconv::format_datum(&d).unwrap(), "1.5000000000000000");
+    }
+}

@@ -1,0 +1,198 @@
+//! Renders plans into timely/differential dataflows on worker threads and
+//! serves reads from their arrangements. The coordinator talks to the
+//! workers only through [`Cluster`]: every command goes to every worker in
+//! one order, so each builds the same dataflows (what timely requires, and
+//! what keeps a later move to timely's multi-process mode a matter of
+//! configuration).
+//!
+//! In the life of a statement: a table write becomes `Command::Write`, a
+//! materialized view `Command::CreateDataflow`, and a read
+//! `Command::Peek`, answered once every worker's trace has passed the read
+//! time.
+
+pub mod aggregate;
+pub mod render;
+pub mod worker;
+
+use catalog::{GlobalId, Row, SqlError};
+use planner::Plan;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex};
+
+/// What a dataflow exports as its arrangement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Export {
+    /// Arranged by the whole row (tables, materialized views, transient reads).
+    Primary,
+    /// Arranged by `keys`, carrying the full row (an index).
+    Index { keys: Vec<usize> },
+}
+
+/// Instructions from the coordinator, applied by every worker in order.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// A table input, arranged by row.
+    CreateTable { id: GlobalId },
+    /// Renders `plan` over imported arrangements, complete from `as_of`.
+    CreateDataflow { id: GlobalId, plan: Plan, export: Export, as_of: u64 },
+    /// Table updates at `ts`; afterwards every input is at `ts + 1`.
+    Write { ts: u64, updates: Vec<(GlobalId, Row, isize)> },
+    /// Moves every input to `ts` (time passes even without writes).
+    AdvanceTo(u64),
+    /// Nobody will read before `since`: history may be merged up to it.
+    AllowCompaction(u64),
+    /// Read `target`'s contents as of `ts`; each worker answers for its shard.
+    Peek { uuid: u64, target: GlobalId, ts: u64 },
+    /// Removes collections and their dataflows.
+    Drop(Vec<GlobalId>),
+    Shutdown,
+}
+
+/// One worker's share of a peek.
+pub struct PeekResponse {
+    pub uuid: u64,
+    pub result: Result<Vec<(Row, isize)>, SqlError>,
+}
+
+/// The rows of a completed read, or the error it met.
+pub type PeekResult = Result<Vec<(Row, isize)>, SqlError>;
+type Callback = Box<dyn FnOnce(PeekResult) + Send>;
+
+/// A peek waiting for the rest of the workers.
+struct Gather {
+    remaining: usize,
+    rows: Vec<(Row, isize)>,
+    error: Option<SqlError>,
+    done: Option<Callback>,
+}
+
+/// Handle to the timely workers.
+pub struct Cluster {
+    /// One command queue per worker.
+    senders: Vec<Sender<Command>>,
+    /// Worker threads, unparked after each command.
+    threads: Vec<std::thread::Thread>,
+    /// Peeks in flight, by uuid.
+    pending: Arc<Mutex<HashMap<u64, Gather>>>,
+    next_uuid: AtomicU64,
+    /// Joined on drop.
+    guards: Option<timely::communication::WorkerGuards<()>>,
+}
+
+impl Cluster {
+    /// Starts `workers` timely worker threads in this process.
+    pub fn start(workers: usize) -> Result<Cluster, String> {
+        let workers = workers.max(1);
+        let mut config = timely::Config::process(workers);
+        let dd_config = differential_dataflow::Config::default().idle_merge_effort(Some(1000));
+        differential_dataflow::configure(&mut config.worker, &dd_config);
+        let (resp_tx, resp_rx) = channel::<PeekResponse>();
+        let (thread_tx, thread_rx) = channel::<(usize, std::thread::Thread)>();
+        let mut senders = vec![];
+        let mut receivers = vec![];
+        for _ in 0..workers {
+            let (tx, rx) = channel();
+            senders.push(tx);
+            receivers.push(Some(rx));
+        }
+        let receivers = Arc::new(Mutex::new(receivers));
+        let resp_tx = Arc::new(Mutex::new(resp_tx));
+        let thread_tx = Arc::new(Mutex::new(thread_tx));
+        let guards = timely::execute(config, move |worker| {
+            let index = worker.index();
+            let rx = receivers.lock().expect("lock")[index].take().expect("one receiver per worker");
+            let responses = resp_tx.lock().expect("lock").clone();
+            let _ = thread_tx.lock().expect("lock").send((index, std::thread::current()));
+            worker::WorkerState::new(index, worker.peers(), responses).run(worker, rx);
+        })?;
+        let mut threads: Vec<Option<std::thread::Thread>> = vec![None; workers];
+        for _ in 0..workers {
+            let (i, t) = thread_rx.recv().map_err(|e| e.to_string())?;
+            threads[i] = Some(t);
+        }
+        let pending: Arc<Mutex<HashMap<u64, Gather>>> = Arc::default();
+        let router = pending.clone();
+        std::thread::Builder::new()
+            .name("peek-router".into())
+            .spawn(move || {
+                while let Ok(resp) = resp_rx.recv() {
+                    route(&router, resp);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Cluster {
+            senders,
+            threads: threads.into_iter().map(|t| t.expect("every worker reported")).collect(),
+            pending,
+            next_uuid: AtomicU64::new(1),
+            guards: Some(guards),
+        })
+    }
+
+    /// Number of workers.
+    pub fn workers(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// Sends `cmd` to every worker and wakes them.
+    pub fn send(&self, cmd: Command) {
+        for s in &self.senders {
+            let _ = s.send(cmd.clone());
+        }
+        for t in &self.threads {
+            t.unpark();
+        }
+    }
+
+    /// Reads `target` at `ts`; `done` gets the consolidated rows from all workers.
+    pub fn peek(&self, target: GlobalId, ts: u64, done: Callback) {
+        let uuid = self.next_uuid.fetch_add(1, Ordering::Relaxed);
+        self.pending.lock().expect("lock").insert(
+            uuid,
+            Gather { remaining: self.workers(), rows: vec![], error: None, done: Some(done) },
+        );
+        self.send(Command::Peek { uuid, target, ts });
+    }
+
+    /// Stops the workers and waits for them.
+    pub fn shutdown(&mut self) {
+        self.send(Command::Shutdown);
+        if let Some(g) = self.guards.take() {
+            drop(g);
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn route(pending: &Mutex<HashMap<u64, Gather>>, resp: PeekResponse) {
+    let finished = {
+        let mut map = pending.lock().expect("lock");
+        let Some(g) = map.get_mut(&resp.uuid) else { return };
+        match resp.result {
+            Ok(rows) => g.rows.extend(rows),
+            Err(e) => g.error = g.error.take().or(Some(e)),
+        }
+        g.remaining -= 1;
+        if g.remaining == 0 {
+            map.remove(&resp.uuid)
+        } else {
+            None
+        }
+    };
+    if let Some(mut g) = finished {
+        let result = match g.error {
+            Some(e) => Err(e),
+            None => Ok(std::mem::take(&mut g.rows)),
+        };
+        if let Some(done) = g.done.take() {
+            done(result);
+        }
+    }
+}

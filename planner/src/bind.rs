@@ -1,0 +1,545 @@
+//! Binding queries: SQL `Query` ASTs become `Plan`s with named, typed output
+//! columns. Joins, outer joins, set operations and global aggregates are
+//! lowered here into the small operator set dataflow renders.
+
+use crate::bind_expr::{aggregate_kind, contains_aggregate, function_name, ident_name, AggCall, ExprCtx};
+use crate::coerce::{common_type_all, Typed};
+use crate::expr::{BinaryOp, Expr, UnaryOp};
+use crate::plan::{Aggregate, AggregateFunc, Finishing, Plan, SortKey};
+use crate::scope::{Scope, ScopeItem};
+use catalog::{sqlstate, Catalog, Datum, ItemDetail, ItemKind, Row, ScalarType, SqlError, SqlResult, Timestamp};
+use sqlparser::ast::{self, Expr as AstExpr, SelectItem, SetExpr, TableFactor};
+use std::cell::RefCell;
+
+/// A bound relation: its plan and the scope naming its columns.
+pub struct Rel {
+    pub plan: Plan,
+    pub scope: Scope,
+}
+
+/// Binds SQL against a catalog. Pure: the clock reading used for `now()` is
+/// passed in.
+pub struct Binder<'a> {
+    pub catalog: &'a Catalog,
+    /// Statement time (epoch ms) for now(); `None` where now() is not allowed (views).
+    pub now: Option<Timestamp>,
+    /// Common table expressions in scope, innermost last.
+    ctes: RefCell<Vec<(String, Plan, Scope)>>,
+    /// Views being expanded, to stop recursive definitions.
+    depth: RefCell<usize>,
+}
+
+impl<'a> Binder<'a> {
+    pub fn new(catalog: &'a Catalog, now: Option<Timestamp>) -> Self {
+        Binder { catalog, now, ctes: RefCell::new(vec![]), depth: RefCell::new(0) }
+    }
+
+    pub fn now_micros(&self) -> SqlResult<i64> {
+        match self.now {
+            Some(ms) => Ok(ms as i64 * 1000),
+            None => Err(SqlError::unsupported("now() in a view definition (temporal filters are not implemented yet)")),
+        }
+    }
+
+    /// Binds a top-level query: ORDER BY/LIMIT/OFFSET become a finishing.
+    pub fn bind_top_query(&self, q: &ast::Query) -> SqlResult<(Rel, Finishing)> {
+        self.bind_query_inner(q, true)
+    }
+
+    /// Binds a nested query (view body, subquery): ORDER BY without LIMIT is
+    /// dropped, LIMIT/OFFSET become a TopK.
+    pub fn bind_query(&self, q: &ast::Query) -> SqlResult<Rel> {
+        let (rel, _) = self.bind_query_inner(q, false)?;
+        Ok(rel)
+    }
+
+    fn bind_query_inner(&self, q: &ast::Query, top: bool) -> SqlResult<(Rel, Finishing)> {
+        let pushed = self.push_ctes(q)?;
+        let result = self.bind_query_body(q, top);
+        self.ctes.borrow_mut().truncate(self.ctes.borrow().len() - pushed);
+        result
+    }
+
+    fn push_ctes(&self, q: &ast::Query) -> SqlResult<usize> {
+        let Some(with) = &q.with else { return Ok(0) };
+        if with.recursive {
+            return Err(SqlError::unsupported("WITH RECURSIVE"));
+        }
+        for cte in &with.cte_tables {
+            let rel = self.bind_query(&cte.query)?;
+            let name = ident_name(&cte.alias.name);
+            let mut scope = rel.scope.with_alias(&name);
+            rename_columns(&mut scope, &cte.alias.columns.iter().map(|c| ident_name(&c.name)).collect::<Vec<_>>())?;
+            self.ctes.borrow_mut().push((name, rel.plan, scope));
+        }
+        Ok(with.cte_tables.len())
+    }
+
+    fn bind_query_body(&self, q: &ast::Query, top: bool) -> SqlResult<(Rel, Finishing)> {
+        let order_by: &[ast::OrderByExpr] = match &q.order_by {
+            None => &[],
+            Some(ob) => match &ob.kind {
+                ast::OrderByKind::Expressions(e) => e,
+                ast::OrderByKind::All(_) => return Err(SqlError::unsupported("ORDER BY ALL")),
+            },
+        };
+        let (limit, offset) = self.bind_limit(q)?;
+        let (rel, visible, order) = match q.body.as_ref() {
+            SetExpr::Select(s) => self.bind_select(s, order_by)?,
+            other => {
+                let rel = self.bind_set_expr(other)?;
+                let n = rel.scope.len();
+                let order = order_by.iter().map(|o| self.bind_output_order(o, &rel.scope)).collect::<SqlResult<Vec<_>>>()?;
+                (rel, n, order)
+            }
+        };
+        let project: Vec<usize> = (0..visible).collect();
+        if top {
+            let finishing = Finishing { order, limit, offset, project };
+            return Ok((rel, finishing));
+        }
+        let mut plan = rel.plan;
+        if limit.is_some() || offset > 0 {
+            plan = Plan::TopK { input: Box::new(plan), group_key: vec![], order, limit, offset };
+        }
+        let scope = Scope { items: rel.scope.items[..visible].to_vec() };
+        Ok((Rel { plan: plan.project(project), scope }, Finishing::default()))
+    }
+
+    fn bind_limit(&self, q: &ast::Query) -> SqlResult<(Option<usize>, usize)> {
+        let (limit, offset) = match &q.limit_clause {
+            None => (None, None),
+            Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) => {
+                if !limit_by.is_empty() {
+                    return Err(SqlError::unsupported("LIMIT BY"));
+                }
+                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { .. }) => return Err(SqlError::syntax("LIMIT #,# syntax is not supported")),
+        };
+        let eval = |e: &AstExpr, what: &str, code: &str| -> SqlResult<Option<usize>> {
+            let t = self.bind_expr(e, ExprCtx { scope: &Scope::default(), agg: None, clause: "LIMIT" })?;
+            let v = t.cast_to(ScalarType::Int64)?.eval(&Row::empty())?;
+            match v {
+                Datum::Null => Ok(None),
+                Datum::Int64(n) if n >= 0 => Ok(Some(n as usize)),
+                _ => Err(SqlError::new(code, format!("{what} must not be negative"))),
+            }
+        };
+        let limit = match limit {
+            Some(e) => eval(e, "LIMIT", sqlstate::INVALID_ROW_COUNT_IN_LIMIT)?,
+            None => None,
+        };
+        let offset = match offset {
+            Some(e) => eval(e, "OFFSET", sqlstate::INVALID_ROW_COUNT_IN_OFFSET)?.unwrap_or(0),
+            None => 0,
+        };
+        Ok((limit, offset))
+    }
+
+    /// ORDER BY over a set operation's output: ordinals or output names.
+    fn bind_output_order(&self, o: &ast::OrderByExpr, scope: &Scope) -> SqlResult<SortKey> {
+        let column = match &o.expr {
+            AstExpr::Value(v) => ordinal(&v.value, scope.len())?,
+            e => {
+                let t = self.bind_expr(e, ExprCtx { scope, agg: None, clause: "ORDER BY" })?;
+                match t.expr {
+                    Expr::Column(i) => i,
+                    _ => return Err(SqlError::unsupported("ORDER BY expressions on UNION/INTERSECT/EXCEPT results")),
+                }
+            }
+        };
+        Ok(sort_key(column, &o.options))
+    }
+
+    pub fn bind_set_expr(&self, body: &SetExpr) -> SqlResult<Rel> {
+        match body {
+            SetExpr::Select(s) => {
+                let (rel, visible, _) = self.bind_select(s, &[])?;
+                let scope = Scope { items: rel.scope.items[..visible].to_vec() };
+                Ok(Rel { plan: rel.plan.project((0..visible).collect()), scope })
+            }
+            SetExpr::Query(q) => self.bind_query(q),
+            SetExpr::Values(v) => self.bind_values(v),
+            SetExpr::SetOperation { op, set_quantifier, left, right } => {
+                let l = self.bind_set_expr(left)?;
+                let r = self.bind_set_expr(right)?;
+                self.bind_set_operation(op, set_quantifier, l, r)
+            }
+            SetExpr::Table(t) => {
+                let name = t.table_name.as_ref().ok_or_else(|| SqlError::syntax("TABLE needs a name"))?;
+                self.bind_named_relation(&ident_name(name), None)
+            }
+            other => Err(SqlError::unsupported(format!("query body {other}"))),
+        }
+    }
+
+    fn bind_set_operation(&self, op: &ast::SetOperator, q: &ast::SetQuantifier, l: Rel, r: Rel) -> SqlResult<Rel> {
+        let opname = op.to_string().to_uppercase();
+        if l.scope.len() != r.scope.len() {
+            return Err(SqlError::new(
+                sqlstate::SYNTAX_ERROR,
+                format!("each {opname} query must have the same number of columns"),
+            ));
+        }
+        // Unify column types.
+        let mut lmaps = vec![];
+        let mut rmaps = vec![];
+        let mut items = vec![];
+        for (i, (a, b)) in l.scope.items.iter().zip(&r.scope.items).enumerate() {
+            let ta = Typed::new(Expr::Column(i), a.ty);
+            let tb = Typed::new(Expr::Column(i), b.ty);
+            let ty = common_type_all(&[ta.clone(), tb.clone()], &opname)?;
+            lmaps.push(ta.cast_to(ty)?);
+            rmaps.push(tb.cast_to(ty)?);
+            items.push(ScopeItem { table: None, name: a.name.clone(), ty, nullable: a.nullable || b.nullable, hidden: false });
+        }
+        let n = items.len();
+        let cast = |plan: Plan, maps: Vec<Expr>| -> Plan {
+            if maps.iter().enumerate().all(|(i, e)| *e == Expr::Column(i)) {
+                plan
+            } else {
+                plan.map(maps).project((n..2 * n).collect())
+            }
+        };
+        let lp = cast(l.plan, lmaps);
+        let rp = cast(r.plan, rmaps);
+        let all = matches!(q, ast::SetQuantifier::All);
+        let plan = match op {
+            ast::SetOperator::Union => {
+                let u = Plan::union(vec![lp, rp]);
+                if all { u } else { u.distinct() }
+            }
+            ast::SetOperator::Except | ast::SetOperator::Minus => {
+                let (lp, rp) = if all { (lp, rp) } else { (lp.distinct(), rp.distinct()) };
+                Plan::Threshold { input: Box::new(Plan::union(vec![lp, rp.negate()])) }
+            }
+            ast::SetOperator::Intersect => {
+                if all {
+                    return Err(SqlError::unsupported("INTERSECT ALL"));
+                }
+                let on = (0..n).map(|i| (i, i)).collect();
+                Plan::Join { left: Box::new(lp.distinct()), right: Box::new(rp.distinct()), on, right_index: None }
+                    .project((0..n).collect())
+            }
+        };
+        Ok(Rel { plan, scope: Scope { items } })
+    }
+
+    fn bind_values(&self, v: &ast::Values) -> SqlResult<Rel> {
+        let empty = Scope::default();
+        let ctx = ExprCtx { scope: &empty, agg: None, clause: "VALUES" };
+        let rows: Vec<Vec<Typed>> = v
+            .rows
+            .iter()
+            .map(|r| r.content.iter().map(|e| self.bind_expr(e, ctx)).collect::<SqlResult<Vec<_>>>())
+            .collect::<SqlResult<_>>()?;
+        let width = rows.first().map(|r| r.len()).unwrap_or(0);
+        if rows.iter().any(|r| r.len() != width) {
+            return Err(SqlError::syntax("VALUES lists must all be the same length"));
+        }
+        let mut types = vec![];
+        for c in 0..width {
+            let col: Vec<Typed> = rows.iter().map(|r| r[c].clone()).collect();
+            types.push(common_type_all(&col, "VALUES")?);
+        }
+        let mut out = vec![];
+        for r in rows {
+            let mut datums = vec![];
+            for (t, ty) in r.into_iter().zip(&types) {
+                datums.push(t.cast_to(*ty)?.eval(&Row::empty())?);
+            }
+            out.push((Row::new(datums), 1));
+        }
+        let items = types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| ScopeItem { table: None, name: format!("column{}", i + 1), ty: *ty, nullable: true, hidden: false })
+            .collect();
+        Ok(Rel { plan: Plan::Constant { rows: out, arity: width }, scope: Scope { items } })
+    }
+
+    /// Binds a table, materialized view, view or CTE by name.
+    pub fn bind_named_relation(&self, name: &str, alias: Option<&str>) -> SqlResult<Rel> {
+        let label = alias.unwrap_or(name);
+        if let Some((_, plan, scope)) = self.ctes.borrow().iter().rev().find(|(n, _, _)| n == name) {
+            return Ok(Rel { plan: plan.clone(), scope: scope.clone().with_alias(label) });
+        }
+        let item = self.catalog.resolve(name)?;
+        let scope = Scope::from_columns(Some(label), &item.schema.columns);
+        match (&item.kind, &item.detail) {
+            (ItemKind::Table | ItemKind::MaterializedView, _) => Ok(Rel {
+                plan: Plan::Get { id: item.id, name: item.name.clone(), arity: item.schema.len() },
+                scope,
+            }),
+            (ItemKind::View, ItemDetail::Query { sql }) => {
+                if *self.depth.borrow() > 32 {
+                    return Err(SqlError::internal("views nested too deeply"));
+                }
+                *self.depth.borrow_mut() += 1;
+                let q = crate::parse_query(sql)?;
+                let inner = Binder::new(self.catalog, self.now);
+                *inner.depth.borrow_mut() = *self.depth.borrow();
+                let rel = inner.bind_query(&q);
+                *self.depth.borrow_mut() -= 1;
+                Ok(Rel { plan: rel?.plan, scope })
+            }
+            _ => Err(SqlError::new(sqlstate::WRONG_OBJECT_TYPE, format!("\"{name}\" is an index"))),
+        }
+    }
+
+    fn bind_table_factor(&self, tf: &TableFactor) -> SqlResult<Rel> {
+        match tf {
+            TableFactor::Table { name, alias, args, .. } => {
+                if args.is_some() {
+                    return Err(SqlError::unsupported("table functions"));
+                }
+                let rel_name = object_name(name)?;
+                let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
+                let mut rel = self.bind_named_relation(&rel_name, alias_name.as_deref())?;
+                if let Some(a) = alias {
+                    rename_columns(&mut rel.scope, &a.columns.iter().map(|c| ident_name(&c.name)).collect::<Vec<_>>())?;
+                }
+                Ok(rel)
+            }
+            TableFactor::Derived { lateral, subquery, alias, .. } => {
+                if *lateral {
+                    return Err(SqlError::unsupported("LATERAL"));
+                }
+                let rel = self.bind_query(subquery)?;
+                let Some(a) = alias else {
+                    return Err(SqlError::syntax("subquery in FROM must have an alias"));
+                };
+                let name = ident_name(&a.name);
+                let mut scope = rel.scope.with_alias(&name);
+                rename_columns(&mut scope, &a.columns.iter().map(|c| ident_name(&c.name)).collect::<Vec<_>>())?;
+                Ok(Rel { plan: rel.plan, scope })
+            }
+            TableFactor::NestedJoin { table_with_joins, alias } => {
+                let mut rel = self.bind_table_with_joins(table_with_joins)?;
+                if let Some(a) = alias {
+                    rel.scope = rel.scope.with_alias(&ident_name(&a.name));
+                }
+                Ok(rel)
+            }
+            other => Err(SqlError::unsupported(format!("FROM item {other}"))),
+        }
+    }
+
+    pub fn bind_from(&self, from: &[ast::TableWithJoins]) -> SqlResult<Rel> {
+        let mut acc: Option<Rel> = None;
+        for twj in from {
+            let rel = self.bind_table_with_joins(twj)?;
+            acc = Some(match acc {
+                None => rel,
+                Some(l) => crate::join::lower_join(self, crate::join::JoinKind::Inner, l, rel, None, vec![])?,
+            });
+        }
+        Ok(acc.unwrap_or(Rel { plan: Plan::constant_row(Row::empty()), scope: Scope::default() }))
+    }
+
+    fn bind_table_with_joins(&self, twj: &ast::TableWithJoins) -> SqlResult<Rel> {
+        let mut left = self.bind_table_factor(&twj.relation)?;
+        for j in &twj.joins {
+            let right = self.bind_table_factor(&j.relation)?;
+            left = crate::join::bind_join(self, left, right, &j.join_operator)?;
+        }
+        Ok(left)
+    }
+
+    /// Binds a SELECT. Returns the relation (visible columns first, then
+    /// hidden ORDER BY columns), the number of visible columns, and the sort keys.
+    pub fn bind_select(&self, s: &ast::Select, order_by: &[ast::OrderByExpr]) -> SqlResult<(Rel, usize, Vec<SortKey>)> {
+        let from = self.bind_from(&s.from)?;
+        let mut plan = from.plan;
+        let input = from.scope;
+        if let Some(w) = &s.selection {
+            if contains_aggregate(w) {
+                return Err(SqlError::new(sqlstate::GROUPING_ERROR, "aggregate functions are not allowed in WHERE"));
+            }
+            let pred = self.bind_expr(w, ExprCtx { scope: &input, agg: None, clause: "WHERE" })?.into_bool("WHERE")?;
+            plan = plan.filter(vec![pred]);
+        }
+        let group_exprs: Vec<AstExpr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(e, m) if m.is_empty() => e.clone(),
+            _ => return Err(SqlError::unsupported("GROUP BY ALL / ROLLUP / CUBE")),
+        };
+        let grouped = !group_exprs.is_empty() || s.having.is_some() || has_aggregates(s, order_by);
+        if grouped {
+            crate::select::bind_grouped(self, s, order_by, plan, input, group_exprs)
+        } else {
+            crate::select::bind_projection(self, s, order_by, plan, &input, None)
+        }
+    }
+
+    /// Collects the aggregate calls of a grouped SELECT, deduplicated.
+    pub fn collect_aggs(&self, exprs: &[&AstExpr], input: &Scope) -> SqlResult<Vec<AggCall>> {
+        let mut out: Vec<AggCall> = vec![];
+        let mut err = None;
+        for e in exprs {
+            let _ = ast::visit_expressions(*e, |x| {
+                if let AstExpr::Function(f) = x {
+                    if f.over.is_none() && aggregate_kind(&function_name(f)).is_some() && !out.iter().any(|a| a.ast == *f) {
+                        match self.bind_agg_call(f, input) {
+                            Ok(a) => out.push(a),
+                            Err(e) => {
+                                err = Some(e);
+                                return std::ops::ControlFlow::Break(());
+                            }
+                        }
+                    }
+                }
+                std::ops::ControlFlow::Continue(())
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lowers a Reduce; with no group key, adds PostgreSQL's one row over
+    /// empty input (count 0, other aggregates NULL).
+    pub fn lower_reduce(&self, input: Plan, nkeys_at: usize, keys: usize, aggs: &[AggCall]) -> Plan {
+        let group_key: Vec<usize> = (nkeys_at..nkeys_at + keys).collect();
+        let aggregates = aggs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Aggregate { func: a.func, expr: Expr::Column(nkeys_at + keys + i), distinct: a.distinct })
+            .collect();
+        let reduce = Plan::Reduce { input: Box::new(input), group_key, aggregates };
+        if keys > 0 {
+            return reduce;
+        }
+        let default: Vec<Datum> = aggs
+            .iter()
+            .map(|a| match a.func {
+                AggregateFunc::Count | AggregateFunc::CountStar => Datum::Int64(0),
+                _ => Datum::Null,
+            })
+            .collect();
+        let n = aggs.len();
+        let retract = reduce
+            .clone()
+            .map(default.iter().cloned().map(Expr::Literal).collect())
+            .project((n..2 * n).collect())
+            .negate();
+        Plan::union(vec![reduce, Plan::constant_row(Row::new(default)), retract])
+    }
+}
+
+fn has_aggregates(s: &ast::Select, order_by: &[ast::OrderByExpr]) -> bool {
+    s.projection.iter().any(|p| match p {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => contains_aggregate(e),
+        _ => false,
+    }) || s.having.as_ref().is_some_and(contains_aggregate)
+        || order_by.iter().any(|o| contains_aggregate(&o.expr))
+}
+
+pub fn ordinal(v: &ast::Value, n: usize) -> SqlResult<usize> {
+    match v {
+        ast::Value::Number(s, _) => match s.parse::<usize>() {
+            Ok(i) if i >= 1 && i <= n => Ok(i - 1),
+            _ => Err(SqlError::new(
+                sqlstate::INVALID_COLUMN_REFERENCE,
+                format!("ORDER BY position {s} is not in select list"),
+            )),
+        },
+        _ => Err(SqlError::unsupported("ORDER BY a constant")),
+    }
+}
+
+pub fn sort_key(column: usize, o: &ast::OrderByOptions) -> SortKey {
+    let desc = matches!(o.sort, Some(ast::OrderBySort::Desc));
+    // PostgreSQL: NULLs sort as larger than any value.
+    let nulls_first = o.nulls_first.unwrap_or(desc);
+    SortKey { column, desc, nulls_first }
+}
+
+fn rename_columns(scope: &mut Scope, names: &[String]) -> SqlResult<()> {
+    if names.len() > scope.len() {
+        return Err(SqlError::new(
+            sqlstate::INVALID_COLUMN_REFERENCE,
+            format!("table has {} columns available but {} columns specified", scope.len(), names.len()),
+        ));
+    }
+    for (item, n) in scope.items.iter_mut().zip(names) {
+        item.name = n.clone();
+    }
+    Ok(())
+}
+
+/// A relation name: the last part, lower-cased unless quoted. `public.` and
+/// `pg_catalog.`-free schemas are accepted.
+pub fn object_name(name: &ast::ObjectName) -> SqlResult<String> {
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(ident_name).collect();
+    match parts.as_slice() {
+        [n] => Ok(n.clone()),
+        [s, n] if s == "public" => Ok(n.clone()),
+        [d, s, n] if d == "ripple" && s == "public" => Ok(n.clone()),
+        _ => Err(SqlError::new(sqlstate::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist"))),
+    }
+}
+
+/// Maps a SQL type name to a `ScalarType`.
+pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
+    use ast::DataType as D;
+    use ScalarType::*;
+    let len = |c: &Option<ast::CharacterLength>| match c {
+        Some(ast::CharacterLength::IntegerLength { length, .. }) => Some(*length as u32),
+        _ => None,
+    };
+    Ok(match t {
+        D::Bool | D::Boolean => Bool,
+        D::SmallInt(_) | D::Int2(_) => Int16,
+        D::Int(_) | D::Integer(_) | D::Int4(_) => Int32,
+        D::BigInt(_) | D::Int8(_) => Int64,
+        D::Real | D::Float4 => Float32,
+        D::DoublePrecision | D::Float8 | D::Double(_) => Float64,
+        D::Float(info) => match info {
+            ast::ExactNumberInfo::Precision(p) if *p <= 24 => Float32,
+            _ => Float64,
+        },
+        D::Numeric(_) | D::Decimal(_) | D::Dec(_) => Numeric,
+        D::Text | D::String(_) => Text,
+        D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) => Varchar(len(l)),
+        D::Char(l) | D::Character(l) => Char(len(l).unwrap_or(1)),
+        D::Date => Date,
+        D::Timestamp(_, tz) => match tz {
+            ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone => TimestampTz,
+            _ => Timestamp,
+        },
+        D::Interval { .. } => Interval,
+        D::Custom(name, _) => match name.to_string().to_lowercase().as_str() {
+            "timestamptz" => TimestampTz,
+            "bpchar" => Char(1),
+            "int" | "int4" | "serial" => Int32,
+            "int8" | "bigserial" => Int64,
+            "int2" => Int16,
+            "float4" => Float32,
+            "float8" => Float64,
+            "bool" => Bool,
+            "string" => Text,
+            other => {
+                return Err(SqlError::new(sqlstate::UNDEFINED_OBJECT, format!("type \"{other}\" does not exist")))
+            }
+        },
+        other => return Err(SqlError::new(sqlstate::UNDEFINED_OBJECT, format!("type \"{other}\" is not supported"))),
+    })
+}
+
+/// `IS NOT NULL` predicates over `cols`.
+pub fn not_null(cols: impl Iterator<Item = usize>) -> Vec<Expr> {
+    cols.map(|c| Expr::unary(UnaryOp::IsNotNull, Expr::Column(c))).collect()
+}
+
+/// Splits a predicate into its AND-ed conjuncts.
+pub fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Binary(BinaryOp::And, l, r) => {
+            conjuncts(*l, out);
+            conjuncts(*r, out);
+        }
+        other => out.push(other),
+    }
+}

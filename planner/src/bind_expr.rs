@@ -1,0 +1,630 @@
+//! Binding scalar SQL expressions to typed `Expr`s against a `Scope`,
+//! including the aggregate context of a grouped SELECT.
+
+use crate::bind::Binder;
+use crate::coerce::{self, bind_binary, common_type_all, Typed};
+use crate::expr::{BinaryOp, Expr, Func, UnaryOp};
+use crate::plan::AggregateFunc;
+use crate::scope::Scope;
+use catalog::{sqlstate, strconv, Datum, ScalarType, SqlError, SqlResult};
+use sqlparser::ast::{self, Expr as AstExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+
+/// An aggregate call found in a SELECT, HAVING or ORDER BY.
+#[derive(Debug, Clone)]
+pub struct AggCall {
+    pub ast: ast::Function,
+    pub func: AggregateFunc,
+    pub arg: Typed,
+    pub distinct: bool,
+    pub result: ScalarType,
+}
+
+/// What a grouped SELECT's expressions may refer to: group keys (bound
+/// against the input scope) and aggregates, both as output columns.
+pub struct AggContext<'a> {
+    pub input: &'a Scope,
+    pub keys: Vec<Expr>,
+    pub aggs: Vec<AggCall>,
+}
+
+/// Where an expression is bound.
+#[derive(Clone, Copy)]
+pub struct ExprCtx<'a> {
+    pub scope: &'a Scope,
+    pub agg: Option<&'a AggContext<'a>>,
+    /// The clause name for messages ("WHERE", "JOIN/ON", …).
+    pub clause: &'static str,
+}
+
+pub fn ident_name(i: &ast::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_lowercase()
+    }
+}
+
+pub fn aggregate_kind(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "count" => "count",
+        "sum" => "sum",
+        "min" => "min",
+        "max" => "max",
+        "avg" => "avg",
+        "bool_and" | "every" => "bool_and",
+        "bool_or" => "bool_or",
+        _ => return None,
+    })
+}
+
+pub fn function_name(f: &ast::Function) -> String {
+    f.name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(ident_name)
+        .unwrap_or_default()
+}
+
+/// The plain expression arguments of a call, and whether `*` was given.
+fn call_args(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
+    match &f.args {
+        FunctionArguments::None => Ok((vec![], false, false)),
+        FunctionArguments::Subquery(_) => Err(SqlError::unsupported("subquery as function argument")),
+        FunctionArguments::List(list) => {
+            let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+            if !list.clauses.is_empty() {
+                return Err(SqlError::unsupported("ORDER BY or other clauses inside a function call"));
+            }
+            let mut out = vec![];
+            let mut star = false;
+            for a in &list.args {
+                match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => out.push(e.clone()),
+                    FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
+                    _ => return Err(SqlError::unsupported("named or qualified function arguments")),
+                }
+            }
+            Ok((out, star, distinct))
+        }
+    }
+}
+
+/// Whether the AST contains an aggregate call (outside subqueries).
+pub fn contains_aggregate(e: &AstExpr) -> bool {
+    let mut found = false;
+    let _ = ast::visit_expressions(e, |x| {
+        if let AstExpr::Function(f) = x {
+            if f.over.is_none() && aggregate_kind(&function_name(f)).is_some() {
+                found = true;
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    found
+}
+
+impl Binder<'_> {
+    /// Binds an aggregate call's argument against the input scope.
+    pub fn bind_agg_call(&self, f: &ast::Function, input: &Scope) -> SqlResult<AggCall> {
+        let name = function_name(f);
+        let kind = aggregate_kind(&name).expect("caller checked");
+        if f.filter.is_some() || !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("FILTER and WITHIN GROUP on aggregates"));
+        }
+        let (args, star, distinct) = call_args(f)?;
+        let ctx = ExprCtx { scope: input, agg: None, clause: "aggregate function calls" };
+        if star || (kind == "count" && args.is_empty()) {
+            if kind != "count" {
+                return Err(SqlError::syntax(format!("{name}(*) is not supported")));
+            }
+            return Ok(AggCall {
+                ast: f.clone(),
+                func: AggregateFunc::CountStar,
+                arg: Typed::new(Expr::Literal(Datum::Null), ScalarType::Bool),
+                distinct: false,
+                result: ScalarType::Int64,
+            });
+        }
+        if args.len() != 1 {
+            return Err(no_function(&name, args.len()));
+        }
+        if contains_aggregate(&args[0]) {
+            return Err(SqlError::new(sqlstate::GROUPING_ERROR, "aggregate function calls cannot be nested"));
+        }
+        let mut arg = self.bind_expr(&args[0], ctx)?;
+        if arg.unknown {
+            arg = Typed::new(arg.cast_to(ScalarType::Text)?, ScalarType::Text);
+        }
+        use ScalarType::*;
+        let t = arg.ty;
+        let bad = || {
+            SqlError::new(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", t.name()),
+            )
+        };
+        let (func, result) = match kind {
+            "count" => (AggregateFunc::Count, Int64),
+            "sum" => {
+                let r = match t {
+                    Int16 | Int32 => Int64,
+                    Int64 | Numeric => Numeric,
+                    Float32 | Float64 | Interval => t,
+                    _ => return Err(bad()),
+                };
+                (AggregateFunc::Sum(r), r)
+            }
+            "avg" => {
+                let r = match t {
+                    Int16 | Int32 | Int64 | Numeric => Numeric,
+                    Float32 | Float64 => Float64,
+                    _ => return Err(bad()),
+                };
+                (AggregateFunc::Avg(r), r)
+            }
+            "min" => (AggregateFunc::Min, if t == Char(0) { Text } else { t }),
+            "max" => (AggregateFunc::Max, t),
+            "bool_and" | "bool_or" => {
+                if t != Bool {
+                    return Err(bad());
+                }
+                let f = if kind == "bool_and" { AggregateFunc::BoolAnd } else { AggregateFunc::BoolOr };
+                (f, Bool)
+            }
+            _ => unreachable!(),
+        };
+        // Sums and averages of integers accumulate as numeric.
+        if matches!(func, AggregateFunc::Sum(Numeric) | AggregateFunc::Avg(Numeric)) && t != Numeric {
+            arg = Typed::new(arg.cast_to(Numeric)?, Numeric);
+        }
+        if matches!(func, AggregateFunc::Avg(Float64)) && t == Float32 {
+            arg = Typed::new(arg.cast_to(Float64)?, Float64);
+        }
+        Ok(AggCall { ast: f.clone(), func, arg, distinct, result })
+    }
+
+    /// Binds `e` in `ctx`, returning its expression and type.
+    pub fn bind_expr(&self, e: &AstExpr, ctx: ExprCtx) -> SqlResult<Typed> {
+        if let Some(agg) = ctx.agg {
+            if let Some(t) = self.bind_in_agg_context(e, agg)? {
+                return Ok(t);
+            }
+        }
+        match e {
+            AstExpr::Identifier(id) => self.bind_column(None, &ident_name(id), ctx),
+            AstExpr::CompoundIdentifier(ids) => {
+                let names: Vec<String> = ids.iter().map(ident_name).collect();
+                match names.as_slice() {
+                    [t, c] => self.bind_column(Some(t), c, ctx),
+                    [_, t, c] => self.bind_column(Some(t), c, ctx),
+                    _ => Err(SqlError::new(sqlstate::SYNTAX_ERROR, format!("improper qualified name: {e}"))),
+                }
+            }
+            AstExpr::Value(v) => bind_value(&v.value),
+            AstExpr::TypedString(ts) => {
+                let ty = crate::bind::bind_type(&ts.data_type)?;
+                let s = match &ts.value.value {
+                    Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Ok(Typed::new(Expr::Literal(strconv::parse_datum(&s, ty)?), ty))
+            }
+            AstExpr::Interval(iv) => bind_interval_literal(iv),
+            AstExpr::Nested(inner) => self.bind_expr(inner, ctx),
+            AstExpr::UnaryOp { op, expr } => {
+                let t = self.bind_expr(expr, ctx)?;
+                match op {
+                    ast::UnaryOperator::Not => {
+                        let b = t.into_bool("NOT")?;
+                        Ok(Typed::new(Expr::unary(UnaryOp::Not, b), ScalarType::Bool))
+                    }
+                    ast::UnaryOperator::Minus => {
+                        // Fold negative numeric literals so -2147483648 stays an integer.
+                        if let AstExpr::Value(v) = expr.as_ref() {
+                            if let Value::Number(n, _) = &v.value {
+                                return bind_number(&format!("-{n}"));
+                            }
+                        }
+                        let ty = if t.unknown { ScalarType::Float64 } else { t.ty };
+                        if !(ty.is_numeric() || ty == ScalarType::Interval) {
+                            return Err(SqlError::new(
+                                sqlstate::UNDEFINED_FUNCTION,
+                                format!("operator does not exist: - {}", ty.name()),
+                            ));
+                        }
+                        Ok(Typed::new(Expr::unary(UnaryOp::Neg, t.cast_to(ty)?), ty))
+                    }
+                    ast::UnaryOperator::Plus => Ok(t),
+                    other => Err(SqlError::unsupported(format!("operator {other}"))),
+                }
+            }
+            AstExpr::BinaryOp { left, op, right } => {
+                let (bop, sym) = binary_op(op)?;
+                let l = self.bind_expr(left, ctx)?;
+                let r = self.bind_expr(right, ctx)?;
+                bind_binary(bop, sym, l, r)
+            }
+            AstExpr::Like { negated, expr, pattern, escape_char, any, .. }
+            | AstExpr::ILike { negated, expr, pattern, escape_char, any } => {
+                if escape_char.is_some() || *any {
+                    return Err(SqlError::unsupported("LIKE ESCAPE / LIKE ANY"));
+                }
+                let op = if matches!(e, AstExpr::ILike { .. }) { BinaryOp::ILike } else { BinaryOp::Like };
+                let l = self.bind_expr(expr, ctx)?;
+                let r = self.bind_expr(pattern, ctx)?;
+                let t = bind_binary(op, "~~", l, r)?;
+                Ok(negate_if(t, *negated))
+            }
+            AstExpr::IsNull(x) => self.bind_is(x, UnaryOp::IsNull, ctx),
+            AstExpr::IsNotNull(x) => self.bind_is(x, UnaryOp::IsNotNull, ctx),
+            AstExpr::IsTrue(x) => self.bind_is(x, UnaryOp::IsTrue, ctx),
+            AstExpr::IsNotTrue(x) => self.bind_is(x, UnaryOp::IsNotTrue, ctx),
+            AstExpr::IsFalse(x) => self.bind_is(x, UnaryOp::IsFalse, ctx),
+            AstExpr::IsNotFalse(x) => self.bind_is(x, UnaryOp::IsNotFalse, ctx),
+            AstExpr::IsUnknown(x) => self.bind_is(x, UnaryOp::IsNull, ctx),
+            AstExpr::IsNotUnknown(x) => self.bind_is(x, UnaryOp::IsNotNull, ctx),
+            AstExpr::IsDistinctFrom(a, b) | AstExpr::IsNotDistinctFrom(a, b) => {
+                let op = if matches!(e, AstExpr::IsDistinctFrom(..)) {
+                    BinaryOp::IsDistinctFrom
+                } else {
+                    BinaryOp::IsNotDistinctFrom
+                };
+                let l = self.bind_expr(a, ctx)?;
+                let r = self.bind_expr(b, ctx)?;
+                bind_binary(op, "IS DISTINCT FROM", l, r)
+            }
+            AstExpr::Between { expr, negated, low, high } => {
+                let x = self.bind_expr(expr, ctx)?;
+                let lo = bind_binary(BinaryOp::GtEq, ">=", x.clone(), self.bind_expr(low, ctx)?)?;
+                let hi = bind_binary(BinaryOp::LtEq, "<=", x, self.bind_expr(high, ctx)?)?;
+                let t = bind_binary(BinaryOp::And, "AND", lo, hi)?;
+                Ok(negate_if(t, *negated))
+            }
+            AstExpr::In { expr, target: ast::InTarget::List(list), negated, .. } => {
+                let x = self.bind_expr(expr, ctx)?;
+                let mut acc: Option<Typed> = None;
+                for item in list {
+                    let eq = bind_binary(BinaryOp::Eq, "=", x.clone(), self.bind_expr(item, ctx)?)?;
+                    acc = Some(match acc {
+                        None => eq,
+                        Some(prev) => bind_binary(BinaryOp::Or, "OR", prev, eq)?,
+                    });
+                }
+                let t = acc.unwrap_or_else(|| Typed::new(Expr::Literal(Datum::Bool(false)), ScalarType::Bool));
+                Ok(negate_if(t, *negated))
+            }
+            AstExpr::Case { operand, conditions, else_result, .. } => self.bind_case(operand.as_deref(), conditions, else_result.as_deref(), ctx),
+            AstExpr::Cast { expr, data_type, format, .. } => {
+                if format.is_some() {
+                    return Err(SqlError::unsupported("CAST … FORMAT"));
+                }
+                let ty = crate::bind::bind_type(data_type)?;
+                let t = self.bind_expr(expr, ctx)?;
+                check_castable(&t, ty)?;
+                Ok(Typed::new(t.cast_to(ty)?, ty))
+            }
+            AstExpr::Function(f) => self.bind_function(f, ctx),
+            AstExpr::Substring { expr, substring_from, substring_for, .. } => {
+                let mut args = vec![self.bind_expr(expr, ctx)?.cast_to(ScalarType::Text)?];
+                let from = match substring_from {
+                    Some(f) => self.bind_expr(f, ctx)?.cast_to(ScalarType::Int64)?,
+                    None => Expr::Literal(Datum::Int64(1)),
+                };
+                args.push(from);
+                if let Some(n) = substring_for {
+                    args.push(self.bind_expr(n, ctx)?.cast_to(ScalarType::Int64)?);
+                }
+                Ok(Typed::new(Expr::Call(Func::Substr, args), ScalarType::Text))
+            }
+            AstExpr::Subquery(_) | AstExpr::Exists { .. } | AstExpr::In { .. } => {
+                Err(SqlError::unsupported("subqueries in expressions (IN, EXISTS, scalar subqueries)"))
+            }
+            other => Err(SqlError::unsupported(format!("expression \"{other}\""))),
+        }
+    }
+
+    /// In a grouped SELECT: group keys and aggregate calls become output
+    /// columns; a bare column that is neither is an error (42803).
+    fn bind_in_agg_context(&self, e: &AstExpr, agg: &AggContext) -> SqlResult<Option<Typed>> {
+        let nkeys = agg.keys.len();
+        if let AstExpr::Function(f) = e {
+            if f.over.is_none() && aggregate_kind(&function_name(f)).is_some() {
+                let i = agg
+                    .aggs
+                    .iter()
+                    .position(|a| a.ast == *f)
+                    .ok_or_else(|| SqlError::internal("aggregate not collected"))?;
+                return Ok(Some(Typed::new(Expr::Column(nkeys + i), agg.aggs[i].result)));
+            }
+        }
+        if contains_aggregate(e) {
+            return Ok(None);
+        }
+        let plain = ExprCtx { scope: agg.input, agg: None, clause: "" };
+        if let Ok(t) = self.bind_expr(e, plain) {
+            if let Some(i) = agg.keys.iter().position(|k| *k == t.expr) {
+                return Ok(Some(Typed { expr: Expr::Column(i), ty: t.ty, unknown: false }));
+            }
+            if t.expr.is_constant() {
+                return Ok(Some(t));
+            }
+            if let AstExpr::Identifier(_) | AstExpr::CompoundIdentifier(_) = e {
+                let mut cols = vec![];
+                t.expr.collect_columns(&mut cols);
+                let item = &agg.input.items[cols[0]];
+                let q = item.table.as_ref().map(|t| format!("{t}.")).unwrap_or_default();
+                return Err(SqlError::new(
+                    sqlstate::GROUPING_ERROR,
+                    format!(
+                        "column \"{q}{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                        item.name
+                    ),
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    fn bind_column(&self, table: Option<&str>, name: &str, ctx: ExprCtx) -> SqlResult<Typed> {
+        let scope = match ctx.agg {
+            Some(agg) => agg.input,
+            None => ctx.scope,
+        };
+        let i = scope.resolve(table, name)?;
+        let item = &scope.items[i];
+        Ok(Typed::new(Expr::Column(i), item.ty))
+    }
+
+    fn bind_is(&self, x: &AstExpr, op: UnaryOp, ctx: ExprCtx) -> SqlResult<Typed> {
+        let t = self.bind_expr(x, ctx)?;
+        let e = match op {
+            UnaryOp::IsNull | UnaryOp::IsNotNull => t.expr,
+            _ => t.into_bool("IS TRUE")?,
+        };
+        Ok(Typed::new(Expr::unary(op, e), ScalarType::Bool))
+    }
+
+    fn bind_case(
+        &self,
+        operand: Option<&AstExpr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&AstExpr>,
+        ctx: ExprCtx,
+    ) -> SqlResult<Typed> {
+        let mut conds = vec![];
+        let mut results = vec![];
+        let op = operand.map(|o| self.bind_expr(o, ctx)).transpose()?;
+        for w in conditions {
+            let c = self.bind_expr(&w.condition, ctx)?;
+            let c = match &op {
+                Some(o) => bind_binary(BinaryOp::Eq, "=", o.clone(), c)?.expr,
+                None => c.into_bool("CASE/WHEN")?,
+            };
+            conds.push(c);
+            results.push(self.bind_expr(&w.result, ctx)?);
+        }
+        let els = match else_result {
+            Some(e) => self.bind_expr(e, ctx)?,
+            None => Typed::unknown_literal(Datum::Null),
+        };
+        results.push(els);
+        let ty = common_type_all(&results, "CASE")?;
+        let mut out = results.pop().expect("else branch").cast_to(ty)?;
+        while let Some(r) = results.pop() {
+            let cond = conds.pop().expect("one condition per branch");
+            out = Expr::If { cond: Box::new(cond), then: Box::new(r.cast_to(ty)?), els: Box::new(out) };
+        }
+        Ok(Typed::new(out, ty))
+    }
+
+    fn bind_function(&self, f: &ast::Function, ctx: ExprCtx) -> SqlResult<Typed> {
+        let name = function_name(f);
+        if f.over.is_some() {
+            return Err(SqlError::unsupported("window functions"));
+        }
+        if aggregate_kind(&name).is_some() {
+            return Err(SqlError::new(
+                sqlstate::GROUPING_ERROR,
+                format!("aggregate functions are not allowed in {}", ctx.clause),
+            ));
+        }
+        let (args, _star, _distinct) = call_args(f)?;
+        let bound = args.iter().map(|a| self.bind_expr(a, ctx)).collect::<SqlResult<Vec<_>>>()?;
+        use ScalarType::*;
+        let n = bound.len();
+        let text_fn = |func: Func, arity: std::ops::RangeInclusive<usize>, ret: ScalarType| -> SqlResult<Typed> {
+            if !arity.contains(&n) {
+                return Err(no_function(&name, n));
+            }
+            let mut exprs = vec![];
+            for (i, b) in bound.iter().cloned().enumerate() {
+                exprs.push(if i == 0 || !matches!(func, Func::Substr) { b.cast_to(Text)? } else { b.cast_to(Int64)? });
+            }
+            Ok(Typed::new(Expr::Call(func, exprs), ret))
+        };
+        match name.as_str() {
+            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "localtimestamp" => {
+                let now = self.now_micros()?;
+                let ty = if name == "localtimestamp" { Timestamp } else { TimestampTz };
+                let d = if ty == Timestamp { Datum::Timestamp(now) } else { Datum::TimestampTz(now) };
+                Ok(Typed::new(Expr::Literal(d), ty))
+            }
+            "current_date" => Ok(Typed::new(
+                Expr::Literal(Datum::Date(self.now_micros()?.div_euclid(strconv::MICROS_PER_DAY) as i32)),
+                Date,
+            )),
+            "coalesce" | "greatest" | "least" => {
+                if n == 0 {
+                    return Err(no_function(&name, n));
+                }
+                let ty = common_type_all(&bound, &name.to_uppercase())?;
+                let exprs = bound.into_iter().map(|b| b.cast_to(ty)).collect::<SqlResult<Vec<_>>>()?;
+                let func = match name.as_str() {
+                    "coalesce" => Func::Coalesce,
+                    "greatest" => Func::Greatest,
+                    _ => Func::Least,
+                };
+                Ok(Typed::new(Expr::Call(func, exprs), ty))
+            }
+            "nullif" => {
+                if n != 2 {
+                    return Err(no_function(&name, n));
+                }
+                let ty = common_type_all(&bound, "NULLIF")?;
+                let exprs = bound.into_iter().map(|b| b.cast_to(ty)).collect::<SqlResult<Vec<_>>>()?;
+                Ok(Typed::new(Expr::Call(Func::NullIf, exprs), ty))
+            }
+            "abs" | "round" | "trunc" | "ceil" | "ceiling" | "floor" => {
+                if n == 0 || n > 2 {
+                    return Err(no_function(&name, n));
+                }
+                let mut it = bound.into_iter();
+                let x = it.next().expect("one argument");
+                let ty = match x.ty {
+                    _ if x.unknown => Float64,
+                    t if t.is_integer() && name == "abs" => t,
+                    t if t.is_integer() || t == Numeric => Numeric,
+                    Float32 if name == "abs" => Float32,
+                    t if t.is_numeric() => Float64,
+                    _ => return Err(no_function(&name, n)),
+                };
+                let mut exprs = vec![x.cast_to(ty)?];
+                if let Some(p) = it.next() {
+                    if ty != Numeric {
+                        return Err(no_function(&name, n));
+                    }
+                    exprs.push(p.cast_to(Int32)?);
+                }
+                let func = match name.as_str() {
+                    "abs" => Func::Abs,
+                    "round" => Func::Round,
+                    "trunc" => Func::Trunc,
+                    "ceil" | "ceiling" => Func::Ceil,
+                    _ => Func::Floor,
+                };
+                Ok(Typed::new(Expr::Call(func, exprs), ty))
+            }
+            "upper" => text_fn(Func::Upper, 1..=1, Text),
+            "lower" => text_fn(Func::Lower, 1..=1, Text),
+            "length" | "char_length" | "character_length" => text_fn(Func::Length, 1..=1, Int32),
+            "substr" | "substring" => text_fn(Func::Substr, 2..=3, Text),
+            "replace" => text_fn(Func::Replace, 3..=3, Text),
+            "btrim" => text_fn(Func::Trim, 1..=2, Text),
+            "ltrim" => text_fn(Func::LTrim, 1..=2, Text),
+            "rtrim" => text_fn(Func::RTrim, 1..=2, Text),
+            "concat" => {
+                let exprs = bound.into_iter().map(|b| if b.unknown { b.cast_to(Text) } else { Ok(b.expr) }).collect::<SqlResult<Vec<_>>>()?;
+                Ok(Typed::new(Expr::Call(Func::Concat, exprs), Text))
+            }
+            _ => Err(no_function(&name, n)),
+        }
+    }
+}
+
+fn no_function(name: &str, n: usize) -> SqlError {
+    SqlError::new(
+        sqlstate::UNDEFINED_FUNCTION,
+        format!("function {name}({}) does not exist", vec!["unknown"; n].join(", ")),
+    )
+    .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+fn negate_if(t: Typed, negated: bool) -> Typed {
+    if negated {
+        Typed::new(Expr::unary(UnaryOp::Not, t.expr), ScalarType::Bool)
+    } else {
+        t
+    }
+}
+
+fn check_castable(t: &Typed, to: ScalarType) -> SqlResult<()> {
+    use ScalarType::*;
+    let from = t.ty;
+    let ok = t.unknown
+        || from == to
+        || from.is_string()
+        || to.is_string()
+        || (from.is_numeric() && to.is_numeric())
+        || matches!((from, to), (Bool, Int32) | (Int32, Bool))
+        || (matches!(from, Date | Timestamp | TimestampTz) && matches!(to, Date | Timestamp | TimestampTz));
+    if ok {
+        Ok(())
+    } else {
+        Err(SqlError::new(
+            sqlstate::CANNOT_COERCE,
+            format!("cannot cast type {} to {}", from.name(), to.name()),
+        ))
+    }
+}
+
+fn binary_op(op: &ast::BinaryOperator) -> SqlResult<(BinaryOp, &'static str)> {
+    use ast::BinaryOperator as B;
+    Ok(match op {
+        B::Plus => (BinaryOp::Add, "+"),
+        B::Minus => (BinaryOp::Sub, "-"),
+        B::Multiply => (BinaryOp::Mul, "*"),
+        B::Divide => (BinaryOp::Div, "/"),
+        B::Modulo => (BinaryOp::Mod, "%"),
+        B::Eq => (BinaryOp::Eq, "="),
+        B::NotEq => (BinaryOp::NotEq, "<>"),
+        B::Lt => (BinaryOp::Lt, "<"),
+        B::LtEq => (BinaryOp::LtEq, "<="),
+        B::Gt => (BinaryOp::Gt, ">"),
+        B::GtEq => (BinaryOp::GtEq, ">="),
+        B::And => (BinaryOp::And, "AND"),
+        B::Or => (BinaryOp::Or, "OR"),
+        B::StringConcat => (BinaryOp::Concat, "||"),
+        other => return Err(SqlError::unsupported(format!("operator {other}"))),
+    })
+}
+
+pub fn bind_number(n: &str) -> SqlResult<Typed> {
+    if !n.contains(['.', 'e', 'E']) {
+        if let Ok(i) = n.parse::<i64>() {
+            return Ok(match i32::try_from(i) {
+                Ok(i) => Typed::new(Expr::Literal(Datum::Int32(i)), ScalarType::Int32),
+                Err(_) => Typed::new(Expr::Literal(Datum::Int64(i)), ScalarType::Int64),
+            });
+        }
+    }
+    let d = strconv::parse_numeric(n).ok_or_else(|| SqlError::invalid_input("numeric", n))?;
+    Ok(Typed::new(Expr::Literal(Datum::Numeric(d)), ScalarType::Numeric))
+}
+
+fn bind_value(v: &Value) -> SqlResult<Typed> {
+    match v {
+        Value::Number(n, _) => bind_number(n),
+        Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) | Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+            Ok(Typed::unknown_literal(Datum::Text(s.clone())))
+        }
+        Value::Boolean(b) => Ok(Typed::new(Expr::Literal(Datum::Bool(*b)), ScalarType::Bool)),
+        Value::Null => Ok(Typed::unknown_literal(Datum::Null)),
+        Value::Placeholder(p) => Err(SqlError::new(
+            "42P02",
+            format!("there is no parameter {p}"),
+        )),
+        other => Err(SqlError::unsupported(format!("literal {other}"))),
+    }
+}
+
+fn bind_interval_literal(iv: &ast::Interval) -> SqlResult<Typed> {
+    let text = match iv.value.as_ref() {
+        AstExpr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => s.clone(),
+            Value::Number(n, _) => n.clone(),
+            other => other.to_string(),
+        },
+        other => return Err(SqlError::unsupported(format!("INTERVAL {other}"))),
+    };
+    let text = match (&iv.leading_field, &iv.last_field) {
+        (Some(f), None) if !text.trim().contains(' ') && !text.contains(':') => format!("{text} {f}"),
+        _ => text,
+    };
+    let d = strconv::parse_datum(&text, ScalarType::Interval)?;
+    Ok(Typed::new(Expr::Literal(d), ScalarType::Interval))
+}
+
+/// Assignment coercion re-exported for statements.
+pub use coerce::assign;

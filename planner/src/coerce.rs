@@ -1,0 +1,247 @@
+//! Type inference and implicit casts: which type two operands meet at, and
+//! how a value is converted to a column's type on assignment.
+
+use crate::expr::{BinaryOp, Expr};
+use crate::func;
+use catalog::{sqlstate, Datum, ScalarType, SqlError, SqlResult};
+
+/// A bound expression with its type. `unknown` marks a string literal (or
+/// NULL) whose type comes from context, as PostgreSQL's `unknown` type.
+#[derive(Debug, Clone)]
+pub struct Typed {
+    pub expr: Expr,
+    pub ty: ScalarType,
+    pub unknown: bool,
+}
+
+impl Typed {
+    pub fn new(expr: Expr, ty: ScalarType) -> Typed {
+        Typed {
+            expr,
+            ty,
+            unknown: false,
+        }
+    }
+
+    pub fn unknown_literal(d: Datum) -> Typed {
+        Typed {
+            expr: Expr::Literal(d),
+            ty: ScalarType::Text,
+            unknown: true,
+        }
+    }
+
+    /// Converts to `to`: unknown literals are parsed now (errors at plan
+    /// time, as PostgreSQL reports them), other values get a cast.
+    pub fn cast_to(self, to: ScalarType) -> SqlResult<Expr> {
+        if self.ty == to && !self.unknown {
+            return Ok(self.expr);
+        }
+        if let Expr::Literal(d) = &self.expr {
+            return Ok(Expr::Literal(func::cast(d.clone(), to)?));
+        }
+        if self.ty == to {
+            return Ok(self.expr);
+        }
+        Ok(Expr::Cast {
+            expr: Box::new(self.expr),
+            to,
+        })
+    }
+
+    /// Requires a boolean (WHERE, HAVING, AND/OR/NOT operands).
+    pub fn into_bool(self, clause: &str) -> SqlResult<Expr> {
+        if self.unknown || self.ty == ScalarType::Bool {
+            return self.cast_to(ScalarType::Bool);
+        }
+        Err(SqlError::new(
+            sqlstate::DATATYPE_MISMATCH,
+            format!("argument of {clause} must be type boolean, not type {}", self.ty.name()),
+        ))
+    }
+}
+
+/// The family used for "can these be compared" decisions.
+fn category(t: ScalarType) -> u8 {
+    match t {
+        ScalarType::Bool => 0,
+        t if t.is_numeric() => 1,
+        t if t.is_string() => 2,
+        ScalarType::Date | ScalarType::Timestamp | ScalarType::TimestampTz => 3,
+        ScalarType::Interval => 4,
+        _ => 5,
+    }
+}
+
+/// The type two values meet at for comparison, CASE, UNION and COALESCE.
+pub fn common_type(a: &Typed, b: &Typed) -> Option<ScalarType> {
+    use ScalarType::*;
+    if a.unknown && b.unknown {
+        return Some(Text);
+    }
+    if a.unknown {
+        return Some(b.ty);
+    }
+    if b.unknown {
+        return Some(a.ty);
+    }
+    if a.ty == b.ty {
+        return Some(a.ty);
+    }
+    match (a.ty.numeric_rank(), b.ty.numeric_rank()) {
+        (Some(x), Some(y)) => return Some(if x >= y { a.ty } else { b.ty }),
+        (Some(_), None) | (None, Some(_)) => return None,
+        _ => {}
+    }
+    if a.ty.is_string() && b.ty.is_string() {
+        return Some(Text);
+    }
+    match (a.ty, b.ty) {
+        (Date, Timestamp) | (Timestamp, Date) => Some(Timestamp),
+        (Date | Timestamp, TimestampTz) | (TimestampTz, Date | Timestamp) => Some(TimestampTz),
+        _ if category(a.ty) == category(b.ty) => Some(a.ty),
+        _ => None,
+    }
+}
+
+/// The common type of many values (CASE branches, VALUES columns, UNION).
+pub fn common_type_all(items: &[Typed], what: &str) -> SqlResult<ScalarType> {
+    let mut acc: Option<Typed> = None;
+    for item in items {
+        acc = Some(match acc {
+            None => item.clone(),
+            Some(prev) => {
+                let ty = common_type(&prev, item).ok_or_else(|| {
+                    SqlError::new(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!("{what} types {} and {} cannot be matched", prev.ty.name(), item.ty.name()),
+                    )
+                })?;
+                Typed {
+                    expr: Expr::Literal(Datum::Null),
+                    ty,
+                    unknown: prev.unknown && item.unknown,
+                }
+            }
+        });
+    }
+    Ok(acc.map(|t| t.ty).unwrap_or(ScalarType::Text))
+}
+
+fn no_operator(op: &str, a: &Typed, b: &Typed) -> SqlError {
+    SqlError::new(
+        sqlstate::UNDEFINED_FUNCTION,
+        format!("operator does not exist: {} {op} {}", a.ty.name(), b.ty.name()),
+    )
+    .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+/// Binds a binary operator: picks operand types, inserts casts, and returns
+/// the typed result.
+pub fn bind_binary(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typed> {
+    use BinaryOp::*;
+    use ScalarType::*;
+    match op {
+        And | Or => {
+            let l = l.into_bool(sym)?;
+            let r = r.into_bool(sym)?;
+            Ok(Typed::new(Expr::binary(op, l, r), Bool))
+        }
+        Eq | NotEq | Lt | LtEq | Gt | GtEq | IsDistinctFrom | IsNotDistinctFrom => {
+            let ty = common_type(&l, &r).ok_or_else(|| no_operator(sym, &l, &r))?;
+            Ok(Typed::new(Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?), Bool))
+        }
+        Concat => {
+            if !(l.ty.is_string() || l.unknown || r.ty.is_string() || r.unknown) {
+                return Err(no_operator(sym, &l, &r));
+            }
+            Ok(Typed::new(Expr::binary(op, l.cast_to(Text)?, r.cast_to(Text)?), Text))
+        }
+        Like | ILike => {
+            if !(l.ty.is_string() || l.unknown) || !(r.ty.is_string() || r.unknown) {
+                return Err(no_operator(sym, &l, &r));
+            }
+            Ok(Typed::new(Expr::binary(op, l.cast_to(Text)?, r.cast_to(Text)?), Bool))
+        }
+        Add | Sub | Mul | Div | Mod => bind_arith(op, sym, l, r),
+    }
+}
+
+fn bind_arith(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typed> {
+    use BinaryOp::*;
+    use ScalarType::*;
+    // Unknown literals take the other side's type (or numeric when both unknown).
+    let (lt, rt) = match (l.unknown, r.unknown) {
+        (true, true) => return Err(no_operator(sym, &l, &r)),
+        (true, false) => (unknown_partner(op, r.ty), r.ty),
+        (false, true) => (l.ty, unknown_partner(op, l.ty)),
+        _ => (l.ty, r.ty),
+    };
+    if lt.is_numeric() && rt.is_numeric() {
+        let ty = common_type(&Typed::new(Expr::Literal(Datum::Null), lt), &Typed::new(Expr::Literal(Datum::Null), rt))
+            .expect("numeric types meet");
+        return Ok(Typed::new(Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?), ty));
+    }
+    let result = match (op, lt, rt) {
+        (Add, Timestamp, Interval) | (Add, Interval, Timestamp) | (Sub, Timestamp, Interval) => Timestamp,
+        (Add, TimestampTz, Interval) | (Add, Interval, TimestampTz) | (Sub, TimestampTz, Interval) => TimestampTz,
+        (Sub, Timestamp, Timestamp) | (Sub, TimestampTz, TimestampTz) => Interval,
+        (Add, Date, t) | (Sub, Date, t) if t.is_integer() => Date,
+        (Add, t, Date) if t.is_integer() => Date,
+        (Sub, Date, Date) => Int32,
+        (Add, Date, Interval) | (Add, Interval, Date) | (Sub, Date, Interval) => Timestamp,
+        (Add, Interval, Interval) | (Sub, Interval, Interval) => Interval,
+        (Mul, Interval, t) | (Mul, t, Interval) | (Div, Interval, t) if t.is_numeric() => Interval,
+        _ => return Err(no_operator(sym, &l, &r)),
+    };
+    let conv = |t: Typed, want: ScalarType| -> SqlResult<Expr> {
+        match want {
+            w if w.is_integer() => t.cast_to(Int32),
+            w if w.is_numeric() => t.cast_to(Float64),
+            w => t.cast_to(w),
+        }
+    };
+    let le = conv(l, lt)?;
+    let re = conv(r, rt)?;
+    Ok(Typed::new(Expr::binary(op, le, re), result))
+}
+
+/// The type an unknown literal takes when its partner has type `other`.
+fn unknown_partner(op: BinaryOp, other: ScalarType) -> ScalarType {
+    use ScalarType::*;
+    match (op, other) {
+        (BinaryOp::Sub, Timestamp | TimestampTz) => Interval,
+        (BinaryOp::Add, Timestamp | TimestampTz | Date) => Interval,
+        (BinaryOp::Sub, Date) => Int32,
+        (BinaryOp::Mul | BinaryOp::Div, Interval) => Float64,
+        (_, t) => t,
+    }
+}
+
+/// Converts a value for storing into a column of type `to` (INSERT,
+/// UPDATE): PostgreSQL's assignment casts. Length limits of varchar(n) and
+/// char(n) are checked when the row is stored.
+pub fn assign(t: Typed, to: ScalarType, column: &str) -> SqlResult<Expr> {
+    let target = match to {
+        ScalarType::Varchar(_) | ScalarType::Char(_) => ScalarType::Text,
+        other => other,
+    };
+    let ok = t.unknown
+        || t.ty == target
+        || (t.ty.is_numeric() && target.is_numeric())
+        || (t.ty.is_string() && target.is_string())
+        || category(t.ty) == category(target) && category(t.ty) == 3
+        || target == ScalarType::Text;
+    if !ok {
+        return Err(SqlError::new(
+            sqlstate::DATATYPE_MISMATCH,
+            format!(
+                "column \"{column}\" is of type {} but expression is of type {}",
+                to.name(),
+                t.ty.name()
+            ),
+        )
+        .with_hint("You will need to rewrite or cast the expression."));
+    }
+    t.cast_to(target)
+}

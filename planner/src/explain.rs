@@ -1,0 +1,90 @@
+//! EXPLAIN: the plan as dataflow will render it, one operator per line.
+
+use crate::plan::{Finishing, Plan};
+use std::fmt::Write;
+
+/// Renders `plan` (and the finishing of a read) as indented text.
+pub fn explain(plan: &Plan, finishing: Option<&Finishing>) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    if let Some(f) = finishing {
+        if !f.order.is_empty() || f.limit.is_some() || f.offset > 0 {
+            let keys: Vec<String> = f
+                .order
+                .iter()
+                .map(|k| format!("#{}{}", k.column, if k.desc { " desc" } else { "" }))
+                .collect();
+            let _ = writeln!(
+                out,
+                "Finish order_by=[{}] limit={} offset={}",
+                keys.join(", "),
+                f.limit.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+                f.offset
+            );
+            depth = 1;
+        }
+    }
+    write_plan(plan, depth, &mut out);
+    out
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    let line = match plan {
+        Plan::Get { id, name, .. } => format!("Get {name} ({id})"),
+        Plan::Constant { rows, .. } => format!("Constant rows={}", rows.len()),
+        Plan::Map { exprs, .. } => format!("Map {}", list(exprs)),
+        Plan::Filter { predicates, .. } => format!("Filter {}", list(predicates)),
+        Plan::Project { outputs, .. } => format!("Project {}", outputs.iter().map(|o| format!("#{o}")).collect::<Vec<_>>().join(", ")),
+        Plan::Join { on, right_index, .. } => {
+            let keys: Vec<String> = on.iter().map(|(l, r)| format!("#{l} = right.#{r}")).collect();
+            let ix = right_index.map(|i| format!(" using_index={i}")).unwrap_or_default();
+            if on.is_empty() {
+                format!("CrossJoin{ix}")
+            } else {
+                format!("Join on=[{}]{ix}", keys.join(", "))
+            }
+        }
+        Plan::Reduce { group_key, aggregates, .. } => {
+            let aggs: Vec<String> = aggregates
+                .iter()
+                .map(|a| format!("{:?}({}{})", a.func, if a.distinct { "distinct " } else { "" }, a.expr))
+                .collect();
+            format!(
+                "Reduce group_by=[{}] aggregates=[{}]",
+                group_key.iter().map(|k| format!("#{k}")).collect::<Vec<_>>().join(", "),
+                aggs.join(", ")
+            )
+        }
+        Plan::TopK { group_key, limit, offset, .. } => format!("TopK group_by={group_key:?} limit={limit:?} offset={offset}"),
+        Plan::Distinct { .. } => "Distinct".into(),
+        Plan::Negate { .. } => "Negate".into(),
+        Plan::Threshold { .. } => "Threshold".into(),
+        Plan::Union { .. } => "Union".into(),
+    };
+    let _ = writeln!(out, "{pad}{line}");
+    match plan {
+        Plan::Get { .. } | Plan::Constant { .. } => {}
+        Plan::Map { input, .. }
+        | Plan::Filter { input, .. }
+        | Plan::Project { input, .. }
+        | Plan::Reduce { input, .. }
+        | Plan::TopK { input, .. }
+        | Plan::Distinct { input }
+        | Plan::Negate { input }
+        | Plan::Threshold { input } => write_plan(input, depth + 1, out),
+        Plan::Join { left, right, right_index, .. } => {
+            write_plan(left, depth + 1, out);
+            if right_index.is_some() {
+                let _ = writeln!(out, "{}  ArrangedIndex", pad);
+            } else {
+                write_plan(right, depth + 1, out);
+            }
+        }
+        Plan::Union { inputs } => inputs.iter().for_each(|i| write_plan(i, depth + 1, out)),
+    }
+}

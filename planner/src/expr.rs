@@ -1,0 +1,295 @@
+//! Scalar expressions (`Expr`) and their evaluation. The binder has already
+//! coerced operands to matching types, so evaluation dispatches on the datums
+//! it meets. Evaluation never panics on user data: every failure is a
+//! `SqlError` with its SQLSTATE, which the dataflow carries as data.
+
+use crate::func;
+use catalog::{Datum, Row, ScalarType, SqlResult};
+use serde::{Deserialize, Serialize};
+
+/// Operators with one argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UnaryOp {
+    Not,
+    Neg,
+    IsNull,
+    IsNotNull,
+    IsTrue,
+    IsNotTrue,
+    IsFalse,
+    IsNotFalse,
+}
+
+/// Operators with two arguments of matching types (after coercion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+    Concat,
+    Like,
+    ILike,
+    IsDistinctFrom,
+    IsNotDistinctFrom,
+}
+
+/// Named scalar functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Func {
+    Coalesce,
+    NullIf,
+    Greatest,
+    Least,
+    Abs,
+    Round,
+    Trunc,
+    Ceil,
+    Floor,
+    Upper,
+    Lower,
+    Length,
+    Concat,
+    Substr,
+    Replace,
+    Trim,
+    LTrim,
+    RTrim,
+}
+
+impl Func {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Func::Coalesce => "coalesce",
+            Func::NullIf => "nullif",
+            Func::Greatest => "greatest",
+            Func::Least => "least",
+            Func::Abs => "abs",
+            Func::Round => "round",
+            Func::Trunc => "trunc",
+            Func::Ceil => "ceil",
+            Func::Floor => "floor",
+            Func::Upper => "upper",
+            Func::Lower => "lower",
+            Func::Length => "length",
+            Func::Concat => "concat",
+            Func::Substr => "substr",
+            Func::Replace => "replace",
+            Func::Trim => "btrim",
+            Func::LTrim => "ltrim",
+            Func::RTrim => "rtrim",
+        }
+    }
+}
+
+/// A scalar expression over the columns of one input row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Expr {
+    /// The input row's column at this index.
+    Column(usize),
+    /// A constant.
+    Literal(Datum),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// A function call; arguments are evaluated lazily where SQL says so (COALESCE).
+    Call(Func, Vec<Expr>),
+    /// CASE WHEN cond THEN then ELSE els END (a NULL condition takes ELSE).
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
+    /// Conversion to `to` with PostgreSQL's rules and errors.
+    Cast { expr: Box<Expr>, to: ScalarType },
+}
+
+impl Expr {
+    pub fn column(i: usize) -> Expr {
+        Expr::Column(i)
+    }
+
+    pub fn binary(op: BinaryOp, l: Expr, r: Expr) -> Expr {
+        Expr::Binary(op, Box::new(l), Box::new(r))
+    }
+
+    pub fn unary(op: UnaryOp, e: Expr) -> Expr {
+        Expr::Unary(op, Box::new(e))
+    }
+
+    /// `self AND other`, skipping a literal TRUE.
+    pub fn and(self, other: Expr) -> Expr {
+        match (&self, &other) {
+            (Expr::Literal(Datum::Bool(true)), _) => other,
+            (_, Expr::Literal(Datum::Bool(true))) => self,
+            _ => Expr::binary(BinaryOp::And, self, other),
+        }
+    }
+
+    /// Evaluates the expression against `row`.
+    pub fn eval(&self, row: &Row) -> SqlResult<Datum> {
+        match self {
+            Expr::Column(i) => Ok(row.get(*i).clone()),
+            Expr::Literal(d) => Ok(d.clone()),
+            Expr::Unary(op, e) => func::eval_unary(*op, e.eval(row)?),
+            Expr::Binary(BinaryOp::And, l, r) => {
+                // FALSE wins over NULL and over errors on the other side is not
+                // guaranteed in SQL; evaluate left first and short-circuit.
+                let l = l.eval(row)?;
+                if l == Datum::Bool(false) {
+                    return Ok(l);
+                }
+                let r = r.eval(row)?;
+                Ok(match (l, r) {
+                    (_, Datum::Bool(false)) => Datum::Bool(false),
+                    (Datum::Bool(true), Datum::Bool(true)) => Datum::Bool(true),
+                    _ => Datum::Null,
+                })
+            }
+            Expr::Binary(BinaryOp::Or, l, r) => {
+                let l = l.eval(row)?;
+                if l == Datum::Bool(true) {
+                    return Ok(l);
+                }
+                let r = r.eval(row)?;
+                Ok(match (l, r) {
+                    (_, Datum::Bool(true)) => Datum::Bool(true),
+                    (Datum::Bool(false), Datum::Bool(false)) => Datum::Bool(false),
+                    _ => Datum::Null,
+                })
+            }
+            Expr::Binary(op, l, r) => func::eval_binary(*op, l.eval(row)?, r.eval(row)?),
+            Expr::Call(Func::Coalesce, args) => {
+                for a in args {
+                    let v = a.eval(row)?;
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+                Ok(Datum::Null)
+            }
+            Expr::Call(f, args) => {
+                let vals = args.iter().map(|a| a.eval(row)).collect::<SqlResult<Vec<_>>>()?;
+                func::eval_call(*f, vals)
+            }
+            Expr::If { cond, then, els } => {
+                if cond.eval(row)? == Datum::Bool(true) {
+                    then.eval(row)
+                } else {
+                    els.eval(row)
+                }
+            }
+            Expr::Cast { expr, to } => func::cast(expr.eval(row)?, *to),
+        }
+    }
+
+    /// Evaluates a predicate: only TRUE passes (NULL and FALSE do not).
+    pub fn eval_predicate(&self, row: &Row) -> SqlResult<bool> {
+        Ok(self.eval(row)? == Datum::Bool(true))
+    }
+
+    /// Whether the expression reads no columns.
+    pub fn is_constant(&self) -> bool {
+        let mut cols = Vec::new();
+        self.collect_columns(&mut cols);
+        cols.is_empty()
+    }
+
+    /// Appends every column index this expression reads.
+    pub fn collect_columns(&self, out: &mut Vec<usize>) {
+        match self {
+            Expr::Column(i) => out.push(*i),
+            Expr::Literal(_) => {}
+            Expr::Unary(_, e) => e.collect_columns(out),
+            Expr::Binary(_, l, r) => {
+                l.collect_columns(out);
+                r.collect_columns(out);
+            }
+            Expr::Call(_, args) => args.iter().for_each(|a| a.collect_columns(out)),
+            Expr::If { cond, then, els } => {
+                cond.collect_columns(out);
+                then.collect_columns(out);
+                els.collect_columns(out);
+            }
+            Expr::Cast { expr, .. } => expr.collect_columns(out),
+        }
+    }
+
+    /// Rewrites column references through `f`.
+    pub fn map_columns(&self, f: &impl Fn(usize) -> usize) -> Expr {
+        match self {
+            Expr::Column(i) => Expr::Column(f(*i)),
+            Expr::Literal(d) => Expr::Literal(d.clone()),
+            Expr::Unary(op, e) => Expr::unary(*op, e.map_columns(f)),
+            Expr::Binary(op, l, r) => Expr::binary(*op, l.map_columns(f), r.map_columns(f)),
+            Expr::Call(func, args) => Expr::Call(*func, args.iter().map(|a| a.map_columns(f)).collect()),
+            Expr::If { cond, then, els } => Expr::If {
+                cond: Box::new(cond.map_columns(f)),
+                then: Box::new(then.map_columns(f)),
+                els: Box::new(els.map_columns(f)),
+            },
+            Expr::Cast { expr, to } => Expr::Cast {
+                expr: Box::new(expr.map_columns(f)),
+                to: *to,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expr::Column(i) => write!(f, "#{i}"),
+            Expr::Literal(d) => match catalog::strconv::format_datum(d) {
+                None => write!(f, "NULL"),
+                Some(s) if matches!(d, Datum::Text(_)) => write!(f, "'{s}'"),
+                Some(s) => write!(f, "{s}"),
+            },
+            Expr::Unary(op, e) => write!(f, "{op:?}({e})"),
+            Expr::Binary(op, l, r) => write!(f, "({l} {} {r})", binary_symbol(*op)),
+            Expr::Call(func, args) => {
+                write!(f, "{}(", func.name())?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                write!(f, ")")
+            }
+            Expr::If { cond, then, els } => write!(f, "if({cond}, {then}, {els})"),
+            Expr::Cast { expr, to } => write!(f, "{expr}::{}", to.name()),
+        }
+    }
+}
+
+fn binary_symbol(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Add => "+",
+        BinaryOp::Sub => "-",
+        BinaryOp::Mul => "*",
+        BinaryOp::Div => "/",
+        BinaryOp::Mod => "%",
+        BinaryOp::Eq => "=",
+        BinaryOp::NotEq => "<>",
+        BinaryOp::Lt => "<",
+        BinaryOp::LtEq => "<=",
+        BinaryOp::Gt => ">",
+        BinaryOp::GtEq => ">=",
+        BinaryOp::And => "AND",
+        BinaryOp::Or => "OR",
+        BinaryOp::Concat => "||",
+        BinaryOp::Like => "LIKE",
+        BinaryOp::ILike => "ILIKE",
+        BinaryOp::IsDistinctFrom => "IS DISTINCT FROM",
+        BinaryOp::IsNotDistinctFrom => "IS NOT DISTINCT FROM",
+    }
+}

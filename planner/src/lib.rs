@@ -1,0 +1,153 @@
+//! SQL text → `StatementPlan`. The planner parses with sqlparser's
+//! PostgreSQL dialect, binds names and types against the catalog, and lowers
+//! queries to the `Plan` operators dataflow renders. Pure: no I/O, no
+//! threads, no clock (the statement time is an argument).
+//!
+//! Stages: [`parse`] → `Binder` ([`bind`], [`select`], [`join`],
+//! [`statement`]) → [`plan::StatementPlan`]; [`explain`] prints plans.
+
+pub mod bind;
+pub mod bind_expr;
+pub mod coerce;
+pub mod explain;
+pub mod expr;
+pub mod func;
+pub mod join;
+pub mod plan;
+pub mod scope;
+pub mod select;
+pub mod statement;
+
+pub use bind::Binder;
+pub use expr::Expr;
+pub use plan::{Aggregate, AggregateFunc, Finishing, Plan, ReadPlan, SortKey, StatementPlan};
+
+use catalog::{sqlstate, Catalog, ItemKind, SqlError, SqlResult, Timestamp};
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+/// One statement of a query string: its parsed form, or a Ripple-specific
+/// command sqlparser does not know.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    Sql(Box<Statement>),
+    /// `SHOW MATERIALIZED VIEWS`, `SHOW VIEWS`, `SHOW INDEXES`, `SHOW TABLES`.
+    ShowObjects(ItemKind),
+}
+
+/// Parses a query string into statements. Like PostgreSQL, a syntax error
+/// anywhere fails the whole string before anything runs.
+pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
+    let mut out = vec![];
+    let mut rest = vec![];
+    // Ripple's own SHOW forms, recognised as whole statements.
+    for piece in split_statements(sql) {
+        let norm = piece.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let kind = match norm.trim_end_matches(';').trim() {
+            "show materialized views" => Some(ItemKind::MaterializedView),
+            "show views" => Some(ItemKind::View),
+            "show indexes" | "show indices" => Some(ItemKind::Index),
+            "show tables" => Some(ItemKind::Table),
+            _ => None,
+        };
+        match kind {
+            Some(k) if rest.is_empty() => out.push(Parsed::ShowObjects(k)),
+            _ => rest.push(piece),
+        }
+    }
+    if rest.is_empty() {
+        return Ok(out);
+    }
+    if !out.is_empty() {
+        // Mixed strings: parse everything with sqlparser (rare).
+        out.clear();
+    }
+    let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parser_error(sql, e))?;
+    Ok(stmts.into_iter().map(|s| Parsed::Sql(Box::new(s))).collect())
+}
+
+/// Splits on semicolons outside quotes and comments (for recognising
+/// Ripple-only statements; sqlparser does the real parsing).
+fn split_statements(sql: &str) -> Vec<&str> {
+    let mut out = vec![];
+    let bytes = sql.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'\'' || c == b'"' => quote = Some(c),
+            None if c == b'-' && bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            None if c == b';' => {
+                out.push(&sql[start..i]);
+                start = i + 1;
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    out.push(&sql[start..]);
+    out.into_iter().filter(|s| !s.trim().is_empty()).collect()
+}
+
+/// Turns sqlparser's message into PostgreSQL's shape: `syntax error at or
+/// near "x"` with a 1-based character position.
+fn parser_error(sql: &str, e: ParserError) -> SqlError {
+    let msg = match e {
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
+        ParserError::RecursionLimitExceeded => return SqlError::new("54001", "statement is too complex"),
+    };
+    let position = msg.rfind("Line: ").and_then(|i| {
+        let rest = &msg[i + 6..];
+        let (line, rest) = rest.split_once(", Column: ")?;
+        let col: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let (line, col): (usize, usize) = (line.parse().ok()?, col.parse().ok()?);
+        let offset: usize = sql.split('\n').take(line - 1).map(|l| l.chars().count() + 1).sum();
+        Some(offset + col)
+    });
+    let near = msg.split("found: ").nth(1).map(|f| f.split(" at Line").next().unwrap_or(f).trim().to_string());
+    let message = match near.as_deref() {
+        Some("EOF") | None => "syntax error at end of input".to_string(),
+        Some(tok) => format!("syntax error at or near \"{tok}\""),
+    };
+    let mut err = SqlError::new(sqlstate::SYNTAX_ERROR, message).with_detail(msg);
+    if let Some(p) = position {
+        err = err.with_position(p.min(sql.chars().count() + 1));
+    } else {
+        err = err.with_position(sql.chars().count() + 1);
+    }
+    err
+}
+
+/// Parses a query (view bodies are stored as text).
+pub fn parse_query(sql: &str) -> SqlResult<sqlparser::ast::Query> {
+    let mut p = Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).map_err(|e| parser_error(sql, e))?;
+    p.parse_query().map(|q| *q).map_err(|e| parser_error(sql, e))
+}
+
+/// Parses a scalar expression (column defaults are stored as text).
+pub fn parse_expr(sql: &str) -> SqlResult<sqlparser::ast::Expr> {
+    let mut p = Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).map_err(|e| parser_error(sql, e))?;
+    p.parse_expr().map_err(|e| parser_error(sql, e))
+}
+
+/// Plans one parsed statement against `catalog` at statement time `now` (epoch ms).
+pub fn plan(parsed: &Parsed, catalog: &Catalog, now: Timestamp) -> SqlResult<StatementPlan> {
+    match parsed {
+        Parsed::ShowObjects(kind) => Ok(StatementPlan::ShowObjects { kind: *kind }),
+        Parsed::Sql(stmt) => Binder::new(catalog, Some(now)).plan_statement(stmt),
+    }
+}
+
+/// Re-plans a view's stored query text (at restart, or to render it).
+pub fn plan_view_query(sql: &str, catalog: &Catalog) -> SqlResult<Plan> {
+    let q = parse_query(sql)?;
+    Ok(Binder::new(catalog, None).bind_query(&q)?.plan)
+}

@@ -1,0 +1,313 @@
+//! The relational plan (`Plan`) that dataflow renders, and the statement
+//! plans (`StatementPlan`) the coordinator sequences. `Plan` is shaped like
+//! differential's own operators; outer joins, set operations and global
+//! aggregates are lowered into this small closed set by the binder.
+
+use crate::expr::Expr;
+use catalog::{Column, Datum, GlobalId, Row, ScalarType, Schema};
+use serde::{Deserialize, Serialize};
+
+/// Aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AggregateFunc {
+    /// count(*): rows in the group.
+    CountStar,
+    /// count(x): non-NULL values.
+    Count,
+    /// sum(x) in the result type (bigint for small ints, numeric for bigint/numeric, float for floats).
+    Sum(ScalarType),
+    Min,
+    Max,
+    /// avg(x): numeric for integer and numeric inputs, double for floats.
+    Avg(ScalarType),
+    BoolAnd,
+    BoolOr,
+}
+
+/// One aggregate of a `Reduce`: `func` over `expr`, optionally DISTINCT.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Aggregate {
+    pub func: AggregateFunc,
+    pub expr: Expr,
+    pub distinct: bool,
+}
+
+/// Sort key of an ORDER BY column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SortKey {
+    pub column: usize,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+/// A relational plan. Each variant says what it computes and what state its
+/// rendering keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Plan {
+    /// The rows of a table or materialized view, read from its shared
+    /// arrangement (no new state). With `index`, the rows come from that
+    /// index's arrangement instead.
+    Get {
+        id: GlobalId,
+        name: String,
+        arity: usize,
+    },
+    /// Fixed rows with multiplicities (no state).
+    Constant { rows: Vec<(Row, isize)>, arity: usize },
+    /// Appends the value of each expression as a new column (no state).
+    Map { input: Box<Plan>, exprs: Vec<Expr> },
+    /// Keeps rows for which every predicate is TRUE (no state).
+    Filter { input: Box<Plan>, predicates: Vec<Expr> },
+    /// Keeps the listed columns, in order (no state).
+    Project { input: Box<Plan>, outputs: Vec<usize> },
+    /// Equi-join on column pairs, output `left ++ right`; keys compare with
+    /// `=` on datums, so NULL matches NULL: SQL joins filter NULL keys first.
+    /// Keeps both inputs arranged by key, or reuses `right_index`'s arrangement.
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        on: Vec<(usize, usize)>,
+        right_index: Option<GlobalId>,
+    },
+    /// Groups by `group_key` columns and computes aggregates; output is the
+    /// key columns followed by one column per aggregate. Keeps the input
+    /// arranged by key and the output per key.
+    Reduce {
+        input: Box<Plan>,
+        group_key: Vec<usize>,
+        aggregates: Vec<Aggregate>,
+    },
+    /// Per group of `group_key`, the rows ranked `offset..offset+limit` by
+    /// `order`. Keeps the input arranged by group.
+    TopK {
+        input: Box<Plan>,
+        group_key: Vec<usize>,
+        order: Vec<SortKey>,
+        limit: Option<usize>,
+        offset: usize,
+    },
+    /// Each distinct row once. Keeps the input and output arranged.
+    Distinct { input: Box<Plan> },
+    /// Multiplicities negated (no state).
+    Negate { input: Box<Plan> },
+    /// Rows with positive multiplicity, negative ones dropped. Keeps counts.
+    Threshold { input: Box<Plan> },
+    /// Multiset union (no state).
+    Union { inputs: Vec<Plan> },
+}
+
+impl Plan {
+    /// Number of output columns.
+    pub fn arity(&self) -> usize {
+        match self {
+            Plan::Get { arity, .. } | Plan::Constant { arity, .. } => *arity,
+            Plan::Map { input, exprs } => input.arity() + exprs.len(),
+            Plan::Filter { input, .. }
+            | Plan::Distinct { input }
+            | Plan::Negate { input }
+            | Plan::Threshold { input }
+            | Plan::TopK { input, .. } => input.arity(),
+            Plan::Project { outputs, .. } => outputs.len(),
+            Plan::Join { left, right, .. } => left.arity() + right.arity(),
+            Plan::Reduce {
+                group_key,
+                aggregates,
+                ..
+            } => group_key.len() + aggregates.len(),
+            Plan::Union { inputs } => inputs.first().map(|p| p.arity()).unwrap_or(0),
+        }
+    }
+
+    /// Ids of the tables and materialized views this plan reads.
+    pub fn depends_on(&self) -> Vec<GlobalId> {
+        let mut out = Vec::new();
+        self.visit(&mut |p| {
+            if let Plan::Get { id, .. } = p {
+                if !out.contains(id) {
+                    out.push(*id);
+                }
+            }
+            if let Plan::Join {
+                right_index: Some(ix),
+                ..
+            } = p
+            {
+                if !out.contains(ix) {
+                    out.push(*ix);
+                }
+            }
+        });
+        out
+    }
+
+    /// Calls `f` on this node and every descendant, parents first.
+    pub fn visit(&self, f: &mut impl FnMut(&Plan)) {
+        f(self);
+        match self {
+            Plan::Get { .. } | Plan::Constant { .. } => {}
+            Plan::Map { input, .. }
+            | Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Reduce { input, .. }
+            | Plan::TopK { input, .. }
+            | Plan::Distinct { input }
+            | Plan::Negate { input }
+            | Plan::Threshold { input } => input.visit(f),
+            Plan::Join { left, right, .. } => {
+                left.visit(f);
+                right.visit(f);
+            }
+            Plan::Union { inputs } => inputs.iter().for_each(|i| i.visit(f)),
+        }
+    }
+
+    pub fn project(self, outputs: Vec<usize>) -> Plan {
+        if outputs.len() == self.arity() && outputs.iter().enumerate().all(|(i, o)| i == *o) {
+            return self;
+        }
+        Plan::Project {
+            input: Box::new(self),
+            outputs,
+        }
+    }
+
+    pub fn map(self, exprs: Vec<Expr>) -> Plan {
+        if exprs.is_empty() {
+            return self;
+        }
+        Plan::Map {
+            input: Box::new(self),
+            exprs,
+        }
+    }
+
+    pub fn filter(self, predicates: Vec<Expr>) -> Plan {
+        if predicates.is_empty() {
+            return self;
+        }
+        match self {
+            Plan::Filter {
+                input,
+                predicates: mut p,
+            } => {
+                p.extend(predicates);
+                Plan::Filter { input, predicates: p }
+            }
+            other => Plan::Filter {
+                input: Box::new(other),
+                predicates,
+            },
+        }
+    }
+
+    pub fn distinct(self) -> Plan {
+        Plan::Distinct { input: Box::new(self) }
+    }
+
+    pub fn negate(self) -> Plan {
+        Plan::Negate { input: Box::new(self) }
+    }
+
+    pub fn union(inputs: Vec<Plan>) -> Plan {
+        Plan::Union { inputs }
+    }
+
+    /// One row of NULLs, `arity` wide.
+    pub fn constant_row(row: Row) -> Plan {
+        let arity = row.len();
+        Plan::Constant {
+            rows: vec![(row, 1)],
+            arity,
+        }
+    }
+
+    pub fn nulls(n: usize) -> Vec<Expr> {
+        vec![Expr::Literal(Datum::Null); n]
+    }
+}
+
+/// ORDER BY / LIMIT / OFFSET applied to peeked rows, then a projection that
+/// drops sort-only columns.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Finishing {
+    pub order: Vec<SortKey>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub project: Vec<usize>,
+}
+
+/// A read: the plan, its output columns, and the finishing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadPlan {
+    pub plan: Plan,
+    pub columns: Vec<Column>,
+    pub finishing: Finishing,
+}
+
+/// What a statement does, ready for the coordinator to sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementPlan {
+    CreateTable {
+        name: String,
+        schema: Schema,
+        defaults: Vec<Option<String>>,
+        if_not_exists: bool,
+    },
+    /// A view or materialized view over `plan`; `sql` is the defining query.
+    CreateView {
+        name: String,
+        columns: Vec<Column>,
+        plan: Plan,
+        sql: String,
+        materialized: bool,
+        if_not_exists: bool,
+        or_replace: bool,
+    },
+    CreateIndex {
+        name: String,
+        on: GlobalId,
+        keys: Vec<usize>,
+        if_not_exists: bool,
+    },
+    /// Insert the rows `source` produces into `table`.
+    Insert { table: GlobalId, source: Plan },
+    /// Replace each row of `table` passing `predicate` by `assignments`
+    /// (one expression per column, over the old row).
+    Update {
+        table: GlobalId,
+        predicate: Option<Expr>,
+        assignments: Vec<Expr>,
+    },
+    /// Remove each row of `table` passing `predicate`.
+    Delete {
+        table: GlobalId,
+        predicate: Option<Expr>,
+    },
+    Select(ReadPlan),
+    /// Drop `ids` (dependents first). `missing` names what IF EXISTS skipped.
+    Drop {
+        ids: Vec<GlobalId>,
+        missing: Vec<String>,
+        kind: catalog::ItemKind,
+    },
+    Explain(String),
+    Begin,
+    Commit,
+    Rollback,
+    Set { name: String, value: String },
+    Reset { name: String },
+    Show { name: String },
+    ShowObjects { kind: catalog::ItemKind },
+    /// A statement accepted and ignored (e.g. DISCARD, SET TRANSACTION).
+    Noop { tag: String },
+}
+
+impl StatementPlan {
+    /// Whether the statement writes table contents.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            StatementPlan::Insert { .. } | StatementPlan::Update { .. } | StatementPlan::Delete { .. }
+        )
+    }
+}

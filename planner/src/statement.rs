@@ -1,0 +1,400 @@
+//! Statements other than queries: DDL, DML, transactions, SET/SHOW.
+
+use crate::bind::{bind_type, object_name, Binder};
+use crate::bind_expr::{assign, ident_name, ExprCtx};
+use crate::expr::Expr;
+use crate::plan::{Plan, ReadPlan, StatementPlan};
+use crate::scope::Scope;
+use catalog::{sqlstate, Column, ItemKind, Row, Schema, SqlError, SqlResult};
+use sqlparser::ast::{self, Statement};
+
+impl Binder<'_> {
+    /// Plans one parsed statement.
+    pub fn plan_statement(&self, stmt: &Statement) -> SqlResult<StatementPlan> {
+        match stmt {
+            Statement::Query(q) => {
+                let (rel, finishing) = self.bind_top_query(q)?;
+                Ok(StatementPlan::Select(ReadPlan { plan: rel.plan, columns: rel.scope.columns(), finishing }))
+            }
+            Statement::CreateTable(ct) => self.plan_create_table(ct),
+            Statement::CreateView(cv) => self.plan_create_view(cv),
+            Statement::CreateIndex(ci) => self.plan_create_index(ci),
+            Statement::Insert(ins) => self.plan_insert(ins),
+            Statement::Update(u) => self.plan_update(u),
+            Statement::Delete(d) => self.plan_delete(d),
+            Statement::Drop { object_type, if_exists, names, cascade, .. } => self.plan_drop(object_type, *if_exists, names, *cascade),
+            Statement::StartTransaction { .. } => Ok(StatementPlan::Begin),
+            Statement::Commit { .. } => Ok(StatementPlan::Commit),
+            Statement::Rollback { savepoint: None, .. } => Ok(StatementPlan::Rollback),
+            Statement::Explain { statement, analyze: false, .. } => {
+                let inner = self.plan_statement(statement)?;
+                let text = match &inner {
+                    StatementPlan::Select(r) => crate::explain::explain(&r.plan, Some(&r.finishing)),
+                    StatementPlan::CreateView { plan, .. } => crate::explain::explain(plan, None),
+                    _ => return Err(SqlError::unsupported("EXPLAIN of this statement")),
+                };
+                Ok(StatementPlan::Explain(text))
+            }
+            Statement::Set(set) => plan_set(set),
+            Statement::ShowVariable { variable } => {
+                let name = variable.iter().map(ident_name).collect::<Vec<_>>().join(" ");
+                Ok(StatementPlan::Show { name })
+            }
+            Statement::ShowTables { .. } => Ok(StatementPlan::ShowObjects { kind: ItemKind::Table }),
+            Statement::Reset(r) => Ok(StatementPlan::Reset { name: format!("{r}").trim_start_matches("RESET ").to_lowercase() }),
+            Statement::Discard { .. } => Ok(StatementPlan::Noop { tag: "DISCARD ALL".into() }),
+            other => Err(SqlError::unsupported(format!("statement \"{}\"", first_words(&other.to_string())))),
+        }
+    }
+
+    fn plan_create_table(&self, ct: &ast::CreateTable) -> SqlResult<StatementPlan> {
+        if ct.query.is_some() {
+            return Err(SqlError::unsupported("CREATE TABLE … AS"));
+        }
+        let name = object_name(&ct.name)?;
+        let mut columns: Vec<Column> = vec![];
+        let mut defaults = vec![];
+        for c in &ct.columns {
+            let cname = ident_name(&c.name);
+            if columns.iter().any(|x| x.name == cname) {
+                return Err(SqlError::new(sqlstate::DUPLICATE_COLUMN, format!("column \"{cname}\" specified more than once")));
+            }
+            let ty = bind_type(&c.data_type)?;
+            let mut nullable = true;
+            let mut default = None;
+            for o in &c.options {
+                match &o.option {
+                    ast::ColumnOption::Null => nullable = true,
+                    ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_) => nullable = false,
+                    ast::ColumnOption::Default(e) => {
+                        // Check the default binds and fits the column now.
+                        let t = self.bind_expr(e, ExprCtx { scope: &Scope::default(), agg: None, clause: "DEFAULT expressions" })?;
+                        assign(t, ty, &cname)?;
+                        default = Some(e.to_string());
+                    }
+                    ast::ColumnOption::Unique(_) | ast::ColumnOption::Check(_) | ast::ColumnOption::ForeignKey(_) => {
+                        return Err(SqlError::unsupported("UNIQUE, CHECK and FOREIGN KEY constraints"))
+                    }
+                    _ => {}
+                }
+            }
+            columns.push(Column { name: cname, ty, nullable });
+            defaults.push(default);
+        }
+        for tc in &ct.constraints {
+            match tc {
+                ast::TableConstraint::PrimaryKey(pk) => {
+                    for col in &pk.columns {
+                        let n = col.column.expr.to_string().to_lowercase();
+                        let c = columns.iter_mut().find(|c| c.name == n).ok_or_else(|| SqlError::undefined_column(&n))?;
+                        c.nullable = false;
+                    }
+                }
+                _ => return Err(SqlError::unsupported("table constraints other than PRIMARY KEY")),
+            }
+        }
+        Ok(StatementPlan::CreateTable { name, schema: Schema::new(columns), defaults, if_not_exists: ct.if_not_exists })
+    }
+
+    fn plan_create_view(&self, cv: &ast::CreateView) -> SqlResult<StatementPlan> {
+        let name = object_name(&cv.name)?;
+        // Views are re-planned from their text; now() is not allowed in them.
+        let binder = Binder::new(self.catalog, None);
+        let rel = binder.bind_query(&cv.query)?;
+        let mut columns = rel.scope.columns();
+        if !cv.columns.is_empty() {
+            if cv.columns.len() > columns.len() {
+                return Err(SqlError::new(sqlstate::SYNTAX_ERROR, "CREATE VIEW specifies more column names than columns"));
+            }
+            for (c, n) in columns.iter_mut().zip(&cv.columns) {
+                c.name = ident_name(&n.name);
+            }
+        }
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].iter().any(|x| x.name == c.name) {
+                return Err(SqlError::new(sqlstate::DUPLICATE_COLUMN, format!("column \"{}\" specified more than once", c.name)));
+            }
+        }
+        Ok(StatementPlan::CreateView {
+            name,
+            columns,
+            plan: rel.plan,
+            sql: cv.query.to_string(),
+            materialized: cv.materialized,
+            if_not_exists: cv.if_not_exists,
+            or_replace: cv.or_replace,
+        })
+    }
+
+    fn plan_create_index(&self, ci: &ast::CreateIndex) -> SqlResult<StatementPlan> {
+        let on_name = object_name(&ci.table_name)?;
+        let on = self.catalog.resolve(&on_name)?;
+        if on.kind == ItemKind::Index {
+            return Err(SqlError::new(sqlstate::WRONG_OBJECT_TYPE, format!("\"{on_name}\" is an index")));
+        }
+        if ci.unique {
+            return Err(SqlError::unsupported("UNIQUE indexes"));
+        }
+        let scope = Scope::from_columns(Some(&on_name), &on.schema.columns);
+        let mut keys = vec![];
+        for c in &ci.columns {
+            let t = self.bind_expr(&c.column.expr, ExprCtx { scope: &scope, agg: None, clause: "index expressions" })?;
+            match t.expr {
+                Expr::Column(i) => keys.push(i),
+                _ => return Err(SqlError::unsupported("index on an expression")),
+            }
+        }
+        let name = match &ci.name {
+            Some(n) => object_name(n)?,
+            None => {
+                let cols: Vec<&str> = keys.iter().map(|k| on.schema.columns[*k].name.as_str()).collect();
+                format!("{}_{}_idx", on_name, cols.join("_"))
+            }
+        };
+        Ok(StatementPlan::CreateIndex { name, on: on.id, keys, if_not_exists: ci.if_not_exists })
+    }
+
+    fn table_target(&self, name: &str) -> SqlResult<&catalog::CatalogItem> {
+        let item = self.catalog.resolve(name)?;
+        if item.kind != ItemKind::Table {
+            return Err(SqlError::new(
+                sqlstate::WRONG_OBJECT_TYPE,
+                format!("cannot change {} \"{}\"", item.kind.noun(), name),
+            ));
+        }
+        Ok(item)
+    }
+
+    fn plan_insert(&self, ins: &ast::Insert) -> SqlResult<StatementPlan> {
+        let ast::TableObject::TableName(tname) = &ins.table else {
+            return Err(SqlError::unsupported("INSERT into a table function"));
+        };
+        if ins.returning.is_some() || ins.on.is_some() {
+            return Err(SqlError::unsupported("INSERT … RETURNING / ON CONFLICT"));
+        }
+        let name = object_name(tname)?;
+        let table = self.table_target(&name)?;
+        let cols = &table.schema.columns;
+        let targets: Vec<usize> = if ins.columns.is_empty() {
+            (0..cols.len()).collect()
+        } else {
+            let mut t = vec![];
+            for c in &ins.columns {
+                let n = c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+                let i = cols.iter().position(|x| x.name == n).ok_or_else(|| {
+                    SqlError::new(sqlstate::UNDEFINED_COLUMN, format!("column \"{n}\" of relation \"{name}\" does not exist"))
+                })?;
+                if t.contains(&i) {
+                    return Err(SqlError::new(sqlstate::DUPLICATE_COLUMN, format!("column \"{n}\" specified more than once")));
+                }
+                t.push(i);
+            }
+            t
+        };
+        let source = ins.source.as_ref().ok_or_else(|| SqlError::unsupported("INSERT … DEFAULT VALUES"))?;
+        let rel = self.bind_query(source)?;
+        if rel.scope.len() > targets.len() {
+            return Err(SqlError::syntax("INSERT has more expressions than target columns"));
+        }
+        if rel.scope.len() < targets.len() && !ins.columns.is_empty() {
+            return Err(SqlError::syntax("INSERT has more target columns than expressions"));
+        }
+        // One expression per table column: the source value, the DEFAULT, or NULL.
+        let arity = rel.scope.len();
+        let mut exprs = vec![];
+        let defaults = match &table.detail {
+            catalog::ItemDetail::Table { defaults } => defaults.clone(),
+            _ => vec![None; cols.len()],
+        };
+        for (ci, col) in cols.iter().enumerate() {
+            let e = match targets.iter().position(|t| *t == ci).filter(|p| *p < arity) {
+                Some(p) => {
+                    let item = &rel.scope.items[p];
+                    let t = crate::coerce::Typed { expr: Expr::Column(p), ty: item.ty, unknown: false };
+                    assign(t, col.ty, &col.name)?
+                }
+                None => self.default_expr(defaults.get(ci).cloned().flatten(), col)?,
+            };
+            exprs.push(e);
+        }
+        let source = rel.plan.map(exprs).project((arity..arity + cols.len()).collect());
+        Ok(StatementPlan::Insert { table: table.id, source: fold_constant(source) })
+    }
+
+    fn default_expr(&self, sql: Option<String>, col: &Column) -> SqlResult<Expr> {
+        match sql {
+            None => Ok(Expr::Literal(catalog::Datum::Null)),
+            Some(sql) => {
+                let e = crate::parse_expr(&sql)?;
+                let t = self.bind_expr(&e, ExprCtx { scope: &Scope::default(), agg: None, clause: "DEFAULT expressions" })?;
+                assign(t, col.ty, &col.name)
+            }
+        }
+    }
+
+    fn plan_update(&self, u: &ast::Update) -> SqlResult<StatementPlan> {
+        if u.from.is_some() || u.returning.is_some() || !u.table.joins.is_empty() {
+            return Err(SqlError::unsupported("UPDATE … FROM / RETURNING"));
+        }
+        let (name, alias) = match &u.table.relation {
+            ast::TableFactor::Table { name, alias, .. } => (object_name(name)?, alias.as_ref().map(|a| ident_name(&a.name))),
+            _ => return Err(SqlError::unsupported("UPDATE of this target")),
+        };
+        let table = self.table_target(&name)?;
+        let scope = Scope::from_columns(Some(alias.as_deref().unwrap_or(&name)), &table.schema.columns);
+        let ctx = ExprCtx { scope: &scope, agg: None, clause: "UPDATE" };
+        let mut assignments: Vec<Expr> = (0..scope.len()).map(Expr::Column).collect();
+        for a in &u.assignments {
+            let target = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => n.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default(),
+                _ => return Err(SqlError::unsupported("UPDATE of a column tuple")),
+            };
+            let i = table.schema.columns.iter().position(|c| c.name == target).ok_or_else(|| {
+                SqlError::new(sqlstate::UNDEFINED_COLUMN, format!("column \"{target}\" of relation \"{name}\" does not exist"))
+            })?;
+            if crate::bind_expr::contains_aggregate(&a.value) {
+                return Err(SqlError::new(sqlstate::GROUPING_ERROR, "aggregate functions are not allowed in UPDATE"));
+            }
+            let col = &table.schema.columns[i];
+            let value = match &a.value {
+                ast::Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none() => {
+                    let defaults = match &table.detail {
+                        catalog::ItemDetail::Table { defaults } => defaults.get(i).cloned().flatten(),
+                        _ => None,
+                    };
+                    self.default_expr(defaults, col)?
+                }
+                v => assign(self.bind_expr(v, ctx)?, col.ty, &col.name)?,
+            };
+            assignments[i] = value;
+        }
+        let predicate = u.selection.as_ref().map(|w| self.bind_expr(w, ExprCtx { clause: "WHERE", ..ctx })?.into_bool("WHERE")).transpose()?;
+        Ok(StatementPlan::Update { table: table.id, predicate, assignments })
+    }
+
+    fn plan_delete(&self, d: &ast::Delete) -> SqlResult<StatementPlan> {
+        let from = match &d.from {
+            ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+        };
+        if from.len() != 1 || d.using.is_some() || d.returning.is_some() || !from[0].joins.is_empty() {
+            return Err(SqlError::unsupported("DELETE … USING / RETURNING"));
+        }
+        let (name, alias) = match &from[0].relation {
+            ast::TableFactor::Table { name, alias, .. } => (object_name(name)?, alias.as_ref().map(|a| ident_name(&a.name))),
+            _ => return Err(SqlError::unsupported("DELETE of this target")),
+        };
+        let table = self.table_target(&name)?;
+        let scope = Scope::from_columns(Some(alias.as_deref().unwrap_or(&name)), &table.schema.columns);
+        let ctx = ExprCtx { scope: &scope, agg: None, clause: "WHERE" };
+        let predicate = d.selection.as_ref().map(|w| self.bind_expr(w, ctx)?.into_bool("WHERE")).transpose()?;
+        Ok(StatementPlan::Delete { table: table.id, predicate })
+    }
+
+    fn plan_drop(&self, ty: &ast::ObjectType, if_exists: bool, names: &[ast::ObjectName], cascade: bool) -> SqlResult<StatementPlan> {
+        let kind = match ty {
+            ast::ObjectType::Table => ItemKind::Table,
+            ast::ObjectType::View => ItemKind::View,
+            ast::ObjectType::MaterializedView => ItemKind::MaterializedView,
+            ast::ObjectType::Index => ItemKind::Index,
+            other => return Err(SqlError::unsupported(format!("DROP {other}"))),
+        };
+        let mut ids = vec![];
+        let mut missing = vec![];
+        for n in names {
+            let name = object_name(n)?;
+            let Some(item) = self.catalog.get_by_name(&name) else {
+                if if_exists {
+                    missing.push(name);
+                    continue;
+                }
+                let noun = kind.noun();
+                let code = if kind == ItemKind::Table || kind == ItemKind::View || kind == ItemKind::MaterializedView || kind == ItemKind::Index {
+                    sqlstate::UNDEFINED_TABLE
+                } else {
+                    sqlstate::UNDEFINED_OBJECT
+                };
+                return Err(SqlError::new(code, format!("{noun} \"{name}\" does not exist")));
+            };
+            if item.kind != kind {
+                let e = SqlError::new(sqlstate::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a {}", kind.noun()));
+                return Err(e.with_hint(format!("Use DROP {} to remove a {}.", item.kind.noun().to_uppercase(), item.kind.noun())));
+            }
+            for id in self.catalog.drop_order(item.id) {
+                let dep = self.catalog.get(id).expect("listed by the catalog");
+                // Indexes go with their relation, as in PostgreSQL.
+                let owned_index = dep.kind == ItemKind::Index && dep.uses == vec![item.id];
+                if id != item.id && !cascade && !owned_index {
+                    return Err(SqlError::new(
+                        sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
+                        format!("cannot drop {} {} because other objects depend on it", item.kind.noun(), name),
+                    )
+                    .with_detail(format!("{} {} depends on {} {}", dep.kind.noun(), dep.name, item.kind.noun(), name))
+                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                }
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(StatementPlan::Drop { ids, missing, kind })
+    }
+}
+
+/// Evaluates a plan made only of constants (INSERT … VALUES) now.
+fn fold_constant(plan: Plan) -> Plan {
+    fn eval(plan: &Plan) -> Option<Vec<(Row, isize)>> {
+        match plan {
+            Plan::Constant { rows, .. } => Some(rows.clone()),
+            Plan::Map { input, exprs } => {
+                let rows = eval(input)?;
+                let mut out = vec![];
+                for (r, d) in rows {
+                    let mut datums = r.datums().to_vec();
+                    for e in exprs {
+                        let v = e.eval(&Row::new(datums.clone())).ok()?;
+                        datums.push(v);
+                    }
+                    out.push((Row::new(datums), d));
+                }
+                Some(out)
+            }
+            Plan::Project { input, outputs } => Some(eval(input)?.into_iter().map(|(r, d)| (r.project(outputs), d)).collect()),
+            _ => None,
+        }
+    }
+    match eval(&plan) {
+        Some(rows) => Plan::Constant { rows, arity: plan.arity() },
+        None => plan,
+    }
+}
+
+fn plan_set(set: &ast::Set) -> SqlResult<StatementPlan> {
+    let value_text = |values: &[ast::Expr]| -> String {
+        values
+            .iter()
+            .map(|v| match v {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                ast::Expr::Identifier(i) => i.value.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match set {
+        ast::Set::SingleAssignment { variable, values, .. } => {
+            let name = variable.to_string().to_lowercase();
+            Ok(StatementPlan::Set { name, value: value_text(values) })
+        }
+        ast::Set::SetTimeZone { value, .. } => Ok(StatementPlan::Set { name: "timezone".into(), value: value_text(std::slice::from_ref(value)) }),
+        ast::Set::SetNames { charset_name, .. } => Ok(StatementPlan::Set { name: "client_encoding".into(), value: charset_name.to_string() }),
+        ast::Set::SetTransaction { .. } => Ok(StatementPlan::Noop { tag: "SET".into() }),
+        other => Err(SqlError::unsupported(format!("SET form \"{other}\""))),
+    }
+}
+
+fn first_words(s: &str) -> String {
+    s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
