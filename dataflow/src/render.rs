@@ -6,7 +6,8 @@
 use crate::aggregate;
 use crate::worker::{ErrTrace, RowTrace};
 use catalog::{GlobalId, Row, SqlError};
-use differential_dataflow::input::Input;
+use differential_dataflow::AsCollection;
+use timely::dataflow::operators::vec::ToStream;
 use differential_dataflow::operators::arrange::ShutdownButton;
 use differential_dataflow::VecCollection;
 use planner::{Plan, SortKey};
@@ -84,15 +85,13 @@ impl<'s> RenderCtx<'s, '_> {
                 self.import_rows(*id)?
             }
             Plan::Constant { rows, .. } => {
-                let scope = self.scope;
-                let (mut input, coll) = scope.new_collection::<Row, isize>();
-                if self.worker_index == 0 {
-                    for (r, d) in rows {
-                        input.update(r.clone(), *d);
-                    }
-                }
-                drop(input);
-                coll
+                // Worker 0 holds the rows; the source finishes at once.
+                let updates: Vec<(Row, u64, isize)> = if self.worker_index == 0 {
+                    rows.iter().map(|(r, d)| (r.clone(), self.as_of, *d)).collect()
+                } else {
+                    vec![]
+                };
+                updates.to_stream(self.scope).as_collection()
             }
             Plan::Map { input, exprs } => {
                 let exprs = exprs.clone();

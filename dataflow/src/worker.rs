@@ -67,7 +67,15 @@ impl WorkerState {
         loop {
             loop {
                 match commands.try_recv() {
-                    Ok(Command::Shutdown) | Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+                    Ok(Command::Shutdown) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        // Timely steps a worker until its dataflows finish:
+                        // drop them so shutdown does not wait on open inputs.
+                        self.inputs.clear();
+                        for (_, df) in self.dataflows.drain() {
+                            worker.drop_dataflow(df.dataflow);
+                        }
+                        return;
+                    }
                     Ok(cmd) => self.handle(worker, cmd),
                     Err(std::sync::mpsc::TryRecvError::Empty) => break,
                 }

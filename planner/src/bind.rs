@@ -27,11 +27,13 @@ pub struct Binder<'a> {
     ctes: RefCell<Vec<(String, Plan, Scope)>>,
     /// Views being expanded, to stop recursive definitions.
     depth: RefCell<usize>,
+    /// Catalog items this statement names directly (its dependencies).
+    pub used: RefCell<Vec<catalog::GlobalId>>,
 }
 
 impl<'a> Binder<'a> {
     pub fn new(catalog: &'a Catalog, now: Option<Timestamp>) -> Self {
-        Binder { catalog, now, ctes: RefCell::new(vec![]), depth: RefCell::new(0) }
+        Binder { catalog, now, ctes: RefCell::new(vec![]), depth: RefCell::new(0), used: RefCell::new(vec![]) }
     }
 
     pub fn now_micros(&self) -> SqlResult<i64> {
@@ -56,7 +58,8 @@ impl<'a> Binder<'a> {
     fn bind_query_inner(&self, q: &ast::Query, top: bool) -> SqlResult<(Rel, Finishing)> {
         let pushed = self.push_ctes(q)?;
         let result = self.bind_query_body(q, top);
-        self.ctes.borrow_mut().truncate(self.ctes.borrow().len() - pushed);
+        let keep = self.ctes.borrow().len() - pushed;
+        self.ctes.borrow_mut().truncate(keep);
         result
     }
 
@@ -266,6 +269,9 @@ impl<'a> Binder<'a> {
             return Ok(Rel { plan: plan.clone(), scope: scope.clone().with_alias(label) });
         }
         let item = self.catalog.resolve(name)?;
+        if !self.used.borrow().contains(&item.id) {
+            self.used.borrow_mut().push(item.id);
+        }
         let scope = Scope::from_columns(Some(label), &item.schema.columns);
         match (&item.kind, &item.detail) {
             (ItemKind::Table | ItemKind::MaterializedView, _) => Ok(Rel {

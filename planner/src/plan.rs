@@ -259,6 +259,8 @@ pub enum StatementPlan {
         columns: Vec<Column>,
         plan: Plan,
         sql: String,
+        /// Catalog items the query names directly.
+        depends: Vec<GlobalId>,
         materialized: bool,
         if_not_exists: bool,
         or_replace: bool,

@@ -115,11 +115,13 @@ impl Binder<'_> {
                 return Err(SqlError::new(sqlstate::DUPLICATE_COLUMN, format!("column \"{}\" specified more than once", c.name)));
             }
         }
+        let depends = binder.used.borrow().clone();
         Ok(StatementPlan::CreateView {
             name,
             columns,
             plan: rel.plan,
             sql: cv.query.to_string(),
+            depends,
             materialized: cv.materialized,
             if_not_exists: cv.if_not_exists,
             or_replace: cv.or_replace,

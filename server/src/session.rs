@@ -1,0 +1,368 @@
+//! A client connection: pgwire's handlers for startup and simple queries,
+//! the session's settings and its transaction block. This is the one place
+//! a `SqlError` becomes a wire ErrorResponse.
+
+use crate::coordinator::{Outcome, Request};
+use async_trait::async_trait;
+use catalog::{sqlstate, strconv, SqlError};
+use futures::{Sink, SinkExt};
+use pgwire::api::auth::{finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, DefaultServerParameterProvider, StartupHandler};
+use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::response::NoticeResponse;
+use pgwire::messages::startup::ParameterStatus;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use planner::{Parsed, StatementPlan};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// The database name clients must connect to.
+pub const DATABASE: &str = "ripple";
+
+/// Per-connection state, kept in pgwire's session extensions.
+#[derive(Default)]
+struct Session {
+    /// Settings changed with SET (lower-case names).
+    vars: BTreeMap<String, String>,
+    block: Option<Block>,
+}
+
+/// An open transaction block: writes wait for COMMIT.
+#[derive(Default)]
+struct Block {
+    writes: Vec<Parsed>,
+    failed: bool,
+}
+
+/// Shared by every connection; per-connection state lives in the client.
+pub struct Handlers {
+    coord: mpsc::UnboundedSender<Request>,
+}
+
+impl Handlers {
+    pub fn new(coord: mpsc::UnboundedSender<Request>) -> Arc<Self> {
+        Arc::new(Handlers { coord })
+    }
+}
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        Arc::new(QueryHandler { coord: self.coord.clone() })
+    }
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        Arc::new(Startup)
+    }
+}
+
+/// Trust authentication for any user; only the `ripple` database exists.
+struct Startup;
+
+fn parameters() -> DefaultServerParameterProvider {
+    let mut p = DefaultServerParameterProvider::default();
+    p.server_version = "15.0".into();
+    p.date_style = "ISO, MDY".into();
+    p.time_zone = "UTC".into();
+    p.interval_style = "postgres".into();
+    p
+}
+
+#[async_trait]
+impl StartupHandler for Startup {
+    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let PgWireFrontendMessage::Startup(ref startup) = message {
+            protocol_negotiation(client, startup).await?;
+            save_startup_parameters_to_metadata(client, startup);
+            let user = client.metadata().get("user").cloned().unwrap_or_default();
+            let db = client.metadata().get("database").cloned().unwrap_or_else(|| user.clone());
+            if db != DATABASE {
+                let e = ErrorInfo::new("FATAL".into(), sqlstate::INVALID_CATALOG_NAME.into(), format!("database \"{db}\" does not exist"));
+                return Err(PgWireError::UserError(Box::new(e)));
+            }
+            let pid = std::process::id() as i32 ^ (rand_u32() as i32 & 0x7fff);
+            client.set_pid_and_secret_key(pid, pgwire::messages::startup::SecretKey::I32(rand_u32() as i32));
+            finish_authentication(client, &parameters()).await?;
+        }
+        Ok(())
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.finish() as u32
+}
+
+/// Runs simple-protocol query strings.
+struct QueryHandler {
+    coord: mpsc::UnboundedSender<Request>,
+}
+
+fn error_response(e: SqlError) -> Response {
+    let mut info = ErrorInfo::new("ERROR".into(), e.code, e.message);
+    info.detail = e.detail;
+    info.hint = e.hint;
+    info.position = e.position.map(|p| p.to_string());
+    Response::Error(Box::new(info))
+}
+
+fn rows_response(columns: Vec<catalog::Column>, rows: Vec<catalog::Row>) -> PgWireResult<Response> {
+    let fields: Vec<FieldInfo> = columns
+        .iter()
+        .map(|c| FieldInfo::new(c.name.clone(), None, None, Type::from_oid(c.ty.oid()).unwrap_or(Type::TEXT), FieldFormat::Text))
+        .collect();
+    let fields = Arc::new(fields);
+    let mut encoded = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut enc = DataRowEncoder::new(fields.clone());
+        for d in row.iter() {
+            enc.encode_field(&strconv::format_datum(d))?;
+        }
+        encoded.push(Ok(enc.take_row()));
+    }
+    Ok(Response::Query(QueryResponse::new(fields, futures::stream::iter(encoded))))
+}
+
+/// Settings SHOW knows, with their defaults.
+fn default_setting(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "server_version" => "15.0",
+        "server_version_num" => "150000",
+        "server_encoding" | "client_encoding" => "UTF8",
+        "datestyle" => "ISO, MDY",
+        "timezone" => "UTC",
+        "intervalstyle" => "postgres",
+        "integer_datetimes" | "standard_conforming_strings" => "on",
+        "application_name" => "",
+        "search_path" => "\"$user\", public",
+        "transaction_isolation" | "transaction isolation level" | "default_transaction_isolation" => "serializable",
+        "extra_float_digits" => "1",
+        "max_identifier_length" => "63",
+        "statement_timeout" => "0",
+        "is_superuser" => "on",
+        _ => return None,
+    })
+}
+
+/// Parameters PostgreSQL reports to the client when they change.
+fn reported_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "application_name" => "application_name",
+        "timezone" => "TimeZone",
+        "datestyle" => "DateStyle",
+        "client_encoding" => "client_encoding",
+        "intervalstyle" => "IntervalStyle",
+        _ => return None,
+    })
+}
+
+impl QueryHandler {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, SqlError>>) -> Request) -> Result<T, SqlError> {
+        let (tx, rx) = oneshot::channel();
+        self.coord.send(make(tx)).map_err(|_| SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down"))?;
+        rx.await.map_err(|_| SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down"))?
+    }
+
+    /// Runs one statement of a query string.
+    async fn statement<C>(&self, client: &mut C, session: &Mutex<Session>, stmt: Parsed) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // Session-level statements are planned without the catalog.
+        let local = match &stmt {
+            Parsed::Sql(s) => match planner::Binder::new(&catalog::Catalog::new(), Some(0)).plan_statement(s) {
+                Ok(p @ (StatementPlan::Begin | StatementPlan::Commit | StatementPlan::Rollback | StatementPlan::Set { .. } | StatementPlan::Reset { .. } | StatementPlan::Show { .. } | StatementPlan::Noop { .. })) => Some(p),
+                _ => None,
+            },
+            Parsed::ShowObjects(_) => None,
+        };
+        let failed = session.lock().expect("lock").block.as_ref().is_some_and(|b| b.failed);
+        if failed && !matches!(local, Some(StatementPlan::Commit | StatementPlan::Rollback)) {
+            return Ok(error_response(SqlError::new(
+                sqlstate::IN_FAILED_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )));
+        }
+        if let Some(plan) = local {
+            return self.session_statement(client, session, plan).await;
+        }
+        let is_write = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Insert(_) | sqlparser_stmt::Update(_) | sqlparser_stmt::Delete(_)));
+        let in_block = session.lock().expect("lock").block.as_ref().map(|b| b.writes.clone());
+        let result = match in_block {
+            Some(pending) if is_write => {
+                let r = self.ask(|reply| Request::DryRun { pending, stmt: stmt.clone(), reply }).await;
+                if r.is_ok() {
+                    if let Some(b) = session.lock().expect("lock").block.as_mut() {
+                        b.writes.push(stmt);
+                    }
+                }
+                r
+            }
+            Some(pending) if !pending.is_empty() && !is_ddl(&stmt) => Err(SqlError::new(
+                sqlstate::INVALID_TRANSACTION_STATE,
+                "reads after writes in a transaction block are not supported; COMMIT first",
+            )),
+            _ => self.ask(|reply| Request::Execute { stmt, reply }).await,
+        };
+        match result {
+            Ok(Outcome::Tag(tag)) => Ok(Response::Execution(tag_of(&tag))),
+            Ok(Outcome::Rows { columns, rows }) => rows_response(columns, rows),
+            Err(e) => Ok(error_response(e)),
+        }
+    }
+
+    async fn session_statement<C>(&self, client: &mut C, session: &Mutex<Session>, plan: StatementPlan) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match plan {
+            StatementPlan::Begin => {
+                let mut s = session.lock().expect("lock");
+                if s.block.is_none() {
+                    s.block = Some(Block::default());
+                }
+                Ok(Response::TransactionStart(Tag::new("BEGIN")))
+            }
+            StatementPlan::Rollback => {
+                session.lock().expect("lock").block = None;
+                Ok(Response::TransactionEnd(Tag::new("ROLLBACK")))
+            }
+            StatementPlan::Commit => {
+                let block = session.lock().expect("lock").block.take();
+                match block {
+                    Some(b) if b.failed => Ok(Response::TransactionEnd(Tag::new("ROLLBACK"))),
+                    Some(b) if !b.writes.is_empty() => match self.ask(|reply| Request::Commit { writes: b.writes, reply }).await {
+                        Ok(()) => Ok(Response::TransactionEnd(Tag::new("COMMIT"))),
+                        Err(e) => Ok(error_response(e)),
+                    },
+                    _ => Ok(Response::TransactionEnd(Tag::new("COMMIT"))),
+                }
+            }
+            StatementPlan::Set { name, value } => {
+                let name = name.to_lowercase();
+                let value = validate_setting(&name, &value).map_err(|e| PgWireError::UserError(Box::new(ErrorInfo::new("ERROR".into(), e.code.clone(), e.message.clone()))));
+                let value = match value {
+                    Ok(v) => v,
+                    Err(PgWireError::UserError(info)) => return Ok(Response::Error(info)),
+                    Err(e) => return Err(e),
+                };
+                if let Some(reported) = reported_name(&name) {
+                    client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(reported.into(), value.clone()))).await?;
+                }
+                session.lock().expect("lock").vars.insert(name, value);
+                Ok(Response::Execution(Tag::new("SET")))
+            }
+            StatementPlan::Reset { name } => {
+                session.lock().expect("lock").vars.remove(&name);
+                Ok(Response::Execution(Tag::new("RESET")))
+            }
+            StatementPlan::Show { name } => {
+                let name = name.to_lowercase();
+                let s = session.lock().expect("lock");
+                let value = s.vars.get(&name).cloned().or_else(|| default_setting(&name).map(str::to_string));
+                match value {
+                    Some(v) => {
+                        let col = catalog::Column { name: name.clone(), ty: catalog::ScalarType::Text, nullable: false };
+                        rows_response(vec![col], vec![catalog::Row::new(vec![catalog::Datum::Text(v)])])
+                    }
+                    None => Ok(error_response(SqlError::new(sqlstate::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\"")))),
+                }
+            }
+            StatementPlan::Noop { tag } => Ok(Response::Execution(Tag::new(&tag))),
+            _ => Err(PgWireError::ApiError("not a session statement".into())),
+        }
+    }
+}
+
+use sqlparser::ast::Statement as sqlparser_stmt;
+
+fn is_ddl(stmt: &Parsed) -> bool {
+    matches!(stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::CreateTable(_) | sqlparser_stmt::CreateView(_) | sqlparser_stmt::CreateIndex(_) | sqlparser_stmt::Drop { .. }))
+}
+
+/// Accepts the settings Ripple can honour and rejects values it cannot.
+fn validate_setting(name: &str, value: &str) -> Result<String, SqlError> {
+    let bad = || SqlError::new(sqlstate::INVALID_PARAMETER_VALUE, format!("invalid value for parameter \"{name}\": \"{value}\""));
+    match name {
+        "timezone" | "time zone" => match value.to_lowercase().as_str() {
+            "utc" | "etc/utc" | "gmt" | "z" | "zulu" | "+00" | "0" | "+00:00" | "universal" => Ok("UTC".into()),
+            _ => Err(bad().with_hint("Ripple currently supports only the UTC time zone.")),
+        },
+        "datestyle" => {
+            if value.to_lowercase().contains("iso") || value.to_lowercase() == "mdy" {
+                Ok("ISO, MDY".into())
+            } else {
+                Err(bad().with_hint("Ripple currently supports only DateStyle ISO."))
+            }
+        }
+        "client_encoding" | "names" => match value.to_lowercase().replace('-', "").as_str() {
+            "utf8" | "unicode" => Ok("UTF8".into()),
+            _ => Err(bad()),
+        },
+        _ => Ok(value.to_string()),
+    }
+}
+
+/// Builds a command tag from text like `INSERT 0 3` or `CREATE TABLE`.
+fn tag_of(text: &str) -> Tag {
+    let parts: Vec<&str> = text.split(' ').collect();
+    match parts.as_slice() {
+        ["INSERT", oid, n] => Tag::new("INSERT").with_oid(oid.parse().unwrap_or(0)).with_rows(n.parse().unwrap_or(0)),
+        [cmd @ ("UPDATE" | "DELETE" | "SELECT" | "COPY"), n] => Tag::new(cmd).with_rows(n.parse().unwrap_or(0)),
+        _ => Tag::new(text),
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for QueryHandler {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = client.session_extensions().get_or_insert_with(|| Mutex::new(Session::default()));
+        let stmts = match planner::parse(query) {
+            Ok(s) => s,
+            Err(e) => return Ok(vec![error_response(e)]),
+        };
+        let mut out = vec![];
+        for stmt in stmts {
+            let r = self.statement(client, &session, stmt).await?;
+            if let Response::Error(_) = &r {
+                if let Some(b) = session.lock().expect("lock").block.as_mut() {
+                    b.failed = true;
+                }
+                out.push(r);
+                break;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// Sends a NOTICE to the client (used for warnings PostgreSQL gives).
+#[allow(dead_code)]
+pub async fn notice<C>(client: &mut C, message: &str) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let info = ErrorInfo::new("NOTICE".into(), sqlstate::SUCCESSFUL.into(), message.into());
+    client.send(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(info))).await?;
+    Ok(())
+}
