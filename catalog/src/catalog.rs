@@ -111,9 +111,9 @@ impl Catalog {
 
     /// Indexes built on `on`.
     pub fn indexes_on(&self, on: GlobalId) -> impl Iterator<Item = &CatalogItem> {
-        self.items.values().filter(move |i| {
-            matches!(&i.detail, ItemDetail::Index { on: o, .. } if *o == on)
-        })
+        self.items
+            .values()
+            .filter(move |i| matches!(&i.detail, ItemDetail::Index { on: o, .. } if *o == on))
     }
 
     /// Items that use `id` directly.
@@ -178,6 +178,9 @@ mod tests {
         let v = item(&mut cat, "v", vec![t]);
         let w = item(&mut cat, "w", vec![v, t]);
         assert_eq!(cat.drop_order(t), vec![w, v, t]);
-        assert_eq!(cat.insert(cat.get(t).unwrap().clone()).unwrap_err().code, "42P07");
+        assert_eq!(
+            cat.insert(cat.get(t).unwrap().clone()).unwrap_err().code,
+            "42P07"
+        );
     }
 }

@@ -50,7 +50,9 @@ pub mod sqlstate {
 }
 
 /// An error with a SQLSTATE, in PostgreSQL's words.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, thiserror::Error,
+)]
 #[error("{message}")]
 pub struct SqlError {
     /// Five-character SQLSTATE.

@@ -15,4 +15,6 @@ pub mod wal;
 
 pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind};
 pub use error::{sqlstate, SqlError, SqlResult};
-pub use types::{Column, Datum, Diff, GlobalId, Interval, Row, ScalarType, Schema, Timestamp, F32, F64};
+pub use types::{
+    Column, Datum, Diff, GlobalId, Interval, Row, ScalarType, Schema, Timestamp, F32, F64,
+};

@@ -20,8 +20,16 @@ pub fn format_datum(d: &Datum) -> Option<String> {
         Datum::Int16(i) => i.to_string(),
         Datum::Int32(i) => i.to_string(),
         Datum::Int64(i) => i.to_string(),
-        Datum::Float32(F32(f)) => format_float(format!("{:e}", f), f.is_nan(), f.is_infinite(), *f < 0.0, 6),
-        Datum::Float64(F64(f)) => format_float(format!("{:e}", f), f.is_nan(), f.is_infinite(), *f < 0.0, 15),
+        Datum::Float32(F32(f)) => {
+            format_float(format!("{:e}", f), f.is_nan(), f.is_infinite(), *f < 0.0, 6)
+        }
+        Datum::Float64(F64(f)) => format_float(
+            format!("{:e}", f),
+            f.is_nan(),
+            f.is_infinite(),
+            *f < 0.0,
+            15,
+        ),
         Datum::Numeric(n) => n.to_string(),
         Datum::Text(s) => s.clone(),
         Datum::Date(days) => format_date(*days),
@@ -53,7 +61,11 @@ fn format_float(sci: String, nan: bool, inf: bool, neg: bool, digits: i32) -> St
     }
     if exp < -4 || exp >= digits {
         let (first, rest) = all_digits.split_at(1);
-        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
     }
@@ -177,18 +189,47 @@ pub fn format_interval(iv: &Interval) -> String {
 
 /// Parses `s` as a value of type `ty`, with PostgreSQL's errors.
 pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
-    let bad = || SqlError::invalid_input(ty.input_name(), s);
+    let bad = || {
+        let mut e = SqlError::invalid_input(ty.input_name(), s);
+        if matches!(
+            ty,
+            ScalarType::Date
+                | ScalarType::Timestamp
+                | ScalarType::TimestampTz
+                | ScalarType::Interval
+        ) {
+            e.code = sqlstate::INVALID_DATETIME_FORMAT.into();
+            // A well-formed date with an impossible field is "out of range".
+            let digits_ok = s.trim().len() >= 10
+                && s.trim().as_bytes()[4] == b'-'
+                && s.trim()[..4].bytes().all(|b| b.is_ascii_digit());
+            if ty != ScalarType::Interval && digits_ok {
+                e = SqlError::new(
+                    sqlstate::DATETIME_FIELD_OVERFLOW,
+                    format!("date/time field value out of range: \"{s}\""),
+                );
+            }
+        }
+        e
+    };
     let t = s.trim();
     Ok(match ty {
         ScalarType::Bool => Datum::Bool(parse_bool(t).ok_or_else(bad)?),
-        ScalarType::Int16 => Datum::Int16(parse_int(t, ty)?.try_into().map_err(|_| range_err(s, ty))?),
-        ScalarType::Int32 => Datum::Int32(parse_int(t, ty)?.try_into().map_err(|_| range_err(s, ty))?),
-        ScalarType::Int64 => Datum::Int64(parse_int(t, ty)?),
+        ScalarType::Int16 => {
+            Datum::Int16(parse_int(s, ty)?.try_into().map_err(|_| range_err(s, ty))?)
+        }
+        ScalarType::Int32 => {
+            Datum::Int32(parse_int(s, ty)?.try_into().map_err(|_| range_err(s, ty))?)
+        }
+        ScalarType::Int64 => Datum::Int64(parse_int(s, ty)?),
         ScalarType::Float32 => {
             let f = parse_float(t).ok_or_else(bad)?;
             let f32v = f as f32;
             if f.is_finite() && (f32v.is_infinite() || (f != 0.0 && f32v == 0.0)) {
-                return Err(range_err(s, ty));
+                return Err(SqlError::new(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    format!("\"{s}\" is out of range for type real"),
+                ));
             }
             Datum::Float32(F32(f32v))
         }
@@ -207,7 +248,11 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
 fn range_err(s: &str, ty: ScalarType) -> SqlError {
     SqlError::new(
         sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
-        format!("value \"{}\" is out of range for type {}", s, ty.input_name()),
+        format!(
+            "value \"{}\" is out of range for type {}",
+            s,
+            ty.input_name()
+        ),
     )
 }
 
@@ -246,12 +291,13 @@ pub fn parse_bool(t: &str) -> Option<bool> {
     }
 }
 
-fn parse_int(t: &str, ty: ScalarType) -> SqlResult<i64> {
+fn parse_int(s: &str, ty: ScalarType) -> SqlResult<i64> {
+    let t = s.trim();
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SqlError::invalid_input(ty.input_name(), t));
+        return Err(SqlError::invalid_input(ty.input_name(), s));
     }
-    t.parse::<i64>().map_err(|_| range_err(t, ty))
+    t.parse::<i64>().map_err(|_| range_err(s, ty))
 }
 
 pub fn parse_float(t: &str) -> Option<f64> {
@@ -505,18 +551,30 @@ mod tests {
     #[test]
     fn timestamps_trim_fractions() {
         let us = parse_timestamp("2024-01-02 03:04:05.120", false).unwrap();
-        assert_eq!(format_datum(&Datum::Timestamp(us)).unwrap(), "2024-01-02 03:04:05.12");
+        assert_eq!(
+            format_datum(&Datum::Timestamp(us)).unwrap(),
+            "2024-01-02 03:04:05.12"
+        );
         let us = parse_timestamp("2024-01-02", false).unwrap();
-        assert_eq!(format_datum(&Datum::Timestamp(us)).unwrap(), "2024-01-02 00:00:00");
+        assert_eq!(
+            format_datum(&Datum::Timestamp(us)).unwrap(),
+            "2024-01-02 00:00:00"
+        );
         let us = parse_timestamp("2024-01-02 03:00:00+02", true).unwrap();
-        assert_eq!(format_datum(&Datum::TimestampTz(us)).unwrap(), "2024-01-02 01:00:00+00");
+        assert_eq!(
+            format_datum(&Datum::TimestampTz(us)).unwrap(),
+            "2024-01-02 01:00:00+00"
+        );
         assert!(parse_timestamp("2024-13-02", false).is_none());
     }
 
     #[test]
     fn intervals_print_like_postgres() {
         let p = |s| format_interval(&parse_interval(s).unwrap());
-        assert_eq!(p("1 year 2 months 3 days 04:05:06.5"), "1 year 2 mons 3 days 04:05:06.5");
+        assert_eq!(
+            p("1 year 2 months 3 days 04:05:06.5"),
+            "1 year 2 mons 3 days 04:05:06.5"
+        );
         assert_eq!(p("-1 day"), "-1 days");
         assert_eq!(p("0 seconds"), "00:00:00");
         assert_eq!(p("-1 day 1 hour"), "-1 days +01:00:00");
@@ -527,15 +585,32 @@ mod tests {
 
     #[test]
     fn inputs_reject_garbage_with_sqlstate() {
-        assert_eq!(parse_datum("abc", ScalarType::Int32).unwrap_err().code, "22P02");
-        assert_eq!(parse_datum("99999", ScalarType::Int16).unwrap_err().code, "22003");
-        assert_eq!(parse_datum(" 42 ", ScalarType::Int64).unwrap(), Datum::Int64(42));
-        assert_eq!(parse_datum("yes", ScalarType::Bool).unwrap(), Datum::Bool(true));
+        assert_eq!(
+            parse_datum("abc", ScalarType::Int32).unwrap_err().code,
+            "22P02"
+        );
+        assert_eq!(
+            parse_datum("99999", ScalarType::Int16).unwrap_err().code,
+            "22003"
+        );
+        assert_eq!(
+            parse_datum(" 42 ", ScalarType::Int64).unwrap(),
+            Datum::Int64(42)
+        );
+        assert_eq!(
+            parse_datum("yes", ScalarType::Bool).unwrap(),
+            Datum::Bool(true)
+        );
         assert_eq!(
             parse_datum("ab", ScalarType::Char(4)).unwrap(),
             Datum::Text("ab  ".into())
         );
-        assert_eq!(parse_datum("abcdef", ScalarType::Varchar(Some(3))).unwrap_err().code, "22001");
+        assert_eq!(
+            parse_datum("abcdef", ScalarType::Varchar(Some(3)))
+                .unwrap_err()
+                .code,
+            "22001"
+        );
         assert_eq!(
             format_datum(&parse_datum("9.50", ScalarType::Numeric).unwrap()).unwrap(),
             "9.50"

@@ -227,7 +227,9 @@ impl Ord for Interval {
     fn cmp(&self, other: &Self) -> Ordering {
         self.as_micros_approx()
             .cmp(&other.as_micros_approx())
-            .then_with(|| (self.months, self.days, self.micros).cmp(&(other.months, other.days, other.micros)))
+            .then_with(|| {
+                (self.months, self.days, self.micros).cmp(&(other.months, other.days, other.micros))
+            })
     }
 }
 
@@ -376,8 +378,16 @@ mod tests {
 
     #[test]
     fn intervals_compare_by_span() {
-        let month = Interval { months: 1, days: 0, micros: 0 };
-        let days31 = Interval { months: 0, days: 31, micros: 0 };
+        let month = Interval {
+            months: 1,
+            days: 0,
+            micros: 0,
+        };
+        let days31 = Interval {
+            months: 0,
+            days: 31,
+            micros: 0,
+        };
         assert!(month < days31);
     }
 }

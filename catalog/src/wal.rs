@@ -165,7 +165,9 @@ fn decode_all(bytes: &[u8], path: &Path) -> SqlResult<(Vec<LogRecord>, usize)> {
             if crc32fast::hash(payload) != crc {
                 return None;
             }
-            bincode::deserialize::<LogRecord>(payload).ok().map(|r| (r, len))
+            bincode::deserialize::<LogRecord>(payload)
+                .ok()
+                .map(|r| (r, len))
         });
         match decoded {
             Some((r, len)) => {
@@ -240,7 +242,11 @@ mod tests {
         bytes[HEADER + 2] ^= 0xff;
         std::fs::write(&log, bytes).unwrap();
         let err = Wal::open(&dir, true).err().unwrap();
-        assert!(err.message.contains("corrupt at offset 0"), "{}", err.message);
+        assert!(
+            err.message.contains("corrupt at offset 0"),
+            "{}",
+            err.message
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -23,18 +23,35 @@ fn evaluate_one(agg: &Aggregate, col: usize, vals: &[(&Row, isize)]) -> SqlResul
     }
     // Non-NULL values with multiplicities (1 each when DISTINCT).
     let values: Vec<(&Datum, i64)> = if agg.distinct {
-        let set: BTreeSet<&Datum> = vals.iter().map(|(r, _)| r.get(col)).filter(|d| !d.is_null()).collect();
+        let set: BTreeSet<&Datum> = vals
+            .iter()
+            .map(|(r, _)| r.get(col))
+            .filter(|d| !d.is_null())
+            .collect();
         set.into_iter().map(|d| (d, 1)).collect()
     } else {
-        vals.iter().map(|(r, n)| (r.get(col), *n as i64)).filter(|(d, _)| !d.is_null()).collect()
+        vals.iter()
+            .map(|(r, n)| (r.get(col), *n as i64))
+            .filter(|(d, _)| !d.is_null())
+            .collect()
     };
     let count: i64 = values.iter().map(|(_, n)| n).sum();
     Ok(match agg.func {
         AggregateFunc::CountStar => unreachable!("handled above"),
         AggregateFunc::Count => Datum::Int64(count),
         _ if values.is_empty() => Datum::Null,
-        AggregateFunc::Min => values.iter().map(|(d, _)| *d).min().cloned().unwrap_or(Datum::Null),
-        AggregateFunc::Max => values.iter().map(|(d, _)| *d).max().cloned().unwrap_or(Datum::Null),
+        AggregateFunc::Min => values
+            .iter()
+            .map(|(d, _)| *d)
+            .min()
+            .cloned()
+            .unwrap_or(Datum::Null),
+        AggregateFunc::Max => values
+            .iter()
+            .map(|(d, _)| *d)
+            .max()
+            .cloned()
+            .unwrap_or(Datum::Null),
         AggregateFunc::BoolAnd => Datum::Bool(values.iter().all(|(d, _)| **d == Datum::Bool(true))),
         AggregateFunc::BoolOr => Datum::Bool(values.iter().any(|(d, _)| **d == Datum::Bool(true))),
         AggregateFunc::Sum(_) => sum(&values)?,
@@ -47,7 +64,10 @@ fn evaluate_one(agg: &Aggregate, col: usize, vals: &[(&Row, isize)]) -> SqlResul
 }
 
 fn overflow(ty: &str) -> SqlError {
-    SqlError::new(catalog::sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, format!("{ty} out of range"))
+    SqlError::new(
+        catalog::sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        format!("{ty} out of range"),
+    )
 }
 
 /// The sum of non-NULL values times their multiplicities, in the sum's
@@ -62,7 +82,10 @@ fn sum(values: &[(&Datum, i64)]) -> SqlResult<Datum> {
                     Datum::Int32(i) => *i as i64,
                     _ => 0,
                 };
-                acc = v.checked_mul(*n).and_then(|x| acc.checked_add(x)).ok_or_else(|| overflow("bigint"))?;
+                acc = v
+                    .checked_mul(*n)
+                    .and_then(|x| acc.checked_add(x))
+                    .ok_or_else(|| overflow("bigint"))?;
             }
             Ok(Datum::Int64(acc))
         }
@@ -70,7 +93,9 @@ fn sum(values: &[(&Datum, i64)]) -> SqlResult<Datum> {
             let mut acc = Decimal::ZERO;
             for (d, n) in values {
                 if let Datum::Numeric(v) = d {
-                    let term = v.checked_mul(Decimal::from(*n)).ok_or_else(|| overflow("numeric"))?;
+                    let term = v
+                        .checked_mul(Decimal::from(*n))
+                        .ok_or_else(|| overflow("numeric"))?;
                     acc = acc.checked_add(term).ok_or_else(|| overflow("numeric"))?;
                 }
             }
@@ -78,20 +103,44 @@ fn sum(values: &[(&Datum, i64)]) -> SqlResult<Datum> {
         }
         Datum::Float64(_) => Ok(Datum::Float64(F64(values
             .iter()
-            .map(|(d, n)| if let Datum::Float64(F64(f)) = d { f * *n as f64 } else { 0.0 })
+            .map(|(d, n)| {
+                if let Datum::Float64(F64(f)) = d {
+                    f * *n as f64
+                } else {
+                    0.0
+                }
+            })
             .sum()))),
         Datum::Float32(_) => Ok(Datum::Float32(F32(values
             .iter()
-            .map(|(d, n)| if let Datum::Float32(F32(f)) = d { f * *n as f32 } else { 0.0 })
+            .map(|(d, n)| {
+                if let Datum::Float32(F32(f)) = d {
+                    f * *n as f32
+                } else {
+                    0.0
+                }
+            })
             .sum()))),
         Datum::Interval(_) => {
             let mut acc = Interval::default();
             for (d, n) in values {
                 if let Datum::Interval(iv) = d {
                     let n32 = i32::try_from(*n).map_err(|_| overflow("interval"))?;
-                    acc.months = iv.months.checked_mul(n32).and_then(|m| acc.months.checked_add(m)).ok_or_else(|| overflow("interval"))?;
-                    acc.days = iv.days.checked_mul(n32).and_then(|m| acc.days.checked_add(m)).ok_or_else(|| overflow("interval"))?;
-                    acc.micros = iv.micros.checked_mul(*n).and_then(|m| acc.micros.checked_add(m)).ok_or_else(|| overflow("interval"))?;
+                    acc.months = iv
+                        .months
+                        .checked_mul(n32)
+                        .and_then(|m| acc.months.checked_add(m))
+                        .ok_or_else(|| overflow("interval"))?;
+                    acc.days = iv
+                        .days
+                        .checked_mul(n32)
+                        .and_then(|m| acc.days.checked_add(m))
+                        .ok_or_else(|| overflow("interval"))?;
+                    acc.micros = iv
+                        .micros
+                        .checked_mul(*n)
+                        .and_then(|m| acc.micros.checked_add(m))
+                        .ok_or_else(|| overflow("interval"))?;
                 }
             }
             Ok(Datum::Interval(acc))
@@ -106,7 +155,11 @@ mod tests {
     use planner::Expr;
 
     fn agg(func: AggregateFunc, distinct: bool) -> Aggregate {
-        Aggregate { func, expr: Expr::Column(0), distinct }
+        Aggregate {
+            func,
+            expr: Expr::Column(0),
+            distinct,
+        }
     }
 
     #[test]
@@ -133,6 +186,9 @@ mod tests {
         let vals = vec![(&a, 1), (&b, 1)];
         let ty = catalog::ScalarType::Numeric;
         let d = evaluate_one(&agg(AggregateFunc::Avg(ty), false), 0, &vals).unwrap();
-        assert_eq!(catalog::strconv::format_datum(&d).unwrap(), "1.5000000000000000");
+        assert_eq!(
+            catalog::strconv::format_datum(&d).unwrap(),
+            "1.5000000000000000"
+        );
     }
 }

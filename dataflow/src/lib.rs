@@ -34,17 +34,31 @@ pub enum Export {
 #[derive(Debug, Clone)]
 pub enum Command {
     /// A table input, arranged by row.
-    CreateTable { id: GlobalId },
+    CreateTable {
+        id: GlobalId,
+    },
     /// Renders `plan` over imported arrangements, complete from `as_of`.
-    CreateDataflow { id: GlobalId, plan: Plan, export: Export, as_of: u64 },
+    CreateDataflow {
+        id: GlobalId,
+        plan: Plan,
+        export: Export,
+        as_of: u64,
+    },
     /// Table updates at `ts`; afterwards every input is at `ts + 1`.
-    Write { ts: u64, updates: Vec<(GlobalId, Row, isize)> },
+    Write {
+        ts: u64,
+        updates: Vec<(GlobalId, Row, isize)>,
+    },
     /// Moves every input to `ts` (time passes even without writes).
     AdvanceTo(u64),
     /// Nobody will read before `since`: history may be merged up to it.
     AllowCompaction(u64),
     /// Read `target`'s contents as of `ts`; each worker answers for its shard.
-    Peek { uuid: u64, target: GlobalId, ts: u64 },
+    Peek {
+        uuid: u64,
+        target: GlobalId,
+        ts: u64,
+    },
     /// Removes collections and their dataflows.
     Drop(Vec<GlobalId>),
     Shutdown,
@@ -102,9 +116,14 @@ impl Cluster {
         let thread_tx = Arc::new(Mutex::new(thread_tx));
         let guards = timely::execute(config, move |worker| {
             let index = worker.index();
-            let rx = receivers.lock().expect("lock")[index].take().expect("one receiver per worker");
+            let rx = receivers.lock().expect("lock")[index]
+                .take()
+                .expect("one receiver per worker");
             let responses = resp_tx.lock().expect("lock").clone();
-            let _ = thread_tx.lock().expect("lock").send((index, std::thread::current()));
+            let _ = thread_tx
+                .lock()
+                .expect("lock")
+                .send((index, std::thread::current()));
             worker::WorkerState::new(index, worker.peers(), responses).run(worker, rx);
         })?;
         let mut threads: Vec<Option<std::thread::Thread>> = vec![None; workers];
@@ -124,7 +143,10 @@ impl Cluster {
             .map_err(|e| e.to_string())?;
         Ok(Cluster {
             senders,
-            threads: threads.into_iter().map(|t| t.expect("every worker reported")).collect(),
+            threads: threads
+                .into_iter()
+                .map(|t| t.expect("every worker reported"))
+                .collect(),
             pending,
             next_uuid: AtomicU64::new(1),
             guards: Some(guards),
@@ -151,7 +173,12 @@ impl Cluster {
         let uuid = self.next_uuid.fetch_add(1, Ordering::Relaxed);
         self.pending.lock().expect("lock").insert(
             uuid,
-            Gather { remaining: self.workers(), rows: vec![], error: None, done: Some(done) },
+            Gather {
+                remaining: self.workers(),
+                rows: vec![],
+                error: None,
+                done: Some(done),
+            },
         );
         self.send(Command::Peek { uuid, target, ts });
     }
@@ -174,7 +201,9 @@ impl Drop for Cluster {
 fn route(pending: &Mutex<HashMap<u64, Gather>>, resp: PeekResponse) {
     let finished = {
         let mut map = pending.lock().expect("lock");
-        let Some(g) = map.get_mut(&resp.uuid) else { return };
+        let Some(g) = map.get_mut(&resp.uuid) else {
+            return;
+        };
         match resp.result {
             Ok(rows) => g.rows.extend(rows),
             Err(e) => g.error = g.error.take().or(Some(e)),

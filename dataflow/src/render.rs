@@ -6,12 +6,12 @@
 use crate::aggregate;
 use crate::worker::{ErrTrace, RowTrace};
 use catalog::{GlobalId, Row, SqlError};
-use differential_dataflow::AsCollection;
-use timely::dataflow::operators::vec::ToStream;
 use differential_dataflow::operators::arrange::ShutdownButton;
+use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
 use planner::{Plan, SortKey};
 use std::collections::HashMap;
+use timely::dataflow::operators::vec::ToStream;
 use timely::dataflow::operators::CapabilitySet;
 use timely::dataflow::Scope;
 use timely::progress::Antichain;
@@ -54,7 +54,8 @@ impl<'s> RenderCtx<'s, '_> {
         );
         self.buttons.push(button);
         let is_index = *is_index;
-        Ok(arranged.as_collection(move |k: &Row, v: &Row| if is_index { v.clone() } else { k.clone() }))
+        Ok(arranged
+            .as_collection(move |k: &Row, v: &Row| if is_index { v.clone() } else { k.clone() }))
     }
 
     fn import_errs(&mut self, id: GlobalId) {
@@ -67,7 +68,8 @@ impl<'s> RenderCtx<'s, '_> {
                 Antichain::new(),
             );
             self.buttons.push(button);
-            self.errs.push(arranged.as_collection(|k: &SqlError, _: &()| k.clone()));
+            self.errs
+                .push(arranged.as_collection(|k: &SqlError, _: &()| k.clone()));
         }
     }
 
@@ -87,7 +89,9 @@ impl<'s> RenderCtx<'s, '_> {
             Plan::Constant { rows, .. } => {
                 // Worker 0 holds the rows; the source finishes at once.
                 let updates: Vec<(Row, u64, isize)> = if self.worker_index == 0 {
-                    rows.iter().map(|(r, d)| (r.clone(), self.as_of, *d)).collect()
+                    rows.iter()
+                        .map(|(r, d)| (r.clone(), self.as_of, *d))
+                        .collect()
                 } else {
                     vec![]
                 };
@@ -124,17 +128,20 @@ impl<'s> RenderCtx<'s, '_> {
                 let outputs = outputs.clone();
                 self.render(input)?.map(move |r| r.project(&outputs))
             }
-            Plan::Join { left, right, on, right_index } => {
+            Plan::Join {
+                left,
+                right,
+                on,
+                right_index,
+            } => {
                 let lkeys: Vec<usize> = on.iter().map(|(l, _)| *l).collect();
                 let rkeys: Vec<usize> = on.iter().map(|(_, r)| *r).collect();
                 let l = self.render(left)?.map(move |r| (r.project(&lkeys), r));
                 match right_index {
                     Some(ix) => {
-                        let (trace, _) = self
-                            .imports
-                            .rows
-                            .get(ix)
-                            .ok_or_else(|| SqlError::internal(format!("index {ix} is not available")))?;
+                        let (trace, _) = self.imports.rows.get(ix).ok_or_else(|| {
+                            SqlError::internal(format!("index {ix} is not available"))
+                        })?;
                         let mut trace = trace.clone();
                         let (arranged, button) = trace.import_frontier_core(
                             self.scope,
@@ -154,7 +161,11 @@ impl<'s> RenderCtx<'s, '_> {
                     }
                 }
             }
-            Plan::Reduce { input, group_key, aggregates } => {
+            Plan::Reduce {
+                input,
+                group_key,
+                aggregates,
+            } => {
                 let keys = group_key.clone();
                 let cols: Vec<usize> = aggregates
                     .iter()
@@ -176,22 +187,38 @@ impl<'s> RenderCtx<'s, '_> {
                 let results = grouped.map(|(k, v)| v.map(|a| k.concat(&a)));
                 self.split(results)
             }
-            Plan::TopK { input, group_key, order, limit, offset } => {
+            Plan::TopK {
+                input,
+                group_key,
+                order,
+                limit,
+                offset,
+            } => {
                 let keys = group_key.clone();
                 let (order, limit, offset) = (order.clone(), *limit, *offset);
                 self.render(input)?
                     .map(move |r| (r.project(&keys), r))
-                    .reduce(move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
-                        top_k(vals, &order, limit, offset, out);
-                    })
+                    .reduce(
+                        move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
+                            top_k(vals, &order, limit, offset, out);
+                        },
+                    )
                     .map(|(_k, r)| r)
             }
             Plan::Distinct { input } => self.render(input)?.distinct(),
             Plan::Negate { input } => self.render(input)?.negate(),
-            Plan::Threshold { input } => self.render(input)?.threshold(|_, r| if *r > 0 { *r } else { 0 }),
+            Plan::Threshold { input } => self
+                .render(input)?
+                .threshold(|_, r| if *r > 0 { *r } else { 0 }),
             Plan::Union { inputs } => {
-                let mut parts = inputs.iter().map(|p| self.render(p)).collect::<Result<Vec<_>, _>>()?.into_iter();
-                let first = parts.next().ok_or_else(|| SqlError::internal("empty union"))?;
+                let mut parts = inputs
+                    .iter()
+                    .map(|p| self.render(p))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter();
+                let first = parts
+                    .next()
+                    .ok_or_else(|| SqlError::internal("empty union"))?;
                 first.concatenate(parts)
             }
         })
@@ -205,11 +232,27 @@ pub fn compare(a: &Row, b: &Row, order: &[SortKey]) -> std::cmp::Ordering {
         let (x, y) = (a.get(k.column), b.get(k.column));
         let o = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,
-            (true, false) => if k.nulls_first { Ordering::Less } else { Ordering::Greater },
-            (false, true) => if k.nulls_first { Ordering::Greater } else { Ordering::Less },
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
             _ => {
                 let o = x.cmp(y);
-                if k.desc { o.reverse() } else { o }
+                if k.desc {
+                    o.reverse()
+                } else {
+                    o
+                }
             }
         };
         if o != Ordering::Equal {
@@ -219,7 +262,13 @@ pub fn compare(a: &Row, b: &Row, order: &[SortKey]) -> std::cmp::Ordering {
     Ordering::Equal
 }
 
-fn top_k(vals: &[(&Row, isize)], order: &[SortKey], limit: Option<usize>, offset: usize, out: &mut Vec<(Row, isize)>) {
+fn top_k(
+    vals: &[(&Row, isize)],
+    order: &[SortKey],
+    limit: Option<usize>,
+    offset: usize,
+    out: &mut Vec<(Row, isize)>,
+) {
     let mut sorted: Vec<(&Row, isize)> = vals.to_vec();
     sorted.sort_by(|a, b| compare(a.0, b.0, order).then_with(|| a.0.cmp(b.0)));
     let mut skip = offset as isize;

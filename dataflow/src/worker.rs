@@ -89,7 +89,12 @@ impl WorkerState {
     fn handle(&mut self, worker: &mut Worker, cmd: Command) {
         match cmd {
             Command::CreateTable { id } => self.create_table(worker, id),
-            Command::CreateDataflow { id, plan, export, as_of } => self.create_dataflow(worker, id, &plan, export, as_of),
+            Command::CreateDataflow {
+                id,
+                plan,
+                export,
+                as_of,
+            } => self.create_dataflow(worker, id, &plan, export, as_of),
             Command::Write { ts, updates } => {
                 for input in self.inputs.values_mut() {
                     input.advance_to(ts);
@@ -145,16 +150,33 @@ impl WorkerState {
         let mut input = InputSession::new();
         let dataflow = worker.next_dataflow_index();
         let trace = worker.dataflow_named::<u64, _, _>(&format!("table {id}"), |scope| {
-            input.to_collection(scope).map(|r| (r, Row::empty())).arrange_by_key().trace
+            input
+                .to_collection(scope)
+                .map(|r| (r, Row::empty()))
+                .arrange_by_key()
+                .trace
         });
         input.advance_to(self.time);
         input.flush();
         self.inputs.insert(id, input);
         self.rows.insert(id, (trace, false));
-        self.dataflows.insert(id, Installed { dataflow, _buttons: vec![] });
+        self.dataflows.insert(
+            id,
+            Installed {
+                dataflow,
+                _buttons: vec![],
+            },
+        );
     }
 
-    fn create_dataflow(&mut self, worker: &mut Worker, id: GlobalId, plan: &planner::Plan, export: Export, as_of: u64) {
+    fn create_dataflow(
+        &mut self,
+        worker: &mut Worker,
+        id: GlobalId,
+        plan: &planner::Plan,
+        export: Export,
+        as_of: u64,
+    ) {
         let dataflow = worker.next_dataflow_index();
         let (index, rows, errs) = (self.index, &self.rows, &self.errs);
         let result = worker.dataflow_named::<u64, _, _>(&format!("dataflow {id}"), |scope| {
@@ -185,7 +207,11 @@ impl WorkerState {
                 })
                 .arrange_by_key()
                 .trace;
-            let errs = ctx.errs.drain(..).reduce(|a, b| a.concat(b)).map(|e| e.arrange_by_self().trace);
+            let errs = ctx
+                .errs
+                .drain(..)
+                .reduce(|a, b| a.concat(b))
+                .map(|e| e.arrange_by_self().trace);
             (Some((rows, is_index)), errs, ctx.buttons)
         });
         let (rows, errs, buttons) = result;
@@ -195,7 +221,13 @@ impl WorkerState {
         if let Some(e) = errs {
             self.errs.insert(id, e);
         }
-        self.dataflows.insert(id, Installed { dataflow, _buttons: buttons });
+        self.dataflows.insert(
+            id,
+            Installed {
+                dataflow,
+                _buttons: buttons,
+            },
+        );
     }
 
     /// Answers every peek whose traces are complete through its time.
@@ -207,15 +239,24 @@ impl WorkerState {
                 None => i += 1,
                 Some(result) => {
                     let p = self.peeks.swap_remove(i);
-                    let _ = self.responses.send(PeekResponse { uuid: p.uuid, result });
+                    let _ = self.responses.send(PeekResponse {
+                        uuid: p.uuid,
+                        result,
+                    });
                 }
             }
         }
     }
 
-    fn try_peek(&mut self, target: GlobalId, ts: u64) -> Option<Result<Vec<(Row, isize)>, SqlError>> {
+    fn try_peek(
+        &mut self,
+        target: GlobalId,
+        ts: u64,
+    ) -> Option<Result<Vec<(Row, isize)>, SqlError>> {
         let Some((trace, is_index)) = self.rows.get_mut(&target) else {
-            return Some(Err(SqlError::internal(format!("collection {target} was dropped during the read"))));
+            return Some(Err(SqlError::internal(format!(
+                "collection {target} was dropped during the read"
+            ))));
         };
         let is_index = *is_index;
         let mut upper = Antichain::new();
@@ -240,9 +281,13 @@ impl WorkerState {
 
 fn read_rows(trace: &mut RowTrace, ts: u64, is_index: bool) -> Result<Vec<(Row, isize)>, SqlError> {
     if !trace.get_logical_compaction().less_equal(&ts) {
-        return Err(SqlError::internal(format!("read at {ts} is before the compaction frontier")));
+        return Err(SqlError::internal(format!(
+            "read at {ts} is before the compaction frontier"
+        )));
     }
-    let batches = trace.batches_through(Antichain::new().borrow()).unwrap_or_default();
+    let batches = trace
+        .batches_through(Antichain::new().borrow())
+        .unwrap_or_default();
     let (mut cursor, storage) = cursor_list(batches);
     let mut out = vec![];
     while let Some(key) = cursor.get_key(&storage) {
@@ -254,7 +299,9 @@ fn read_rows(trace: &mut RowTrace, ts: u64, is_index: bool) -> Result<Vec<(Row, 
                 }
             });
             if n < 0 {
-                return Err(SqlError::internal("negative multiplicity in an arrangement"));
+                return Err(SqlError::internal(
+                    "negative multiplicity in an arrangement",
+                ));
             }
             if n > 0 {
                 out.push((if is_index { val.clone() } else { key.clone() }, n));
@@ -267,7 +314,9 @@ fn read_rows(trace: &mut RowTrace, ts: u64, is_index: bool) -> Result<Vec<(Row, 
 }
 
 fn read_errors(trace: &mut ErrTrace, ts: u64) -> Option<SqlError> {
-    let batches = trace.batches_through(Antichain::new().borrow()).unwrap_or_default();
+    let batches = trace
+        .batches_through(Antichain::new().borrow())
+        .unwrap_or_default();
     let (mut cursor, storage) = cursor_list(batches);
     while let Some(key) = cursor.get_key(&storage) {
         let mut n: isize = 0;

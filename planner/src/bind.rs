@@ -2,12 +2,16 @@
 //! columns. Joins, outer joins, set operations and global aggregates are
 //! lowered here into the small operator set dataflow renders.
 
-use crate::bind_expr::{aggregate_kind, contains_aggregate, function_name, ident_name, AggCall, ExprCtx};
+use crate::bind_expr::{
+    aggregate_kind, contains_aggregate, function_name, ident_name, AggCall, ExprCtx,
+};
 use crate::coerce::{common_type_all, Typed};
 use crate::expr::{BinaryOp, Expr, UnaryOp};
 use crate::plan::{Aggregate, AggregateFunc, Finishing, Plan, SortKey};
 use crate::scope::{Scope, ScopeItem};
-use catalog::{sqlstate, Catalog, Datum, ItemDetail, ItemKind, Row, ScalarType, SqlError, SqlResult, Timestamp};
+use catalog::{
+    sqlstate, Catalog, Datum, ItemDetail, ItemKind, Row, ScalarType, SqlError, SqlResult, Timestamp,
+};
 use sqlparser::ast::{self, Expr as AstExpr, SelectItem, SetExpr, TableFactor};
 use std::cell::RefCell;
 
@@ -33,13 +37,21 @@ pub struct Binder<'a> {
 
 impl<'a> Binder<'a> {
     pub fn new(catalog: &'a Catalog, now: Option<Timestamp>) -> Self {
-        Binder { catalog, now, ctes: RefCell::new(vec![]), depth: RefCell::new(0), used: RefCell::new(vec![]) }
+        Binder {
+            catalog,
+            now,
+            ctes: RefCell::new(vec![]),
+            depth: RefCell::new(0),
+            used: RefCell::new(vec![]),
+        }
     }
 
     pub fn now_micros(&self) -> SqlResult<i64> {
         match self.now {
             Some(ms) => Ok(ms as i64 * 1000),
-            None => Err(SqlError::unsupported("now() in a view definition (temporal filters are not implemented yet)")),
+            None => Err(SqlError::unsupported(
+                "now() in a view definition (temporal filters are not implemented yet)",
+            )),
         }
     }
 
@@ -72,7 +84,14 @@ impl<'a> Binder<'a> {
             let rel = self.bind_query(&cte.query)?;
             let name = ident_name(&cte.alias.name);
             let mut scope = rel.scope.with_alias(&name);
-            rename_columns(&mut scope, &cte.alias.columns.iter().map(|c| ident_name(&c.name)).collect::<Vec<_>>())?;
+            rename_columns(
+                &mut scope,
+                &cte.alias
+                    .columns
+                    .iter()
+                    .map(|c| ident_name(&c.name))
+                    .collect::<Vec<_>>(),
+            )?;
             self.ctes.borrow_mut().push((name, rel.plan, scope));
         }
         Ok(with.cte_tables.len())
@@ -92,36 +111,71 @@ impl<'a> Binder<'a> {
             other => {
                 let rel = self.bind_set_expr(other)?;
                 let n = rel.scope.len();
-                let order = order_by.iter().map(|o| self.bind_output_order(o, &rel.scope)).collect::<SqlResult<Vec<_>>>()?;
+                let order = order_by
+                    .iter()
+                    .map(|o| self.bind_output_order(o, &rel.scope))
+                    .collect::<SqlResult<Vec<_>>>()?;
                 (rel, n, order)
             }
         };
         let project: Vec<usize> = (0..visible).collect();
         if top {
-            let finishing = Finishing { order, limit, offset, project };
+            let finishing = Finishing {
+                order,
+                limit,
+                offset,
+                project,
+            };
             return Ok((rel, finishing));
         }
         let mut plan = rel.plan;
         if limit.is_some() || offset > 0 {
-            plan = Plan::TopK { input: Box::new(plan), group_key: vec![], order, limit, offset };
+            plan = Plan::TopK {
+                input: Box::new(plan),
+                group_key: vec![],
+                order,
+                limit,
+                offset,
+            };
         }
-        let scope = Scope { items: rel.scope.items[..visible].to_vec() };
-        Ok((Rel { plan: plan.project(project), scope }, Finishing::default()))
+        let scope = Scope {
+            items: rel.scope.items[..visible].to_vec(),
+        };
+        Ok((
+            Rel {
+                plan: plan.project(project),
+                scope,
+            },
+            Finishing::default(),
+        ))
     }
 
     fn bind_limit(&self, q: &ast::Query) -> SqlResult<(Option<usize>, usize)> {
         let (limit, offset) = match &q.limit_clause {
             None => (None, None),
-            Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) => {
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
                 if !limit_by.is_empty() {
                     return Err(SqlError::unsupported("LIMIT BY"));
                 }
                 (limit.as_ref(), offset.as_ref().map(|o| &o.value))
             }
-            Some(ast::LimitClause::OffsetCommaLimit { .. }) => return Err(SqlError::syntax("LIMIT #,# syntax is not supported")),
+            Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
+                return Err(SqlError::syntax("LIMIT #,# syntax is not supported"))
+            }
         };
         let eval = |e: &AstExpr, what: &str, code: &str| -> SqlResult<Option<usize>> {
-            let t = self.bind_expr(e, ExprCtx { scope: &Scope::default(), agg: None, clause: "LIMIT" })?;
+            let t = self.bind_expr(
+                e,
+                ExprCtx {
+                    scope: &Scope::default(),
+                    agg: None,
+                    clause: "LIMIT",
+                },
+            )?;
             let v = t.cast_to(ScalarType::Int64)?.eval(&Row::empty())?;
             match v {
                 Datum::Null => Ok(None),
@@ -145,10 +199,21 @@ impl<'a> Binder<'a> {
         let column = match &o.expr {
             AstExpr::Value(v) => ordinal(&v.value, scope.len())?,
             e => {
-                let t = self.bind_expr(e, ExprCtx { scope, agg: None, clause: "ORDER BY" })?;
+                let t = self.bind_expr(
+                    e,
+                    ExprCtx {
+                        scope,
+                        agg: None,
+                        clause: "ORDER BY",
+                    },
+                )?;
                 match t.expr {
                     Expr::Column(i) => i,
-                    _ => return Err(SqlError::unsupported("ORDER BY expressions on UNION/INTERSECT/EXCEPT results")),
+                    _ => {
+                        return Err(SqlError::unsupported(
+                            "ORDER BY expressions on UNION/INTERSECT/EXCEPT results",
+                        ))
+                    }
                 }
             }
         };
@@ -159,25 +224,44 @@ impl<'a> Binder<'a> {
         match body {
             SetExpr::Select(s) => {
                 let (rel, visible, _) = self.bind_select(s, &[])?;
-                let scope = Scope { items: rel.scope.items[..visible].to_vec() };
-                Ok(Rel { plan: rel.plan.project((0..visible).collect()), scope })
+                let scope = Scope {
+                    items: rel.scope.items[..visible].to_vec(),
+                };
+                Ok(Rel {
+                    plan: rel.plan.project((0..visible).collect()),
+                    scope,
+                })
             }
             SetExpr::Query(q) => self.bind_query(q),
             SetExpr::Values(v) => self.bind_values(v),
-            SetExpr::SetOperation { op, set_quantifier, left, right } => {
+            SetExpr::SetOperation {
+                op,
+                set_quantifier,
+                left,
+                right,
+            } => {
                 let l = self.bind_set_expr(left)?;
                 let r = self.bind_set_expr(right)?;
                 self.bind_set_operation(op, set_quantifier, l, r)
             }
             SetExpr::Table(t) => {
-                let name = t.table_name.as_ref().ok_or_else(|| SqlError::syntax("TABLE needs a name"))?;
+                let name = t
+                    .table_name
+                    .as_ref()
+                    .ok_or_else(|| SqlError::syntax("TABLE needs a name"))?;
                 self.bind_named_relation(&ident_name(name), None)
             }
             other => Err(SqlError::unsupported(format!("query body {other}"))),
         }
     }
 
-    fn bind_set_operation(&self, op: &ast::SetOperator, q: &ast::SetQuantifier, l: Rel, r: Rel) -> SqlResult<Rel> {
+    fn bind_set_operation(
+        &self,
+        op: &ast::SetOperator,
+        q: &ast::SetQuantifier,
+        l: Rel,
+        r: Rel,
+    ) -> SqlResult<Rel> {
         let opname = op.to_string().to_uppercase();
         if l.scope.len() != r.scope.len() {
             return Err(SqlError::new(
@@ -195,7 +279,13 @@ impl<'a> Binder<'a> {
             let ty = common_type_all(&[ta.clone(), tb.clone()], &opname)?;
             lmaps.push(ta.cast_to(ty)?);
             rmaps.push(tb.cast_to(ty)?);
-            items.push(ScopeItem { table: None, name: a.name.clone(), ty, nullable: a.nullable || b.nullable, hidden: false });
+            items.push(ScopeItem {
+                table: None,
+                name: a.name.clone(),
+                ty,
+                nullable: a.nullable || b.nullable,
+                hidden: false,
+            });
         }
         let n = items.len();
         let cast = |plan: Plan, maps: Vec<Expr>| -> Plan {
@@ -211,31 +301,58 @@ impl<'a> Binder<'a> {
         let plan = match op {
             ast::SetOperator::Union => {
                 let u = Plan::union(vec![lp, rp]);
-                if all { u } else { u.distinct() }
+                if all {
+                    u
+                } else {
+                    u.distinct()
+                }
             }
             ast::SetOperator::Except | ast::SetOperator::Minus => {
-                let (lp, rp) = if all { (lp, rp) } else { (lp.distinct(), rp.distinct()) };
-                Plan::Threshold { input: Box::new(Plan::union(vec![lp, rp.negate()])) }
+                let (lp, rp) = if all {
+                    (lp, rp)
+                } else {
+                    (lp.distinct(), rp.distinct())
+                };
+                Plan::Threshold {
+                    input: Box::new(Plan::union(vec![lp, rp.negate()])),
+                }
             }
             ast::SetOperator::Intersect => {
                 if all {
                     return Err(SqlError::unsupported("INTERSECT ALL"));
                 }
                 let on = (0..n).map(|i| (i, i)).collect();
-                Plan::Join { left: Box::new(lp.distinct()), right: Box::new(rp.distinct()), on, right_index: None }
-                    .project((0..n).collect())
+                Plan::Join {
+                    left: Box::new(lp.distinct()),
+                    right: Box::new(rp.distinct()),
+                    on,
+                    right_index: None,
+                }
+                .project((0..n).collect())
             }
         };
-        Ok(Rel { plan, scope: Scope { items } })
+        Ok(Rel {
+            plan,
+            scope: Scope { items },
+        })
     }
 
     fn bind_values(&self, v: &ast::Values) -> SqlResult<Rel> {
         let empty = Scope::default();
-        let ctx = ExprCtx { scope: &empty, agg: None, clause: "VALUES" };
+        let ctx = ExprCtx {
+            scope: &empty,
+            agg: None,
+            clause: "VALUES",
+        };
         let rows: Vec<Vec<Typed>> = v
             .rows
             .iter()
-            .map(|r| r.content.iter().map(|e| self.bind_expr(e, ctx)).collect::<SqlResult<Vec<_>>>())
+            .map(|r| {
+                r.content
+                    .iter()
+                    .map(|e| self.bind_expr(e, ctx))
+                    .collect::<SqlResult<Vec<_>>>()
+            })
             .collect::<SqlResult<_>>()?;
         let width = rows.first().map(|r| r.len()).unwrap_or(0);
         if rows.iter().any(|r| r.len() != width) {
@@ -257,16 +374,32 @@ impl<'a> Binder<'a> {
         let items = types
             .iter()
             .enumerate()
-            .map(|(i, ty)| ScopeItem { table: None, name: format!("column{}", i + 1), ty: *ty, nullable: true, hidden: false })
+            .map(|(i, ty)| ScopeItem {
+                table: None,
+                name: format!("column{}", i + 1),
+                ty: *ty,
+                nullable: true,
+                hidden: false,
+            })
             .collect();
-        Ok(Rel { plan: Plan::Constant { rows: out, arity: width }, scope: Scope { items } })
+        Ok(Rel {
+            plan: Plan::Constant {
+                rows: out,
+                arity: width,
+            },
+            scope: Scope { items },
+        })
     }
 
     /// Binds a table, materialized view, view or CTE by name.
     pub fn bind_named_relation(&self, name: &str, alias: Option<&str>) -> SqlResult<Rel> {
         let label = alias.unwrap_or(name);
-        if let Some((_, plan, scope)) = self.ctes.borrow().iter().rev().find(|(n, _, _)| n == name) {
-            return Ok(Rel { plan: plan.clone(), scope: scope.clone().with_alias(label) });
+        if let Some((_, plan, scope)) = self.ctes.borrow().iter().rev().find(|(n, _, _)| n == name)
+        {
+            return Ok(Rel {
+                plan: plan.clone(),
+                scope: scope.clone().with_alias(label),
+            });
         }
         let item = self.catalog.resolve(name)?;
         if !self.used.borrow().contains(&item.id) {
@@ -275,7 +408,11 @@ impl<'a> Binder<'a> {
         let scope = Scope::from_columns(Some(label), &item.schema.columns);
         match (&item.kind, &item.detail) {
             (ItemKind::Table | ItemKind::MaterializedView, _) => Ok(Rel {
-                plan: Plan::Get { id: item.id, name: item.name.clone(), arity: item.schema.len() },
+                plan: Plan::Get {
+                    id: item.id,
+                    name: item.name.clone(),
+                    arity: item.schema.len(),
+                },
                 scope,
             }),
             (ItemKind::View, ItemDetail::Query { sql }) => {
@@ -288,15 +425,23 @@ impl<'a> Binder<'a> {
                 *inner.depth.borrow_mut() = *self.depth.borrow();
                 let rel = inner.bind_query(&q);
                 *self.depth.borrow_mut() -= 1;
-                Ok(Rel { plan: rel?.plan, scope })
+                Ok(Rel {
+                    plan: rel?.plan,
+                    scope,
+                })
             }
-            _ => Err(SqlError::new(sqlstate::WRONG_OBJECT_TYPE, format!("\"{name}\" is an index"))),
+            _ => Err(SqlError::new(
+                sqlstate::WRONG_OBJECT_TYPE,
+                format!("\"{name}\" is an index"),
+            )),
         }
     }
 
     fn bind_table_factor(&self, tf: &TableFactor) -> SqlResult<Rel> {
         match tf {
-            TableFactor::Table { name, alias, args, .. } => {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
                 if args.is_some() {
                     return Err(SqlError::unsupported("table functions"));
                 }
@@ -304,11 +449,22 @@ impl<'a> Binder<'a> {
                 let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
                 let mut rel = self.bind_named_relation(&rel_name, alias_name.as_deref())?;
                 if let Some(a) = alias {
-                    rename_columns(&mut rel.scope, &a.columns.iter().map(|c| ident_name(&c.name)).collect::<Vec<_>>())?;
+                    rename_columns(
+                        &mut rel.scope,
+                        &a.columns
+                            .iter()
+                            .map(|c| ident_name(&c.name))
+                            .collect::<Vec<_>>(),
+                    )?;
                 }
                 Ok(rel)
             }
-            TableFactor::Derived { lateral, subquery, alias, .. } => {
+            TableFactor::Derived {
+                lateral,
+                subquery,
+                alias,
+                ..
+            } => {
                 if *lateral {
                     return Err(SqlError::unsupported("LATERAL"));
                 }
@@ -318,10 +474,22 @@ impl<'a> Binder<'a> {
                 };
                 let name = ident_name(&a.name);
                 let mut scope = rel.scope.with_alias(&name);
-                rename_columns(&mut scope, &a.columns.iter().map(|c| ident_name(&c.name)).collect::<Vec<_>>())?;
-                Ok(Rel { plan: rel.plan, scope })
+                rename_columns(
+                    &mut scope,
+                    &a.columns
+                        .iter()
+                        .map(|c| ident_name(&c.name))
+                        .collect::<Vec<_>>(),
+                )?;
+                Ok(Rel {
+                    plan: rel.plan,
+                    scope,
+                })
             }
-            TableFactor::NestedJoin { table_with_joins, alias } => {
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
                 let mut rel = self.bind_table_with_joins(table_with_joins)?;
                 if let Some(a) = alias {
                     rel.scope = rel.scope.with_alias(&ident_name(&a.name));
@@ -338,10 +506,20 @@ impl<'a> Binder<'a> {
             let rel = self.bind_table_with_joins(twj)?;
             acc = Some(match acc {
                 None => rel,
-                Some(l) => crate::join::lower_join(self, crate::join::JoinKind::Inner, l, rel, None, vec![])?,
+                Some(l) => crate::join::lower_join(
+                    self,
+                    crate::join::JoinKind::Inner,
+                    l,
+                    rel,
+                    None,
+                    vec![],
+                )?,
             });
         }
-        Ok(acc.unwrap_or(Rel { plan: Plan::constant_row(Row::empty()), scope: Scope::default() }))
+        Ok(acc.unwrap_or(Rel {
+            plan: Plan::constant_row(Row::empty()),
+            scope: Scope::default(),
+        }))
     }
 
     fn bind_table_with_joins(&self, twj: &ast::TableWithJoins) -> SqlResult<Rel> {
@@ -355,15 +533,31 @@ impl<'a> Binder<'a> {
 
     /// Binds a SELECT. Returns the relation (visible columns first, then
     /// hidden ORDER BY columns), the number of visible columns, and the sort keys.
-    pub fn bind_select(&self, s: &ast::Select, order_by: &[ast::OrderByExpr]) -> SqlResult<(Rel, usize, Vec<SortKey>)> {
+    pub fn bind_select(
+        &self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> SqlResult<(Rel, usize, Vec<SortKey>)> {
         let from = self.bind_from(&s.from)?;
         let mut plan = from.plan;
         let input = from.scope;
         if let Some(w) = &s.selection {
             if contains_aggregate(w) {
-                return Err(SqlError::new(sqlstate::GROUPING_ERROR, "aggregate functions are not allowed in WHERE"));
+                return Err(SqlError::new(
+                    sqlstate::GROUPING_ERROR,
+                    "aggregate functions are not allowed in WHERE",
+                ));
             }
-            let pred = self.bind_expr(w, ExprCtx { scope: &input, agg: None, clause: "WHERE" })?.into_bool("WHERE")?;
+            let pred = self
+                .bind_expr(
+                    w,
+                    ExprCtx {
+                        scope: &input,
+                        agg: None,
+                        clause: "WHERE",
+                    },
+                )?
+                .into_bool("WHERE")?;
             plan = plan.filter(vec![pred]);
         }
         let group_exprs: Vec<AstExpr> = match &s.group_by {
@@ -385,7 +579,10 @@ impl<'a> Binder<'a> {
         for e in exprs {
             let _ = ast::visit_expressions(*e, |x| {
                 if let AstExpr::Function(f) = x {
-                    if f.over.is_none() && aggregate_kind(&function_name(f)).is_some() && !out.iter().any(|a| a.ast == *f) {
+                    if f.over.is_none()
+                        && aggregate_kind(&function_name(f)).is_some()
+                        && !out.iter().any(|a| a.ast == *f)
+                    {
                         match self.bind_agg_call(f, input) {
                             Ok(a) => out.push(a),
                             Err(e) => {
@@ -406,14 +603,28 @@ impl<'a> Binder<'a> {
 
     /// Lowers a Reduce; with no group key, adds PostgreSQL's one row over
     /// empty input (count 0, other aggregates NULL).
-    pub fn lower_reduce(&self, input: Plan, nkeys_at: usize, keys: usize, aggs: &[AggCall]) -> Plan {
+    pub fn lower_reduce(
+        &self,
+        input: Plan,
+        nkeys_at: usize,
+        keys: usize,
+        aggs: &[AggCall],
+    ) -> Plan {
         let group_key: Vec<usize> = (nkeys_at..nkeys_at + keys).collect();
         let aggregates = aggs
             .iter()
             .enumerate()
-            .map(|(i, a)| Aggregate { func: a.func, expr: Expr::Column(nkeys_at + keys + i), distinct: a.distinct })
+            .map(|(i, a)| Aggregate {
+                func: a.func,
+                expr: Expr::Column(nkeys_at + keys + i),
+                distinct: a.distinct,
+            })
             .collect();
-        let reduce = Plan::Reduce { input: Box::new(input), group_key, aggregates };
+        let reduce = Plan::Reduce {
+            input: Box::new(input),
+            group_key,
+            aggregates,
+        };
         if keys > 0 {
             return reduce;
         }
@@ -436,7 +647,9 @@ impl<'a> Binder<'a> {
 
 fn has_aggregates(s: &ast::Select, order_by: &[ast::OrderByExpr]) -> bool {
     s.projection.iter().any(|p| match p {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => contains_aggregate(e),
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            contains_aggregate(e)
+        }
         _ => false,
     }) || s.having.as_ref().is_some_and(contains_aggregate)
         || order_by.iter().any(|o| contains_aggregate(&o.expr))
@@ -459,14 +672,22 @@ pub fn sort_key(column: usize, o: &ast::OrderByOptions) -> SortKey {
     let desc = matches!(o.sort, Some(ast::OrderBySort::Desc));
     // PostgreSQL: NULLs sort as larger than any value.
     let nulls_first = o.nulls_first.unwrap_or(desc);
-    SortKey { column, desc, nulls_first }
+    SortKey {
+        column,
+        desc,
+        nulls_first,
+    }
 }
 
 fn rename_columns(scope: &mut Scope, names: &[String]) -> SqlResult<()> {
     if names.len() > scope.len() {
         return Err(SqlError::new(
             sqlstate::INVALID_COLUMN_REFERENCE,
-            format!("table has {} columns available but {} columns specified", scope.len(), names.len()),
+            format!(
+                "table has {} columns available but {} columns specified",
+                scope.len(),
+                names.len()
+            ),
         ));
     }
     for (item, n) in scope.items.iter_mut().zip(names) {
@@ -478,12 +699,20 @@ fn rename_columns(scope: &mut Scope, names: &[String]) -> SqlResult<()> {
 /// A relation name: the last part, lower-cased unless quoted. `public.` and
 /// `pg_catalog.`-free schemas are accepted.
 pub fn object_name(name: &ast::ObjectName) -> SqlResult<String> {
-    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(ident_name).collect();
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident())
+        .map(ident_name)
+        .collect();
     match parts.as_slice() {
         [n] => Ok(n.clone()),
         [s, n] if s == "public" => Ok(n.clone()),
         [d, s, n] if d == "ripple" && s == "public" => Ok(n.clone()),
-        _ => Err(SqlError::new(sqlstate::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist"))),
+        _ => Err(SqlError::new(
+            sqlstate::UNDEFINED_TABLE,
+            format!("relation \"{name}\" does not exist"),
+        )),
     }
 }
 
@@ -527,16 +756,25 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
             "bool" => Bool,
             "string" => Text,
             other => {
-                return Err(SqlError::new(sqlstate::UNDEFINED_OBJECT, format!("type \"{other}\" does not exist")))
+                return Err(SqlError::new(
+                    sqlstate::UNDEFINED_OBJECT,
+                    format!("type \"{other}\" does not exist"),
+                ))
             }
         },
-        other => return Err(SqlError::new(sqlstate::UNDEFINED_OBJECT, format!("type \"{other}\" is not supported"))),
+        other => {
+            return Err(SqlError::new(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("type \"{other}\" is not supported"),
+            ))
+        }
     })
 }
 
 /// `IS NOT NULL` predicates over `cols`.
 pub fn not_null(cols: impl Iterator<Item = usize>) -> Vec<Expr> {
-    cols.map(|c| Expr::unary(UnaryOp::IsNotNull, Expr::Column(c))).collect()
+    cols.map(|c| Expr::unary(UnaryOp::IsNotNull, Expr::Column(c)))
+        .collect()
 }
 
 /// Splits a predicate into its AND-ed conjuncts.

@@ -7,7 +7,9 @@ use crate::expr::{BinaryOp, Expr, Func, UnaryOp};
 use crate::plan::AggregateFunc;
 use crate::scope::Scope;
 use catalog::{sqlstate, strconv, Datum, ScalarType, SqlError, SqlResult};
-use sqlparser::ast::{self, Expr as AstExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+use sqlparser::ast::{
+    self, Expr as AstExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Value,
+};
 
 /// An aggregate call found in a SELECT, HAVING or ORDER BY.
 #[derive(Debug, Clone)]
@@ -70,11 +72,18 @@ pub fn function_name(f: &ast::Function) -> String {
 fn call_args(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
     match &f.args {
         FunctionArguments::None => Ok((vec![], false, false)),
-        FunctionArguments::Subquery(_) => Err(SqlError::unsupported("subquery as function argument")),
+        FunctionArguments::Subquery(_) => {
+            Err(SqlError::unsupported("subquery as function argument"))
+        }
         FunctionArguments::List(list) => {
-            let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+            let distinct = matches!(
+                list.duplicate_treatment,
+                Some(ast::DuplicateTreatment::Distinct)
+            );
             if !list.clauses.is_empty() {
-                return Err(SqlError::unsupported("ORDER BY or other clauses inside a function call"));
+                return Err(SqlError::unsupported(
+                    "ORDER BY or other clauses inside a function call",
+                ));
             }
             let mut out = vec![];
             let mut star = false;
@@ -82,7 +91,11 @@ fn call_args(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
                 match a {
                     FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => out.push(e.clone()),
                     FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
-                    _ => return Err(SqlError::unsupported("named or qualified function arguments")),
+                    _ => {
+                        return Err(SqlError::unsupported(
+                            "named or qualified function arguments",
+                        ))
+                    }
                 }
             }
             Ok((out, star, distinct))
@@ -111,10 +124,16 @@ impl Binder<'_> {
         let name = function_name(f);
         let kind = aggregate_kind(&name).expect("caller checked");
         if f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported("FILTER and WITHIN GROUP on aggregates"));
+            return Err(SqlError::unsupported(
+                "FILTER and WITHIN GROUP on aggregates",
+            ));
         }
         let (args, star, distinct) = call_args(f)?;
-        let ctx = ExprCtx { scope: input, agg: None, clause: "aggregate function calls" };
+        let ctx = ExprCtx {
+            scope: input,
+            agg: None,
+            clause: "aggregate function calls",
+        };
         if star || (kind == "count" && args.is_empty()) {
             if kind != "count" {
                 return Err(SqlError::syntax(format!("{name}(*) is not supported")));
@@ -131,7 +150,10 @@ impl Binder<'_> {
             return Err(no_function(&name, args.len()));
         }
         if contains_aggregate(&args[0]) {
-            return Err(SqlError::new(sqlstate::GROUPING_ERROR, "aggregate function calls cannot be nested"));
+            return Err(SqlError::new(
+                sqlstate::GROUPING_ERROR,
+                "aggregate function calls cannot be nested",
+            ));
         }
         let mut arg = self.bind_expr(&args[0], ctx)?;
         if arg.unknown {
@@ -170,19 +192,33 @@ impl Binder<'_> {
                 if t != Bool {
                     return Err(bad());
                 }
-                let f = if kind == "bool_and" { AggregateFunc::BoolAnd } else { AggregateFunc::BoolOr };
+                let f = if kind == "bool_and" {
+                    AggregateFunc::BoolAnd
+                } else {
+                    AggregateFunc::BoolOr
+                };
                 (f, Bool)
             }
             _ => unreachable!(),
         };
         // Sums and averages of integers accumulate as numeric.
-        if matches!(func, AggregateFunc::Sum(Numeric) | AggregateFunc::Avg(Numeric)) && t != Numeric {
+        if matches!(
+            func,
+            AggregateFunc::Sum(Numeric) | AggregateFunc::Avg(Numeric)
+        ) && t != Numeric
+        {
             arg = Typed::new(arg.cast_to(Numeric)?, Numeric);
         }
         if matches!(func, AggregateFunc::Avg(Float64)) && t == Float32 {
             arg = Typed::new(arg.cast_to(Float64)?, Float64);
         }
-        Ok(AggCall { ast: f.clone(), func, arg, distinct, result })
+        Ok(AggCall {
+            ast: f.clone(),
+            func,
+            arg,
+            distinct,
+            result,
+        })
     }
 
     /// Binds `e` in `ctx`, returning its expression and type.
@@ -199,7 +235,10 @@ impl Binder<'_> {
                 match names.as_slice() {
                     [t, c] => self.bind_column(Some(t), c, ctx),
                     [_, t, c] => self.bind_column(Some(t), c, ctx),
-                    _ => Err(SqlError::new(sqlstate::SYNTAX_ERROR, format!("improper qualified name: {e}"))),
+                    _ => Err(SqlError::new(
+                        sqlstate::SYNTAX_ERROR,
+                        format!("improper qualified name: {e}"),
+                    )),
                 }
             }
             AstExpr::Value(v) => bind_value(&v.value),
@@ -246,12 +285,29 @@ impl Binder<'_> {
                 let r = self.bind_expr(right, ctx)?;
                 bind_binary(bop, sym, l, r)
             }
-            AstExpr::Like { negated, expr, pattern, escape_char, any, .. }
-            | AstExpr::ILike { negated, expr, pattern, escape_char, any } => {
+            AstExpr::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+                ..
+            }
+            | AstExpr::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
                 if escape_char.is_some() || *any {
                     return Err(SqlError::unsupported("LIKE ESCAPE / LIKE ANY"));
                 }
-                let op = if matches!(e, AstExpr::ILike { .. }) { BinaryOp::ILike } else { BinaryOp::Like };
+                let op = if matches!(e, AstExpr::ILike { .. }) {
+                    BinaryOp::ILike
+                } else {
+                    BinaryOp::Like
+                };
                 let l = self.bind_expr(expr, ctx)?;
                 let r = self.bind_expr(pattern, ctx)?;
                 let t = bind_binary(op, "~~", l, r)?;
@@ -275,14 +331,24 @@ impl Binder<'_> {
                 let r = self.bind_expr(b, ctx)?;
                 bind_binary(op, "IS DISTINCT FROM", l, r)
             }
-            AstExpr::Between { expr, negated, low, high } => {
+            AstExpr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let x = self.bind_expr(expr, ctx)?;
                 let lo = bind_binary(BinaryOp::GtEq, ">=", x.clone(), self.bind_expr(low, ctx)?)?;
                 let hi = bind_binary(BinaryOp::LtEq, "<=", x, self.bind_expr(high, ctx)?)?;
                 let t = bind_binary(BinaryOp::And, "AND", lo, hi)?;
                 Ok(negate_if(t, *negated))
             }
-            AstExpr::In { expr, target: ast::InTarget::List(list), negated, .. } => {
+            AstExpr::In {
+                expr,
+                target: ast::InTarget::List(list),
+                negated,
+                ..
+            } => {
                 let x = self.bind_expr(expr, ctx)?;
                 let mut acc: Option<Typed> = None;
                 for item in list {
@@ -292,11 +358,23 @@ impl Binder<'_> {
                         Some(prev) => bind_binary(BinaryOp::Or, "OR", prev, eq)?,
                     });
                 }
-                let t = acc.unwrap_or_else(|| Typed::new(Expr::Literal(Datum::Bool(false)), ScalarType::Bool));
+                let t = acc.unwrap_or_else(|| {
+                    Typed::new(Expr::Literal(Datum::Bool(false)), ScalarType::Bool)
+                });
                 Ok(negate_if(t, *negated))
             }
-            AstExpr::Case { operand, conditions, else_result, .. } => self.bind_case(operand.as_deref(), conditions, else_result.as_deref(), ctx),
-            AstExpr::Cast { expr, data_type, format, .. } => {
+            AstExpr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.bind_case(operand.as_deref(), conditions, else_result.as_deref(), ctx),
+            AstExpr::Cast {
+                expr,
+                data_type,
+                format,
+                ..
+            } => {
                 if format.is_some() {
                     return Err(SqlError::unsupported("CAST … FORMAT"));
                 }
@@ -306,7 +384,12 @@ impl Binder<'_> {
                 Ok(Typed::new(t.cast_to(ty)?, ty))
             }
             AstExpr::Function(f) => self.bind_function(f, ctx),
-            AstExpr::Substring { expr, substring_from, substring_for, .. } => {
+            AstExpr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let mut args = vec![self.bind_expr(expr, ctx)?.cast_to(ScalarType::Text)?];
                 let from = match substring_from {
                     Some(f) => self.bind_expr(f, ctx)?.cast_to(ScalarType::Int64)?,
@@ -318,9 +401,9 @@ impl Binder<'_> {
                 }
                 Ok(Typed::new(Expr::Call(Func::Substr, args), ScalarType::Text))
             }
-            AstExpr::Subquery(_) | AstExpr::Exists { .. } | AstExpr::In { .. } => {
-                Err(SqlError::unsupported("subqueries in expressions (IN, EXISTS, scalar subqueries)"))
-            }
+            AstExpr::Subquery(_) | AstExpr::Exists { .. } | AstExpr::In { .. } => Err(
+                SqlError::unsupported("subqueries in expressions (IN, EXISTS, scalar subqueries)"),
+            ),
             other => Err(SqlError::unsupported(format!("expression \"{other}\""))),
         }
     }
@@ -336,16 +419,27 @@ impl Binder<'_> {
                     .iter()
                     .position(|a| a.ast == *f)
                     .ok_or_else(|| SqlError::internal("aggregate not collected"))?;
-                return Ok(Some(Typed::new(Expr::Column(nkeys + i), agg.aggs[i].result)));
+                return Ok(Some(Typed::new(
+                    Expr::Column(nkeys + i),
+                    agg.aggs[i].result,
+                )));
             }
         }
         if contains_aggregate(e) {
             return Ok(None);
         }
-        let plain = ExprCtx { scope: agg.input, agg: None, clause: "" };
+        let plain = ExprCtx {
+            scope: agg.input,
+            agg: None,
+            clause: "",
+        };
         if let Ok(t) = self.bind_expr(e, plain) {
             if let Some(i) = agg.keys.iter().position(|k| *k == t.expr) {
-                return Ok(Some(Typed { expr: Expr::Column(i), ty: t.ty, unknown: false }));
+                return Ok(Some(Typed {
+                    expr: Expr::Column(i),
+                    ty: t.ty,
+                    unknown: false,
+                }));
             }
             if t.expr.is_constant() {
                 return Ok(Some(t));
@@ -354,7 +448,11 @@ impl Binder<'_> {
                 let mut cols = vec![];
                 t.expr.collect_columns(&mut cols);
                 let item = &agg.input.items[cols[0]];
-                let q = item.table.as_ref().map(|t| format!("{t}.")).unwrap_or_default();
+                let q = item
+                    .table
+                    .as_ref()
+                    .map(|t| format!("{t}."))
+                    .unwrap_or_default();
                 return Err(SqlError::new(
                     sqlstate::GROUPING_ERROR,
                     format!(
@@ -414,7 +512,11 @@ impl Binder<'_> {
         let mut out = results.pop().expect("else branch").cast_to(ty)?;
         while let Some(r) = results.pop() {
             let cond = conds.pop().expect("one condition per branch");
-            out = Expr::If { cond: Box::new(cond), then: Box::new(r.cast_to(ty)?), els: Box::new(out) };
+            out = Expr::If {
+                cond: Box::new(cond),
+                then: Box::new(r.cast_to(ty)?),
+                els: Box::new(out),
+            };
         }
         Ok(Typed::new(out, ty))
     }
@@ -431,28 +533,52 @@ impl Binder<'_> {
             ));
         }
         let (args, _star, _distinct) = call_args(f)?;
-        let bound = args.iter().map(|a| self.bind_expr(a, ctx)).collect::<SqlResult<Vec<_>>>()?;
+        let bound = args
+            .iter()
+            .map(|a| self.bind_expr(a, ctx))
+            .collect::<SqlResult<Vec<_>>>()?;
         use ScalarType::*;
         let n = bound.len();
-        let text_fn = |func: Func, arity: std::ops::RangeInclusive<usize>, ret: ScalarType| -> SqlResult<Typed> {
+        let text_fn = |func: Func,
+                       arity: std::ops::RangeInclusive<usize>,
+                       ret: ScalarType|
+         -> SqlResult<Typed> {
             if !arity.contains(&n) {
                 return Err(no_function(&name, n));
             }
             let mut exprs = vec![];
             for (i, b) in bound.iter().cloned().enumerate() {
-                exprs.push(if i == 0 || !matches!(func, Func::Substr) { b.cast_to(Text)? } else { b.cast_to(Int64)? });
+                exprs.push(if i == 0 || !matches!(func, Func::Substr) {
+                    b.cast_to(Text)?
+                } else {
+                    b.cast_to(Int64)?
+                });
             }
             Ok(Typed::new(Expr::Call(func, exprs), ret))
         };
         match name.as_str() {
-            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "localtimestamp" => {
+            "now"
+            | "current_timestamp"
+            | "transaction_timestamp"
+            | "statement_timestamp"
+            | "localtimestamp" => {
                 let now = self.now_micros()?;
-                let ty = if name == "localtimestamp" { Timestamp } else { TimestampTz };
-                let d = if ty == Timestamp { Datum::Timestamp(now) } else { Datum::TimestampTz(now) };
+                let ty = if name == "localtimestamp" {
+                    Timestamp
+                } else {
+                    TimestampTz
+                };
+                let d = if ty == Timestamp {
+                    Datum::Timestamp(now)
+                } else {
+                    Datum::TimestampTz(now)
+                };
                 Ok(Typed::new(Expr::Literal(d), ty))
             }
             "current_date" => Ok(Typed::new(
-                Expr::Literal(Datum::Date(self.now_micros()?.div_euclid(strconv::MICROS_PER_DAY) as i32)),
+                Expr::Literal(Datum::Date(
+                    self.now_micros()?.div_euclid(strconv::MICROS_PER_DAY) as i32,
+                )),
                 Date,
             )),
             "coalesce" | "greatest" | "least" => {
@@ -460,7 +586,10 @@ impl Binder<'_> {
                     return Err(no_function(&name, n));
                 }
                 let ty = common_type_all(&bound, &name.to_uppercase())?;
-                let exprs = bound.into_iter().map(|b| b.cast_to(ty)).collect::<SqlResult<Vec<_>>>()?;
+                let exprs = bound
+                    .into_iter()
+                    .map(|b| b.cast_to(ty))
+                    .collect::<SqlResult<Vec<_>>>()?;
                 let func = match name.as_str() {
                     "coalesce" => Func::Coalesce,
                     "greatest" => Func::Greatest,
@@ -473,7 +602,10 @@ impl Binder<'_> {
                     return Err(no_function(&name, n));
                 }
                 let ty = common_type_all(&bound, "NULLIF")?;
-                let exprs = bound.into_iter().map(|b| b.cast_to(ty)).collect::<SqlResult<Vec<_>>>()?;
+                let exprs = bound
+                    .into_iter()
+                    .map(|b| b.cast_to(ty))
+                    .collect::<SqlResult<Vec<_>>>()?;
                 Ok(Typed::new(Expr::Call(Func::NullIf, exprs), ty))
             }
             "abs" | "round" | "trunc" | "ceil" | "ceiling" | "floor" => {
@@ -515,7 +647,16 @@ impl Binder<'_> {
             "ltrim" => text_fn(Func::LTrim, 1..=2, Text),
             "rtrim" => text_fn(Func::RTrim, 1..=2, Text),
             "concat" => {
-                let exprs = bound.into_iter().map(|b| if b.unknown { b.cast_to(Text) } else { Ok(b.expr) }).collect::<SqlResult<Vec<_>>>()?;
+                let exprs = bound
+                    .into_iter()
+                    .map(|b| {
+                        if b.unknown {
+                            b.cast_to(Text)
+                        } else {
+                            Ok(b.expr)
+                        }
+                    })
+                    .collect::<SqlResult<Vec<_>>>()?;
                 Ok(Typed::new(Expr::Call(Func::Concat, exprs), Text))
             }
             _ => Err(no_function(&name, n)),
@@ -548,7 +689,8 @@ fn check_castable(t: &Typed, to: ScalarType) -> SqlResult<()> {
         || to.is_string()
         || (from.is_numeric() && to.is_numeric())
         || matches!((from, to), (Bool, Int32) | (Int32, Bool))
-        || (matches!(from, Date | Timestamp | TimestampTz) && matches!(to, Date | Timestamp | TimestampTz));
+        || (matches!(from, Date | Timestamp | TimestampTz)
+            && matches!(to, Date | Timestamp | TimestampTz));
     if ok {
         Ok(())
     } else {
@@ -589,22 +731,33 @@ pub fn bind_number(n: &str) -> SqlResult<Typed> {
             });
         }
     }
-    let d = strconv::parse_numeric(n).ok_or_else(|| SqlError::invalid_input("numeric", n))?;
-    Ok(Typed::new(Expr::Literal(Datum::Numeric(d)), ScalarType::Numeric))
+    match strconv::parse_numeric(n) {
+        Some(d) => Ok(Typed::new(
+            Expr::Literal(Datum::Numeric(d)),
+            ScalarType::Numeric,
+        )),
+        // Beyond the 28 digits Ripple's numeric holds: keep the value as a double.
+        None => {
+            let f = strconv::parse_float(n).ok_or_else(|| SqlError::invalid_input("numeric", n))?;
+            Ok(Typed::new(
+                Expr::Literal(Datum::Float64(catalog::F64(f))),
+                ScalarType::Float64,
+            ))
+        }
+    }
 }
 
 fn bind_value(v: &Value) -> SqlResult<Typed> {
     match v {
         Value::Number(n, _) => bind_number(n),
-        Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) | Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+        Value::SingleQuotedString(s)
+        | Value::EscapedStringLiteral(s)
+        | Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
             Ok(Typed::unknown_literal(Datum::Text(s.clone())))
         }
         Value::Boolean(b) => Ok(Typed::new(Expr::Literal(Datum::Bool(*b)), ScalarType::Bool)),
         Value::Null => Ok(Typed::unknown_literal(Datum::Null)),
-        Value::Placeholder(p) => Err(SqlError::new(
-            "42P02",
-            format!("there is no parameter {p}"),
-        )),
+        Value::Placeholder(p) => Err(SqlError::new("42P02", format!("there is no parameter {p}"))),
         other => Err(SqlError::unsupported(format!("literal {other}"))),
     }
 }
@@ -619,7 +772,9 @@ fn bind_interval_literal(iv: &ast::Interval) -> SqlResult<Typed> {
         other => return Err(SqlError::unsupported(format!("INTERVAL {other}"))),
     };
     let text = match (&iv.leading_field, &iv.last_field) {
-        (Some(f), None) if !text.trim().contains(' ') && !text.contains(':') => format!("{text} {f}"),
+        (Some(f), None) if !text.trim().contains(' ') && !text.contains(':') => {
+            format!("{text} {f}")
+        }
         _ => text,
     };
     let d = strconv::parse_datum(&text, ScalarType::Interval)?;

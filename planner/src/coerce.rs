@@ -56,7 +56,10 @@ impl Typed {
         }
         Err(SqlError::new(
             sqlstate::DATATYPE_MISMATCH,
-            format!("argument of {clause} must be type boolean, not type {}", self.ty.name()),
+            format!(
+                "argument of {clause} must be type boolean, not type {}",
+                self.ty.name()
+            ),
         ))
     }
 }
@@ -114,7 +117,11 @@ pub fn common_type_all(items: &[Typed], what: &str) -> SqlResult<ScalarType> {
                 let ty = common_type(&prev, item).ok_or_else(|| {
                     SqlError::new(
                         sqlstate::DATATYPE_MISMATCH,
-                        format!("{what} types {} and {} cannot be matched", prev.ty.name(), item.ty.name()),
+                        format!(
+                            "{what} types {} and {} cannot be matched",
+                            item.ty.name(),
+                            prev.ty.name()
+                        ),
                     )
                 })?;
                 Typed {
@@ -149,19 +156,28 @@ pub fn bind_binary(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typ
         }
         Eq | NotEq | Lt | LtEq | Gt | GtEq | IsDistinctFrom | IsNotDistinctFrom => {
             let ty = common_type(&l, &r).ok_or_else(|| no_operator(sym, &l, &r))?;
-            Ok(Typed::new(Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?), Bool))
+            Ok(Typed::new(
+                Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?),
+                Bool,
+            ))
         }
         Concat => {
             if !(l.ty.is_string() || l.unknown || r.ty.is_string() || r.unknown) {
                 return Err(no_operator(sym, &l, &r));
             }
-            Ok(Typed::new(Expr::binary(op, l.cast_to(Text)?, r.cast_to(Text)?), Text))
+            Ok(Typed::new(
+                Expr::binary(op, l.cast_to(Text)?, r.cast_to(Text)?),
+                Text,
+            ))
         }
         Like | ILike => {
             if !(l.ty.is_string() || l.unknown) || !(r.ty.is_string() || r.unknown) {
                 return Err(no_operator(sym, &l, &r));
             }
-            Ok(Typed::new(Expr::binary(op, l.cast_to(Text)?, r.cast_to(Text)?), Bool))
+            Ok(Typed::new(
+                Expr::binary(op, l.cast_to(Text)?, r.cast_to(Text)?),
+                Bool,
+            ))
         }
         Add | Sub | Mul | Div | Mod => bind_arith(op, sym, l, r),
     }
@@ -178,13 +194,23 @@ fn bind_arith(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typed> {
         _ => (l.ty, r.ty),
     };
     if lt.is_numeric() && rt.is_numeric() {
-        let ty = common_type(&Typed::new(Expr::Literal(Datum::Null), lt), &Typed::new(Expr::Literal(Datum::Null), rt))
-            .expect("numeric types meet");
-        return Ok(Typed::new(Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?), ty));
+        let ty = common_type(
+            &Typed::new(Expr::Literal(Datum::Null), lt),
+            &Typed::new(Expr::Literal(Datum::Null), rt),
+        )
+        .expect("numeric types meet");
+        return Ok(Typed::new(
+            Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?),
+            ty,
+        ));
     }
     let result = match (op, lt, rt) {
-        (Add, Timestamp, Interval) | (Add, Interval, Timestamp) | (Sub, Timestamp, Interval) => Timestamp,
-        (Add, TimestampTz, Interval) | (Add, Interval, TimestampTz) | (Sub, TimestampTz, Interval) => TimestampTz,
+        (Add, Timestamp, Interval) | (Add, Interval, Timestamp) | (Sub, Timestamp, Interval) => {
+            Timestamp
+        }
+        (Add, TimestampTz, Interval)
+        | (Add, Interval, TimestampTz)
+        | (Sub, TimestampTz, Interval) => TimestampTz,
         (Sub, Timestamp, Timestamp) | (Sub, TimestampTz, TimestampTz) => Interval,
         (Add, Date, t) | (Sub, Date, t) if t.is_integer() => Date,
         (Add, t, Date) if t.is_integer() => Date,
@@ -194,8 +220,10 @@ fn bind_arith(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typed> {
         (Mul, Interval, t) | (Mul, t, Interval) | (Div, Interval, t) if t.is_numeric() => Interval,
         _ => return Err(no_operator(sym, &l, &r)),
     };
+    let scaling = result == Interval && matches!(op, Mul | Div);
     let conv = |t: Typed, want: ScalarType| -> SqlResult<Expr> {
         match want {
+            w if scaling && w.is_numeric() => t.cast_to(Float64),
             w if w.is_integer() => t.cast_to(Int32),
             w if w.is_numeric() => t.cast_to(Float64),
             w => t.cast_to(w),

@@ -18,7 +18,9 @@ pub fn explain(plan: &Plan, finishing: Option<&Finishing>) -> String {
                 out,
                 "Finish order_by=[{}] limit={} offset={}",
                 keys.join(", "),
-                f.limit.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+                f.limit
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "none".into()),
                 f.offset
             );
             depth = 1;
@@ -29,7 +31,11 @@ pub fn explain(plan: &Plan, finishing: Option<&Finishing>) -> String {
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
@@ -39,28 +45,62 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
         Plan::Constant { rows, .. } => format!("Constant rows={}", rows.len()),
         Plan::Map { exprs, .. } => format!("Map {}", list(exprs)),
         Plan::Filter { predicates, .. } => format!("Filter {}", list(predicates)),
-        Plan::Project { outputs, .. } => format!("Project {}", outputs.iter().map(|o| format!("#{o}")).collect::<Vec<_>>().join(", ")),
-        Plan::Join { on, right_index, .. } => {
-            let keys: Vec<String> = on.iter().map(|(l, r)| format!("#{l} = right.#{r}")).collect();
-            let ix = right_index.map(|i| format!(" using_index={i}")).unwrap_or_default();
+        Plan::Project { outputs, .. } => format!(
+            "Project {}",
+            outputs
+                .iter()
+                .map(|o| format!("#{o}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Plan::Join {
+            on, right_index, ..
+        } => {
+            let keys: Vec<String> = on
+                .iter()
+                .map(|(l, r)| format!("#{l} = right.#{r}"))
+                .collect();
+            let ix = right_index
+                .map(|i| format!(" using_index={i}"))
+                .unwrap_or_default();
             if on.is_empty() {
                 format!("CrossJoin{ix}")
             } else {
                 format!("Join on=[{}]{ix}", keys.join(", "))
             }
         }
-        Plan::Reduce { group_key, aggregates, .. } => {
+        Plan::Reduce {
+            group_key,
+            aggregates,
+            ..
+        } => {
             let aggs: Vec<String> = aggregates
                 .iter()
-                .map(|a| format!("{:?}({}{})", a.func, if a.distinct { "distinct " } else { "" }, a.expr))
+                .map(|a| {
+                    format!(
+                        "{:?}({}{})",
+                        a.func,
+                        if a.distinct { "distinct " } else { "" },
+                        a.expr
+                    )
+                })
                 .collect();
             format!(
                 "Reduce group_by=[{}] aggregates=[{}]",
-                group_key.iter().map(|k| format!("#{k}")).collect::<Vec<_>>().join(", "),
+                group_key
+                    .iter()
+                    .map(|k| format!("#{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 aggs.join(", ")
             )
         }
-        Plan::TopK { group_key, limit, offset, .. } => format!("TopK group_by={group_key:?} limit={limit:?} offset={offset}"),
+        Plan::TopK {
+            group_key,
+            limit,
+            offset,
+            ..
+        } => format!("TopK group_by={group_key:?} limit={limit:?} offset={offset}"),
         Plan::Distinct { .. } => "Distinct".into(),
         Plan::Negate { .. } => "Negate".into(),
         Plan::Threshold { .. } => "Threshold".into(),
@@ -77,7 +117,12 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
         | Plan::Distinct { input }
         | Plan::Negate { input }
         | Plan::Threshold { input } => write_plan(input, depth + 1, out),
-        Plan::Join { left, right, right_index, .. } => {
+        Plan::Join {
+            left,
+            right,
+            right_index,
+            ..
+        } => {
             write_plan(left, depth + 1, out);
             if right_index.is_some() {
                 let _ = writeln!(out, "{}  ArrangedIndex", pad);

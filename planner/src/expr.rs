@@ -109,7 +109,10 @@ pub enum Expr {
         els: Box<Expr>,
     },
     /// Conversion to `to` with PostgreSQL's rules and errors.
-    Cast { expr: Box<Expr>, to: ScalarType },
+    Cast {
+        expr: Box<Expr>,
+        to: ScalarType,
+    },
 }
 
 impl Expr {
@@ -177,7 +180,10 @@ impl Expr {
                 Ok(Datum::Null)
             }
             Expr::Call(f, args) => {
-                let vals = args.iter().map(|a| a.eval(row)).collect::<SqlResult<Vec<_>>>()?;
+                let vals = args
+                    .iter()
+                    .map(|a| a.eval(row))
+                    .collect::<SqlResult<Vec<_>>>()?;
                 func::eval_call(*f, vals)
             }
             Expr::If { cond, then, els } => {
@@ -230,7 +236,9 @@ impl Expr {
             Expr::Literal(d) => Expr::Literal(d.clone()),
             Expr::Unary(op, e) => Expr::unary(*op, e.map_columns(f)),
             Expr::Binary(op, l, r) => Expr::binary(*op, l.map_columns(f), r.map_columns(f)),
-            Expr::Call(func, args) => Expr::Call(*func, args.iter().map(|a| a.map_columns(f)).collect()),
+            Expr::Call(func, args) => {
+                Expr::Call(*func, args.iter().map(|a| a.map_columns(f)).collect())
+            }
             Expr::If { cond, then, els } => Expr::If {
                 cond: Box::new(cond.map_columns(f)),
                 then: Box::new(then.map_columns(f)),

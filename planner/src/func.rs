@@ -9,7 +9,10 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use std::cmp::Ordering;
 
 fn range(ty: &str) -> SqlError {
-    SqlError::new(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, format!("{ty} out of range"))
+    SqlError::new(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        format!("{ty} out of range"),
+    )
 }
 
 fn float_overflow(v: f64) -> SqlResult<f64> {
@@ -120,7 +123,9 @@ fn arith(op: BinaryOp, l: Datum, r: Datum) -> SqlResult<Datum> {
         (Datum::Int16(a), Datum::Int16(b)) => int_op!(a, b, Datum::Int16, "smallint"),
         (Datum::Int32(a), Datum::Int32(b)) => int_op!(a, b, Datum::Int32, "integer"),
         (Datum::Int64(a), Datum::Int64(b)) => int_op!(a, b, Datum::Int64, "bigint"),
-        (Datum::Float64(F64(a)), Datum::Float64(F64(b))) => Ok(Datum::Float64(F64(float_arith(op, a, b)?))),
+        (Datum::Float64(F64(a)), Datum::Float64(F64(b))) => {
+            Ok(Datum::Float64(F64(float_arith(op, a, b)?)))
+        }
         (Datum::Float32(F32(a)), Datum::Float32(F32(b))) => {
             let v = float_arith(op, a as f64, b as f64)? as f32;
             Ok(Datum::Float32(F32(float_overflow(v as f64)? as f32)))
@@ -242,9 +247,13 @@ fn datetime_arith(op: BinaryOp, l: Datum, r: Datum) -> SqlResult<Datum> {
     use BinaryOp::*;
     use Datum::*;
     Ok(match (op, l, r) {
-        (Add, Timestamp(t), Interval(iv)) | (Add, Interval(iv), Timestamp(t)) => Timestamp(add_interval_to_ts(t, &iv, 1)?),
+        (Add, Timestamp(t), Interval(iv)) | (Add, Interval(iv), Timestamp(t)) => {
+            Timestamp(add_interval_to_ts(t, &iv, 1)?)
+        }
         (Sub, Timestamp(t), Interval(iv)) => Timestamp(add_interval_to_ts(t, &iv, -1)?),
-        (Add, TimestampTz(t), Interval(iv)) | (Add, Interval(iv), TimestampTz(t)) => TimestampTz(add_interval_to_ts(t, &iv, 1)?),
+        (Add, TimestampTz(t), Interval(iv)) | (Add, Interval(iv), TimestampTz(t)) => {
+            TimestampTz(add_interval_to_ts(t, &iv, 1)?)
+        }
         (Sub, TimestampTz(t), Interval(iv)) => TimestampTz(add_interval_to_ts(t, &iv, -1)?),
         (Sub, Timestamp(a), Timestamp(b)) | (Sub, TimestampTz(a), TimestampTz(b)) => {
             let d = a - b;
@@ -254,22 +263,48 @@ fn datetime_arith(op: BinaryOp, l: Datum, r: Datum) -> SqlResult<Datum> {
                 micros: d % MICROS_PER_DAY,
             })
         }
-        (Add, Date(d), Int32(n)) | (Add, Int32(n), Date(d)) => Date(d.checked_add(n).ok_or_else(|| range("date"))?),
+        (Add, Date(d), Int32(n)) | (Add, Int32(n), Date(d)) => {
+            Date(d.checked_add(n).ok_or_else(|| range("date"))?)
+        }
         (Sub, Date(d), Int32(n)) => Date(d.checked_sub(n).ok_or_else(|| range("date"))?),
         (Sub, Date(a), Date(b)) => Int32(a - b),
-        (Add, Date(d), Interval(iv)) | (Add, Interval(iv), Date(d)) => Timestamp(add_interval_to_ts(d as i64 * MICROS_PER_DAY, &iv, 1)?),
-        (Sub, Date(d), Interval(iv)) => Timestamp(add_interval_to_ts(d as i64 * MICROS_PER_DAY, &iv, -1)?),
+        (Add, Date(d), Interval(iv)) | (Add, Interval(iv), Date(d)) => {
+            Timestamp(add_interval_to_ts(d as i64 * MICROS_PER_DAY, &iv, 1)?)
+        }
+        (Sub, Date(d), Interval(iv)) => {
+            Timestamp(add_interval_to_ts(d as i64 * MICROS_PER_DAY, &iv, -1)?)
+        }
         (Add, Interval(a), Interval(b)) => Interval(catalog::Interval {
-            months: a.months.checked_add(b.months).ok_or_else(|| range("interval"))?,
-            days: a.days.checked_add(b.days).ok_or_else(|| range("interval"))?,
-            micros: a.micros.checked_add(b.micros).ok_or_else(|| range("interval"))?,
+            months: a
+                .months
+                .checked_add(b.months)
+                .ok_or_else(|| range("interval"))?,
+            days: a
+                .days
+                .checked_add(b.days)
+                .ok_or_else(|| range("interval"))?,
+            micros: a
+                .micros
+                .checked_add(b.micros)
+                .ok_or_else(|| range("interval"))?,
         }),
         (Sub, Interval(a), Interval(b)) => Interval(catalog::Interval {
-            months: a.months.checked_sub(b.months).ok_or_else(|| range("interval"))?,
-            days: a.days.checked_sub(b.days).ok_or_else(|| range("interval"))?,
-            micros: a.micros.checked_sub(b.micros).ok_or_else(|| range("interval"))?,
+            months: a
+                .months
+                .checked_sub(b.months)
+                .ok_or_else(|| range("interval"))?,
+            days: a
+                .days
+                .checked_sub(b.days)
+                .ok_or_else(|| range("interval"))?,
+            micros: a
+                .micros
+                .checked_sub(b.micros)
+                .ok_or_else(|| range("interval"))?,
         }),
-        (Mul, Interval(iv), Float64(F64(f))) | (Mul, Float64(F64(f)), Interval(iv)) => Interval(scale_interval(&iv, f)),
+        (Mul, Interval(iv), Float64(F64(f))) | (Mul, Float64(F64(f)), Interval(iv)) => {
+            Interval(scale_interval(&iv, f))
+        }
         (Div, Interval(iv), Float64(F64(f))) => {
             if f == 0.0 {
                 return Err(SqlError::division_by_zero());
@@ -303,7 +338,10 @@ fn scale_interval(iv: &Interval, f: f64) -> Interval {
 /// SQL LIKE with `%`, `_` and backslash escapes.
 fn like(s: &str, p: &str, ci: bool) -> SqlResult<bool> {
     let (s, p): (Vec<char>, Vec<char>) = if ci {
-        (s.to_lowercase().chars().collect(), p.to_lowercase().chars().collect())
+        (
+            s.to_lowercase().chars().collect(),
+            p.to_lowercase().chars().collect(),
+        )
     } else {
         (s.chars().collect(), p.chars().collect())
     };
@@ -348,8 +386,16 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
                 a
             }
         }
-        Func::Greatest => args.into_iter().filter(|a| !a.is_null()).max().unwrap_or(Null),
-        Func::Least => args.into_iter().filter(|a| !a.is_null()).min().unwrap_or(Null),
+        Func::Greatest => args
+            .into_iter()
+            .filter(|a| !a.is_null())
+            .max()
+            .unwrap_or(Null),
+        Func::Least => args
+            .into_iter()
+            .filter(|a| !a.is_null())
+            .min()
+            .unwrap_or(Null),
         Func::Concat => Text(args.iter().filter_map(text_of).collect()),
         _ if args.iter().any(|a| a.is_null()) => Null,
         Func::Abs => match arg(0) {
@@ -383,12 +429,20 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
             };
             let from = (start.max(1) - 1) as usize;
             let to = (end.max(1) - 1).min(s.len() as i64) as usize;
-            Text(if from < to { s[from..to].iter().collect() } else { String::new() })
+            Text(if from < to {
+                s[from..to].iter().collect()
+            } else {
+                String::new()
+            })
         }
         Func::Replace => {
             let from = text_arg(&arg(1));
             let s = text_arg(&arg(0));
-            Text(if from.is_empty() { s } else { s.replace(&from, &text_arg(&arg(2))) })
+            Text(if from.is_empty() {
+                s
+            } else {
+                s.replace(&from, &text_arg(&arg(2)))
+            })
         }
         Func::Trim | Func::LTrim | Func::RTrim => {
             let s = text_arg(&arg(0));
@@ -508,7 +562,9 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
         }
         (v @ Float64(_), T::Float64) | (v @ Float32(_), T::Float32) => v,
         (Float64(F64(f)), T::Numeric) => Numeric(float_to_numeric(f)?),
-        (Float32(F32(f)), T::Numeric) => Numeric(float_to_numeric(format!("{f}").parse().unwrap_or(0.0))?),
+        (Float32(F32(f)), T::Numeric) => {
+            Numeric(float_to_numeric(format!("{f}").parse().unwrap_or(0.0))?)
+        }
         (Numeric(n), t) if t.is_integer() => {
             let r = n.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
             int_range(r.to_i128().ok_or_else(|| range(t.input_name()))?)?
@@ -517,23 +573,41 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
         (Numeric(n), T::Float32) => Float32(F32(n.to_f32().unwrap_or(f32::NAN))),
         (v @ Numeric(_), T::Numeric) => v,
         (v, T::Text | T::Varchar(None)) => Text(text_of(&v).unwrap_or_default()),
-        (v, T::Varchar(Some(n))) => Text(text_of(&v).unwrap_or_default().chars().take(n as usize).collect()),
+        (v, T::Varchar(Some(n))) => Text(
+            text_of(&v)
+                .unwrap_or_default()
+                .chars()
+                .take(n as usize)
+                .collect(),
+        ),
         (v, T::Char(n)) => {
-            let s: String = text_of(&v).unwrap_or_default().chars().take(n as usize).collect();
+            let s: String = text_of(&v)
+                .unwrap_or_default()
+                .chars()
+                .take(n as usize)
+                .collect();
             Text(strconv::pad_char(&s, n))
         }
         (Text(s), t) => strconv::parse_datum(&s, t)?,
         (Date(d), T::Timestamp) => Timestamp(d as i64 * MICROS_PER_DAY),
         (Date(d), T::TimestampTz) => TimestampTz(d as i64 * MICROS_PER_DAY),
-        (Timestamp(t), T::Date) | (TimestampTz(t), T::Date) => Date(t.div_euclid(MICROS_PER_DAY) as i32),
+        (Timestamp(t), T::Date) | (TimestampTz(t), T::Date) => {
+            Date(t.div_euclid(MICROS_PER_DAY) as i32)
+        }
         (Timestamp(t), T::TimestampTz) => TimestampTz(t),
         (TimestampTz(t), T::Timestamp) => Timestamp(t),
-        (v @ Timestamp(_), T::Timestamp) | (v @ TimestampTz(_), T::TimestampTz) | (v @ Date(_), T::Date) => v,
+        (v @ Timestamp(_), T::Timestamp)
+        | (v @ TimestampTz(_), T::TimestampTz)
+        | (v @ Date(_), T::Date) => v,
         (v @ Interval(_), T::Interval) => v,
         (v, t) => {
             return Err(SqlError::new(
                 sqlstate::CANNOT_COERCE,
-                format!("cannot cast value {} to type {}", text_of(&v).unwrap_or_default(), t.name()),
+                format!(
+                    "cannot cast value {} to type {}",
+                    text_of(&v).unwrap_or_default(),
+                    t.name()
+                ),
             ))
         }
     })
@@ -576,29 +650,74 @@ mod tests {
 
     #[test]
     fn numeric_division_uses_postgres_scale() {
-        assert_eq!(numeric_div(num("1"), num("3")).unwrap().to_string(), "0.33333333333333333333");
-        assert_eq!(numeric_div(num("3"), num("2")).unwrap().to_string(), "1.5000000000000000");
-        assert_eq!(numeric_div(num("10"), num("4")).unwrap().to_string(), "2.5000000000000000");
-        assert_eq!(numeric_div(num("12.50"), num("2")).unwrap().to_string(), "6.2500000000000000");
+        assert_eq!(
+            numeric_div(num("1"), num("3")).unwrap().to_string(),
+            "0.33333333333333333333"
+        );
+        assert_eq!(
+            numeric_div(num("3"), num("2")).unwrap().to_string(),
+            "1.5000000000000000"
+        );
+        assert_eq!(
+            numeric_div(num("10"), num("4")).unwrap().to_string(),
+            "2.5000000000000000"
+        );
+        assert_eq!(
+            numeric_div(num("12.50"), num("2")).unwrap().to_string(),
+            "6.2500000000000000"
+        );
         assert_eq!(numeric_div(num("1"), num("0")).unwrap_err().code, "22012");
     }
 
     #[test]
     fn integer_arithmetic_checks_overflow() {
         let e = eval_binary(BinaryOp::Add, Datum::Int32(i32::MAX), Datum::Int32(1)).unwrap_err();
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("22003", "integer out of range"));
-        assert_eq!(eval_binary(BinaryOp::Div, Datum::Int32(7), Datum::Int32(2)).unwrap(), Datum::Int32(3));
-        assert_eq!(eval_binary(BinaryOp::Mod, Datum::Int32(-7), Datum::Int32(2)).unwrap(), Datum::Int32(-1));
-        assert_eq!(eval_binary(BinaryOp::Div, Datum::Int64(1), Datum::Int64(0)).unwrap_err().code, "22012");
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("22003", "integer out of range")
+        );
+        assert_eq!(
+            eval_binary(BinaryOp::Div, Datum::Int32(7), Datum::Int32(2)).unwrap(),
+            Datum::Int32(3)
+        );
+        assert_eq!(
+            eval_binary(BinaryOp::Mod, Datum::Int32(-7), Datum::Int32(2)).unwrap(),
+            Datum::Int32(-1)
+        );
+        assert_eq!(
+            eval_binary(BinaryOp::Div, Datum::Int64(1), Datum::Int64(0))
+                .unwrap_err()
+                .code,
+            "22012"
+        );
     }
 
     #[test]
     fn casts_round_like_postgres() {
-        assert_eq!(cast(Datum::Float64(F64(2.5)), ScalarType::Int32).unwrap(), Datum::Int32(2));
-        assert_eq!(cast(Datum::Numeric(num("2.5")), ScalarType::Int32).unwrap(), Datum::Int32(3));
-        assert_eq!(cast(Datum::Bool(true), ScalarType::Text).unwrap(), Datum::Text("true".into()));
-        assert_eq!(cast(Datum::Text("x".into()), ScalarType::Int32).unwrap_err().code, "22P02");
-        assert_eq!(cast(Datum::Int64(1 << 40), ScalarType::Int32).unwrap_err().code, "22003");
+        assert_eq!(
+            cast(Datum::Float64(F64(2.5)), ScalarType::Int32).unwrap(),
+            Datum::Int32(2)
+        );
+        assert_eq!(
+            cast(Datum::Numeric(num("2.5")), ScalarType::Int32).unwrap(),
+            Datum::Int32(3)
+        );
+        assert_eq!(
+            cast(Datum::Bool(true), ScalarType::Text).unwrap(),
+            Datum::Text("true".into())
+        );
+        assert_eq!(
+            cast(Datum::Text("x".into()), ScalarType::Int32)
+                .unwrap_err()
+                .code,
+            "22P02"
+        );
+        assert_eq!(
+            cast(Datum::Int64(1 << 40), ScalarType::Int32)
+                .unwrap_err()
+                .code,
+            "22003"
+        );
     }
 
     #[test]

@@ -25,17 +25,33 @@ pub fn bind_join(b: &Binder, left: Rel, right: Rel, op: &JoinOperator) -> SqlRes
         JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
         JoinOperator::FullOuter(c) => (JoinKind::Full, c),
         JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
-        other => return Err(SqlError::unsupported(format!("join {other:?}").chars().take(60).collect::<String>())),
+        other => {
+            return Err(SqlError::unsupported(
+                format!("join {other:?}")
+                    .chars()
+                    .take(60)
+                    .collect::<String>(),
+            ))
+        }
     };
     let combined = left.scope.concat(&right.scope);
-    let ctx = ExprCtx { scope: &combined, agg: None, clause: "JOIN conditions" };
+    let ctx = ExprCtx {
+        scope: &combined,
+        agg: None,
+        clause: "JOIN conditions",
+    };
     let (pred, using) = match constraint {
         JoinConstraint::On(e) => (Some(b.bind_expr(e, ctx)?.into_bool("JOIN/ON")?), vec![]),
         JoinConstraint::None => (None, vec![]),
         JoinConstraint::Using(names) => {
             let names: Vec<String> = names
                 .iter()
-                .map(|n| n.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default())
+                .map(|n| {
+                    n.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(ident_name)
+                        .unwrap_or_default()
+                })
                 .collect();
             (None, names)
         }
@@ -44,7 +60,14 @@ pub fn bind_join(b: &Binder, left: Rel, right: Rel, op: &JoinOperator) -> SqlRes
                 .scope
                 .items
                 .iter()
-                .filter(|l| !l.hidden && right.scope.items.iter().any(|r| r.name == l.name && !r.hidden))
+                .filter(|l| {
+                    !l.hidden
+                        && right
+                            .scope
+                            .items
+                            .iter()
+                            .any(|r| r.name == l.name && !r.hidden)
+                })
                 .map(|l| l.name.clone())
                 .collect();
             (None, names)
@@ -54,16 +77,29 @@ pub fn bind_join(b: &Binder, left: Rel, right: Rel, op: &JoinOperator) -> SqlRes
     let mut pred = pred;
     let mut hide = vec![];
     for name in &using {
-        let li = left.scope.resolve(None, name).map_err(|_| using_missing(name, "left"))?;
-        let ri = right.scope.resolve(None, name).map_err(|_| using_missing(name, "right"))?;
+        let li = left
+            .scope
+            .resolve(None, name)
+            .map_err(|_| using_missing(name, "left"))?;
+        let ri = right
+            .scope
+            .resolve(None, name)
+            .map_err(|_| using_missing(name, "right"))?;
         let l = crate::coerce::Typed::new(Expr::Column(li), left.scope.items[li].ty);
-        let r = crate::coerce::Typed::new(Expr::Column(left.scope.len() + ri), right.scope.items[ri].ty);
+        let r = crate::coerce::Typed::new(
+            Expr::Column(left.scope.len() + ri),
+            right.scope.items[ri].ty,
+        );
         let eq = bind_binary(BinaryOp::Eq, "=", l, r)?.expr;
         pred = Some(match pred {
             None => eq,
             Some(p) => p.and(eq),
         });
-        hide.push(if kind == JoinKind::Right { li } else { left.scope.len() + ri });
+        hide.push(if kind == JoinKind::Right {
+            li
+        } else {
+            left.scope.len() + ri
+        });
     }
     let mut rel = lower_join(b, kind, left, right, pred, vec![])?;
     for h in hide {
@@ -81,7 +117,14 @@ fn using_missing(name: &str, side: &str) -> SqlError {
 
 /// Lowers `left kind JOIN right ON pred`. Equality conjuncts between one
 /// side and the other become join keys; the rest filter the matches.
-pub fn lower_join(b: &Binder, kind: JoinKind, left: Rel, right: Rel, pred: Option<Expr>, _extra: Vec<Expr>) -> SqlResult<Rel> {
+pub fn lower_join(
+    b: &Binder,
+    kind: JoinKind,
+    left: Rel,
+    right: Rel,
+    pred: Option<Expr>,
+    _extra: Vec<Expr>,
+) -> SqlResult<Rel> {
     let la = left.scope.len();
     let ra = right.scope.len();
     let mut conj = vec![];
@@ -102,12 +145,24 @@ pub fn lower_join(b: &Binder, kind: JoinKind, left: Rel, right: Rel, pred: Optio
     }
     let k = lkeys.len();
     // Key expressions that are plain columns need no Map.
-    let right_plain: Option<Vec<usize>> = rkeys.iter().map(|e| if let Expr::Column(i) = e { Some(*i) } else { None }).collect();
+    let right_plain: Option<Vec<usize>> = rkeys
+        .iter()
+        .map(|e| {
+            if let Expr::Column(i) = e {
+                Some(*i)
+            } else {
+                None
+            }
+        })
+        .collect();
     let right_index = match (&right.plan, &right_plain) {
         (Plan::Get { id, .. }, Some(cols)) if k > 0 => b
             .catalog
             .indexes_on(*id)
-            .find(|ix| matches!(&ix.detail, catalog::ItemDetail::Index { keys, .. } if keys == cols) && ix.kind == ItemKind::Index)
+            .find(|ix| {
+                matches!(&ix.detail, catalog::ItemDetail::Index { keys, .. } if keys == cols)
+                    && ix.kind == ItemKind::Index
+            })
             .map(|ix| ix.id),
         _ => None,
     };
@@ -121,27 +176,48 @@ pub fn lower_join(b: &Binder, kind: JoinKind, left: Rel, right: Rel, pred: Optio
     let on = (0..k).map(|i| (la + i, ron[i])).collect();
     let mut outputs: Vec<usize> = (0..la).collect();
     outputs.extend((0..ra).map(|i| la + k + i));
-    let joined = Plan::Join { left: Box::new(lplan), right: Box::new(rplan), on, right_index };
+    let joined = Plan::Join {
+        left: Box::new(lplan),
+        right: Box::new(rplan),
+        on,
+        right_index,
+    };
     let _ = rwidth;
     let matched = joined.project(outputs).filter(residual);
     let scope = match kind {
         JoinKind::Inner => left.scope.concat(&right.scope),
         JoinKind::Left => left.scope.concat(&right.scope.clone().nullable()),
         JoinKind::Right => left.scope.clone().nullable().concat(&right.scope),
-        JoinKind::Full => left.scope.clone().nullable().concat(&right.scope.clone().nullable()),
+        JoinKind::Full => left
+            .scope
+            .clone()
+            .nullable()
+            .concat(&right.scope.clone().nullable()),
     };
     let mut parts = vec![matched.clone()];
     if matches!(kind, JoinKind::Left | JoinKind::Full) {
-        let unmatched = antijoin(left.plan.clone(), matched.clone().project((0..la).collect()), la);
+        let unmatched = antijoin(
+            left.plan.clone(),
+            matched.clone().project((0..la).collect()),
+            la,
+        );
         parts.push(unmatched.map(Plan::nulls(ra)));
     }
     if matches!(kind, JoinKind::Right | JoinKind::Full) {
-        let unmatched = antijoin(right.plan.clone(), matched.project((la..la + ra).collect()), ra);
+        let unmatched = antijoin(
+            right.plan.clone(),
+            matched.project((la..la + ra).collect()),
+            ra,
+        );
         let mut order: Vec<usize> = (ra..ra + la).collect();
         order.extend(0..ra);
         parts.push(unmatched.map(Plan::nulls(la)).project(order));
     }
-    let plan = if parts.len() == 1 { parts.pop().expect("one part") } else { Plan::union(parts) };
+    let plan = if parts.len() == 1 {
+        parts.pop().expect("one part")
+    } else {
+        Plan::union(parts)
+    };
     Ok(Rel { plan, scope })
 }
 
@@ -149,15 +225,22 @@ pub fn lower_join(b: &Binder, kind: JoinKind, left: Rel, right: Rel, pred: Optio
 /// `all − (all ⋈ distinct(matched))`, comparing whole rows (NULL = NULL).
 fn antijoin(all: Plan, matched: Plan, arity: usize) -> Plan {
     let on = (0..arity).map(|i| (i, i)).collect();
-    let present = Plan::Join { left: Box::new(all.clone()), right: Box::new(matched.distinct()), on, right_index: None }
-        .project((0..arity).collect());
+    let present = Plan::Join {
+        left: Box::new(all.clone()),
+        right: Box::new(matched.distinct()),
+        on,
+        right_index: None,
+    }
+    .project((0..arity).collect());
     Plan::union(vec![all, present.negate()])
 }
 
 /// `l = r` where `l` reads only the left input (columns < `la`) and `r`
 /// only the right one, or the mirror image.
 fn split_equality(e: &Expr, la: usize) -> Option<(Expr, Expr)> {
-    let Expr::Binary(BinaryOp::Eq, a, b) = e else { return None };
+    let Expr::Binary(BinaryOp::Eq, a, b) = e else {
+        return None;
+    };
     let side = |x: &Expr| {
         let mut cols = vec![];
         x.collect_columns(&mut cols);

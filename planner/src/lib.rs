@@ -43,7 +43,11 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
     let mut rest = vec![];
     // Ripple's own SHOW forms, recognised as whole statements.
     for piece in split_statements(sql) {
-        let norm = piece.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let norm = piece
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         let kind = match norm.trim_end_matches(';').trim() {
             "show materialized views" => Some(ItemKind::MaterializedView),
             "show views" => Some(ItemKind::View),
@@ -64,7 +68,10 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
         out.clear();
     }
     let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parser_error(sql, e))?;
-    Ok(stmts.into_iter().map(|s| Parsed::Sql(Box::new(s))).collect())
+    Ok(stmts
+        .into_iter()
+        .map(|s| Parsed::Sql(Box::new(s)))
+        .collect())
 }
 
 /// Splits on semicolons outside quotes and comments (for recognising
@@ -102,17 +109,26 @@ fn split_statements(sql: &str) -> Vec<&str> {
 fn parser_error(sql: &str, e: ParserError) -> SqlError {
     let msg = match e {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
-        ParserError::RecursionLimitExceeded => return SqlError::new("54001", "statement is too complex"),
+        ParserError::RecursionLimitExceeded => {
+            return SqlError::new("54001", "statement is too complex")
+        }
     };
     let position = msg.rfind("Line: ").and_then(|i| {
         let rest = &msg[i + 6..];
         let (line, rest) = rest.split_once(", Column: ")?;
         let col: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
         let (line, col): (usize, usize) = (line.parse().ok()?, col.parse().ok()?);
-        let offset: usize = sql.split('\n').take(line - 1).map(|l| l.chars().count() + 1).sum();
+        let offset: usize = sql
+            .split('\n')
+            .take(line - 1)
+            .map(|l| l.chars().count() + 1)
+            .sum();
         Some(offset + col)
     });
-    let near = msg.split("found: ").nth(1).map(|f| f.split(" at Line").next().unwrap_or(f).trim().to_string());
+    let near = msg
+        .split("found: ")
+        .nth(1)
+        .map(|f| f.split(" at Line").next().unwrap_or(f).trim().to_string());
     let message = match near.as_deref() {
         Some("EOF") | None => "syntax error at end of input".to_string(),
         Some(tok) => format!("syntax error at or near \"{tok}\""),
@@ -128,13 +144,19 @@ fn parser_error(sql: &str, e: ParserError) -> SqlError {
 
 /// Parses a query (view bodies are stored as text).
 pub fn parse_query(sql: &str) -> SqlResult<sqlparser::ast::Query> {
-    let mut p = Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).map_err(|e| parser_error(sql, e))?;
-    p.parse_query().map(|q| *q).map_err(|e| parser_error(sql, e))
+    let mut p = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .map_err(|e| parser_error(sql, e))?;
+    p.parse_query()
+        .map(|q| *q)
+        .map_err(|e| parser_error(sql, e))
 }
 
 /// Parses a scalar expression (column defaults are stored as text).
 pub fn parse_expr(sql: &str) -> SqlResult<sqlparser::ast::Expr> {
-    let mut p = Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).map_err(|e| parser_error(sql, e))?;
+    let mut p = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .map_err(|e| parser_error(sql, e))?;
     p.parse_expr().map_err(|e| parser_error(sql, e))
 }
 

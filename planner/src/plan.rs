@@ -53,13 +53,22 @@ pub enum Plan {
         arity: usize,
     },
     /// Fixed rows with multiplicities (no state).
-    Constant { rows: Vec<(Row, isize)>, arity: usize },
+    Constant {
+        rows: Vec<(Row, isize)>,
+        arity: usize,
+    },
     /// Appends the value of each expression as a new column (no state).
     Map { input: Box<Plan>, exprs: Vec<Expr> },
     /// Keeps rows for which every predicate is TRUE (no state).
-    Filter { input: Box<Plan>, predicates: Vec<Expr> },
+    Filter {
+        input: Box<Plan>,
+        predicates: Vec<Expr>,
+    },
     /// Keeps the listed columns, in order (no state).
-    Project { input: Box<Plan>, outputs: Vec<usize> },
+    Project {
+        input: Box<Plan>,
+        outputs: Vec<usize>,
+    },
     /// Equi-join on column pairs, output `left ++ right`; keys compare with
     /// `=` on datums, so NULL matches NULL: SQL joins filter NULL keys first.
     /// Keeps both inputs arranged by key, or reuses `right_index`'s arrangement.
@@ -191,7 +200,10 @@ impl Plan {
                 predicates: mut p,
             } => {
                 p.extend(predicates);
-                Plan::Filter { input, predicates: p }
+                Plan::Filter {
+                    input,
+                    predicates: p,
+                }
             }
             other => Plan::Filter {
                 input: Box::new(other),
@@ -201,11 +213,15 @@ impl Plan {
     }
 
     pub fn distinct(self) -> Plan {
-        Plan::Distinct { input: Box::new(self) }
+        Plan::Distinct {
+            input: Box::new(self),
+        }
     }
 
     pub fn negate(self) -> Plan {
-        Plan::Negate { input: Box::new(self) }
+        Plan::Negate {
+            input: Box::new(self),
+        }
     }
 
     pub fn union(inputs: Vec<Plan>) -> Plan {
@@ -272,7 +288,10 @@ pub enum StatementPlan {
         if_not_exists: bool,
     },
     /// Insert the rows `source` produces into `table`.
-    Insert { table: GlobalId, source: Plan },
+    Insert {
+        table: GlobalId,
+        source: Plan,
+    },
     /// Replace each row of `table` passing `predicate` by `assignments`
     /// (one expression per column, over the old row).
     Update {
@@ -296,12 +315,23 @@ pub enum StatementPlan {
     Begin,
     Commit,
     Rollback,
-    Set { name: String, value: String },
-    Reset { name: String },
-    Show { name: String },
-    ShowObjects { kind: catalog::ItemKind },
+    Set {
+        name: String,
+        value: String,
+    },
+    Reset {
+        name: String,
+    },
+    Show {
+        name: String,
+    },
+    ShowObjects {
+        kind: catalog::ItemKind,
+    },
     /// A statement accepted and ignored (e.g. DISCARD, SET TRANSACTION).
-    Noop { tag: String },
+    Noop {
+        tag: String,
+    },
 }
 
 impl StatementPlan {
@@ -309,7 +339,9 @@ impl StatementPlan {
     pub fn is_write(&self) -> bool {
         matches!(
             self,
-            StatementPlan::Insert { .. } | StatementPlan::Update { .. } | StatementPlan::Delete { .. }
+            StatementPlan::Insert { .. }
+                | StatementPlan::Update { .. }
+                | StatementPlan::Delete { .. }
         )
     }
 }

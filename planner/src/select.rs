@@ -15,7 +15,9 @@ pub fn derived_name(e: &AstExpr) -> String {
         AstExpr::Identifier(i) => ident_name(i),
         AstExpr::CompoundIdentifier(ids) => ids.last().map(ident_name).unwrap_or_default(),
         AstExpr::Function(f) => crate::bind_expr::function_name(f),
-        AstExpr::Cast { expr, data_type, .. } => match expr.as_ref() {
+        AstExpr::Cast {
+            expr, data_type, ..
+        } => match expr.as_ref() {
             AstExpr::Identifier(_) | AstExpr::CompoundIdentifier(_) => derived_name(expr),
             _ => cast_name(data_type),
         },
@@ -58,7 +60,11 @@ pub fn bind_grouped(
     input: Scope,
     group_exprs: Vec<AstExpr>,
 ) -> SqlResult<(Rel, usize, Vec<SortKey>)> {
-    let ctx = ExprCtx { scope: &input, agg: None, clause: "GROUP BY" };
+    let ctx = ExprCtx {
+        scope: &input,
+        agg: None,
+        clause: "GROUP BY",
+    };
     let items: Vec<(&AstExpr, Option<String>)> = s
         .projection
         .iter()
@@ -73,7 +79,10 @@ pub fn bind_grouped(
         let resolved: &AstExpr = match g {
             AstExpr::Value(v) => {
                 let i = ordinal(&v.value, s.projection.len()).map_err(|_| {
-                    SqlError::new(sqlstate::INVALID_COLUMN_REFERENCE, format!("GROUP BY position {} is not in select list", v.value))
+                    SqlError::new(
+                        sqlstate::INVALID_COLUMN_REFERENCE,
+                        format!("GROUP BY position {} is not in select list", v.value),
+                    )
                 })?;
                 match &s.projection[i] {
                     SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
@@ -82,15 +91,26 @@ pub fn bind_grouped(
             }
             AstExpr::Identifier(id) if input.resolve(None, &ident_name(id)).is_err() => {
                 let name = ident_name(id);
-                items.iter().find(|(_, a)| a.as_deref() == Some(name.as_str())).map(|(e, _)| *e).unwrap_or(g)
+                items
+                    .iter()
+                    .find(|(_, a)| a.as_deref() == Some(name.as_str()))
+                    .map(|(e, _)| *e)
+                    .unwrap_or(g)
             }
             other => other,
         };
         if crate::bind_expr::contains_aggregate(resolved) {
-            return Err(SqlError::new(sqlstate::GROUPING_ERROR, "aggregate functions are not allowed in GROUP BY"));
+            return Err(SqlError::new(
+                sqlstate::GROUPING_ERROR,
+                "aggregate functions are not allowed in GROUP BY",
+            ));
         }
         let t = b.bind_expr(resolved, ctx)?;
-        let t = if t.unknown { Typed::new(t.cast_to(ScalarType::Text)?, ScalarType::Text) } else { t };
+        let t = if t.unknown {
+            Typed::new(t.cast_to(ScalarType::Text)?, ScalarType::Text)
+        } else {
+            t
+        };
         if !keys.iter().any(|k| k.expr == t.expr) {
             keys.push(t);
         }
@@ -107,7 +127,13 @@ pub fn bind_grouped(
     let reduce = b.lower_reduce(plan.map(pre), base, keys.len(), &aggs);
     let mut out_items: Vec<ScopeItem> = keys
         .iter()
-        .map(|k| ScopeItem { table: None, name: "?column?".into(), ty: k.ty, nullable: true, hidden: false })
+        .map(|k| ScopeItem {
+            table: None,
+            name: "?column?".into(),
+            ty: k.ty,
+            nullable: true,
+            hidden: false,
+        })
         .collect();
     out_items.extend(aggs.iter().map(|a| ScopeItem {
         table: None,
@@ -116,11 +142,19 @@ pub fn bind_grouped(
         nullable: true,
         hidden: false,
     }));
-    let agg_ctx = AggContext { input: &input, keys: keys.into_iter().map(|k| k.expr).collect(), aggs };
+    let agg_ctx = AggContext {
+        input: &input,
+        keys: keys.into_iter().map(|k| k.expr).collect(),
+        aggs,
+    };
     let out_scope = Scope { items: out_items };
     let mut plan = reduce;
     if let Some(h) = &s.having {
-        let hctx = ExprCtx { scope: &out_scope, agg: Some(&agg_ctx), clause: "HAVING" };
+        let hctx = ExprCtx {
+            scope: &out_scope,
+            agg: Some(&agg_ctx),
+            clause: "HAVING",
+        };
         let pred = b.bind_expr(h, hctx)?.into_bool("HAVING")?;
         plan = plan.filter(vec![pred]);
     }
@@ -137,38 +171,71 @@ pub fn bind_projection(
     scope: &Scope,
     agg: Option<&AggContext>,
 ) -> SqlResult<(Rel, usize, Vec<SortKey>)> {
-    let ctx = ExprCtx { scope, agg, clause: "SELECT" };
+    let ctx = ExprCtx {
+        scope,
+        agg,
+        clause: "SELECT",
+    };
     let mut exprs: Vec<Typed> = vec![];
     let mut items: Vec<ScopeItem> = vec![];
     for p in &s.projection {
         match p {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
                 let t = b.bind_expr(e, ctx)?;
-                let t = if t.unknown { Typed::new(t.cast_to(ScalarType::Text)?, ScalarType::Text) } else { t };
+                let t = if t.unknown {
+                    Typed::new(t.cast_to(ScalarType::Text)?, ScalarType::Text)
+                } else {
+                    t
+                };
                 let name = match p {
                     SelectItem::ExprWithAlias { alias, .. } => ident_name(alias),
                     _ => derived_name(e),
                 };
-                items.push(ScopeItem { table: None, name, ty: t.ty, nullable: true, hidden: false });
+                items.push(ScopeItem {
+                    table: None,
+                    name,
+                    ty: t.ty,
+                    nullable: true,
+                    hidden: false,
+                });
                 exprs.push(t);
             }
-            SelectItem::ExprWithAliases { .. } => return Err(SqlError::unsupported("multiple aliases for one expression")),
+            SelectItem::ExprWithAliases { .. } => {
+                return Err(SqlError::unsupported("multiple aliases for one expression"))
+            }
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                 let qualifier = match p {
-                    SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) => {
-                        Some(n.0.last().and_then(|x| x.as_ident()).map(ident_name).unwrap_or_default())
+                    SelectItem::QualifiedWildcard(
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                        _,
+                    ) => Some(
+                        n.0.last()
+                            .and_then(|x| x.as_ident())
+                            .map(ident_name)
+                            .unwrap_or_default(),
+                    ),
+                    SelectItem::QualifiedWildcard(..) => {
+                        return Err(SqlError::unsupported("expression.*"))
                     }
-                    SelectItem::QualifiedWildcard(..) => return Err(SqlError::unsupported("expression.*")),
                     _ => None,
                 };
                 let source = agg.map(|a| a.input).unwrap_or(scope);
                 if let Some(q) = &qualifier {
-                    if !source.items.iter().any(|i| i.table.as_deref() == Some(q.as_str())) {
-                        return Err(SqlError::new(sqlstate::UNDEFINED_TABLE, format!("missing FROM-clause entry for table \"{q}\"")));
+                    if !source
+                        .items
+                        .iter()
+                        .any(|i| i.table.as_deref() == Some(q.as_str()))
+                    {
+                        return Err(SqlError::new(
+                            sqlstate::UNDEFINED_TABLE,
+                            format!("missing FROM-clause entry for table \"{q}\""),
+                        ));
                     }
                 }
                 if qualifier.is_none() && source.is_empty() {
-                    return Err(SqlError::syntax("SELECT * with no tables specified is not valid"));
+                    return Err(SqlError::syntax(
+                        "SELECT * with no tables specified is not valid",
+                    ));
                 }
                 for (i, item) in source.items.iter().enumerate() {
                     let wanted = match &qualifier {
@@ -190,7 +257,10 @@ pub fn bind_projection(
                             }
                         },
                     };
-                    items.push(ScopeItem { hidden: false, ..item.clone() });
+                    items.push(ScopeItem {
+                        hidden: false,
+                        ..item.clone()
+                    });
                     exprs.push(Typed::new(expr, item.ty));
                 }
             }
@@ -204,29 +274,51 @@ pub fn bind_projection(
     };
     let mut order = vec![];
     for o in order_by {
-        let column = match &o.expr {
-            AstExpr::Value(v) if matches!(v.value, ast::Value::Number(..)) => ordinal(&v.value, visible)?,
-            AstExpr::Identifier(id) if items[..visible].iter().filter(|i| i.name == ident_name(id)).count() == 1 => {
-                items.iter().position(|i| i.name == ident_name(id)).expect("found above")
-            }
-            e => {
-                let t = b.bind_expr(e, ExprCtx { clause: "ORDER BY", ..ctx })?;
-                match exprs.iter().position(|x| x.expr == t.expr) {
-                    Some(i) => i,
-                    None if distinct => {
-                        return Err(SqlError::new(
+        let column =
+            match &o.expr {
+                AstExpr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    ordinal(&v.value, visible)?
+                }
+                AstExpr::Identifier(id)
+                    if items[..visible]
+                        .iter()
+                        .filter(|i| i.name == ident_name(id))
+                        .count()
+                        == 1 =>
+                {
+                    items
+                        .iter()
+                        .position(|i| i.name == ident_name(id))
+                        .expect("found above")
+                }
+                e => {
+                    let t = b.bind_expr(
+                        e,
+                        ExprCtx {
+                            clause: "ORDER BY",
+                            ..ctx
+                        },
+                    )?;
+                    match exprs.iter().position(|x| x.expr == t.expr) {
+                        Some(i) => i,
+                        None if distinct => return Err(SqlError::new(
                             sqlstate::INVALID_COLUMN_REFERENCE,
                             "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
-                        ))
-                    }
-                    None => {
-                        items.push(ScopeItem { table: None, name: "?order?".into(), ty: t.ty, nullable: true, hidden: true });
-                        exprs.push(t);
-                        exprs.len() - 1
+                        )),
+                        None => {
+                            items.push(ScopeItem {
+                                table: None,
+                                name: "?order?".into(),
+                                ty: t.ty,
+                                nullable: true,
+                                hidden: true,
+                            });
+                            exprs.push(t);
+                            exprs.len() - 1
+                        }
                     }
                 }
-            }
-        };
+            };
         order.push(sort_key(column, &o.options));
     }
     let base = plan.arity();
@@ -245,5 +337,12 @@ pub fn bind_projection(
     if distinct {
         plan = plan.distinct();
     }
-    Ok((Rel { plan, scope: Scope { items } }, visible, order))
+    Ok((
+        Rel {
+            plan,
+            scope: Scope { items },
+        },
+        visible,
+        order,
+    ))
 }

@@ -14,7 +14,12 @@ impl Binder<'_> {
         match stmt {
             Statement::Query(q) => {
                 let (rel, finishing) = self.bind_top_query(q)?;
-                Ok(StatementPlan::Select(ReadPlan { plan: rel.plan, columns: rel.scope.columns(), finishing }))
+                let columns = rel.scope.columns()[..finishing.project.len()].to_vec();
+                Ok(StatementPlan::Select(ReadPlan {
+                    plan: rel.plan,
+                    columns,
+                    finishing,
+                }))
             }
             Statement::CreateTable(ct) => self.plan_create_table(ct),
             Statement::CreateView(cv) => self.plan_create_view(cv),
@@ -22,14 +27,28 @@ impl Binder<'_> {
             Statement::Insert(ins) => self.plan_insert(ins),
             Statement::Update(u) => self.plan_update(u),
             Statement::Delete(d) => self.plan_delete(d),
-            Statement::Drop { object_type, if_exists, names, cascade, .. } => self.plan_drop(object_type, *if_exists, names, *cascade),
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => self.plan_drop(object_type, *if_exists, names, *cascade),
             Statement::StartTransaction { .. } => Ok(StatementPlan::Begin),
             Statement::Commit { .. } => Ok(StatementPlan::Commit),
-            Statement::Rollback { savepoint: None, .. } => Ok(StatementPlan::Rollback),
-            Statement::Explain { statement, analyze: false, .. } => {
+            Statement::Rollback {
+                savepoint: None, ..
+            } => Ok(StatementPlan::Rollback),
+            Statement::Explain {
+                statement,
+                analyze: false,
+                ..
+            } => {
                 let inner = self.plan_statement(statement)?;
                 let text = match &inner {
-                    StatementPlan::Select(r) => crate::explain::explain(&r.plan, Some(&r.finishing)),
+                    StatementPlan::Select(r) => {
+                        crate::explain::explain(&r.plan, Some(&r.finishing))
+                    }
                     StatementPlan::CreateView { plan, .. } => crate::explain::explain(plan, None),
                     _ => return Err(SqlError::unsupported("EXPLAIN of this statement")),
                 };
@@ -37,13 +56,26 @@ impl Binder<'_> {
             }
             Statement::Set(set) => plan_set(set),
             Statement::ShowVariable { variable } => {
-                let name = variable.iter().map(ident_name).collect::<Vec<_>>().join(" ");
+                let name = variable
+                    .iter()
+                    .map(ident_name)
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 Ok(StatementPlan::Show { name })
             }
-            Statement::ShowTables { .. } => Ok(StatementPlan::ShowObjects { kind: ItemKind::Table }),
-            Statement::Reset(r) => Ok(StatementPlan::Reset { name: format!("{r}").trim_start_matches("RESET ").to_lowercase() }),
-            Statement::Discard { .. } => Ok(StatementPlan::Noop { tag: "DISCARD ALL".into() }),
-            other => Err(SqlError::unsupported(format!("statement \"{}\"", first_words(&other.to_string())))),
+            Statement::ShowTables { .. } => Ok(StatementPlan::ShowObjects {
+                kind: ItemKind::Table,
+            }),
+            Statement::Reset(r) => Ok(StatementPlan::Reset {
+                name: format!("{r}").trim_start_matches("RESET ").to_lowercase(),
+            }),
+            Statement::Discard { .. } => Ok(StatementPlan::Noop {
+                tag: "DISCARD ALL".into(),
+            }),
+            other => Err(SqlError::unsupported(format!(
+                "statement \"{}\"",
+                first_words(&other.to_string())
+            ))),
         }
     }
 
@@ -57,7 +89,10 @@ impl Binder<'_> {
         for c in &ct.columns {
             let cname = ident_name(&c.name);
             if columns.iter().any(|x| x.name == cname) {
-                return Err(SqlError::new(sqlstate::DUPLICATE_COLUMN, format!("column \"{cname}\" specified more than once")));
+                return Err(SqlError::new(
+                    sqlstate::DUPLICATE_COLUMN,
+                    format!("column \"{cname}\" specified more than once"),
+                ));
             }
             let ty = bind_type(&c.data_type)?;
             let mut nullable = true;
@@ -65,20 +100,37 @@ impl Binder<'_> {
             for o in &c.options {
                 match &o.option {
                     ast::ColumnOption::Null => nullable = true,
-                    ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_) => nullable = false,
+                    ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_) => {
+                        nullable = false
+                    }
                     ast::ColumnOption::Default(e) => {
                         // Check the default binds and fits the column now.
-                        let t = self.bind_expr(e, ExprCtx { scope: &Scope::default(), agg: None, clause: "DEFAULT expressions" })?;
+                        let t = self.bind_expr(
+                            e,
+                            ExprCtx {
+                                scope: &Scope::default(),
+                                agg: None,
+                                clause: "DEFAULT expressions",
+                            },
+                        )?;
                         assign(t, ty, &cname)?;
                         default = Some(e.to_string());
                     }
-                    ast::ColumnOption::Unique(_) | ast::ColumnOption::Check(_) | ast::ColumnOption::ForeignKey(_) => {
-                        return Err(SqlError::unsupported("UNIQUE, CHECK and FOREIGN KEY constraints"))
+                    ast::ColumnOption::Unique(_)
+                    | ast::ColumnOption::Check(_)
+                    | ast::ColumnOption::ForeignKey(_) => {
+                        return Err(SqlError::unsupported(
+                            "UNIQUE, CHECK and FOREIGN KEY constraints",
+                        ))
                     }
                     _ => {}
                 }
             }
-            columns.push(Column { name: cname, ty, nullable });
+            columns.push(Column {
+                name: cname,
+                ty,
+                nullable,
+            });
             defaults.push(default);
         }
         for tc in &ct.constraints {
@@ -86,14 +138,26 @@ impl Binder<'_> {
                 ast::TableConstraint::PrimaryKey(pk) => {
                     for col in &pk.columns {
                         let n = col.column.expr.to_string().to_lowercase();
-                        let c = columns.iter_mut().find(|c| c.name == n).ok_or_else(|| SqlError::undefined_column(&n))?;
+                        let c = columns
+                            .iter_mut()
+                            .find(|c| c.name == n)
+                            .ok_or_else(|| SqlError::undefined_column(&n))?;
                         c.nullable = false;
                     }
                 }
-                _ => return Err(SqlError::unsupported("table constraints other than PRIMARY KEY")),
+                _ => {
+                    return Err(SqlError::unsupported(
+                        "table constraints other than PRIMARY KEY",
+                    ))
+                }
             }
         }
-        Ok(StatementPlan::CreateTable { name, schema: Schema::new(columns), defaults, if_not_exists: ct.if_not_exists })
+        Ok(StatementPlan::CreateTable {
+            name,
+            schema: Schema::new(columns),
+            defaults,
+            if_not_exists: ct.if_not_exists,
+        })
     }
 
     fn plan_create_view(&self, cv: &ast::CreateView) -> SqlResult<StatementPlan> {
@@ -104,7 +168,10 @@ impl Binder<'_> {
         let mut columns = rel.scope.columns();
         if !cv.columns.is_empty() {
             if cv.columns.len() > columns.len() {
-                return Err(SqlError::new(sqlstate::SYNTAX_ERROR, "CREATE VIEW specifies more column names than columns"));
+                return Err(SqlError::new(
+                    sqlstate::SYNTAX_ERROR,
+                    "CREATE VIEW specifies more column names than columns",
+                ));
             }
             for (c, n) in columns.iter_mut().zip(&cv.columns) {
                 c.name = ident_name(&n.name);
@@ -112,7 +179,10 @@ impl Binder<'_> {
         }
         for (i, c) in columns.iter().enumerate() {
             if columns[..i].iter().any(|x| x.name == c.name) {
-                return Err(SqlError::new(sqlstate::DUPLICATE_COLUMN, format!("column \"{}\" specified more than once", c.name)));
+                return Err(SqlError::new(
+                    sqlstate::DUPLICATE_COLUMN,
+                    format!("column \"{}\" specified more than once", c.name),
+                ));
             }
         }
         let depends = binder.used.borrow().clone();
@@ -132,7 +202,10 @@ impl Binder<'_> {
         let on_name = object_name(&ci.table_name)?;
         let on = self.catalog.resolve(&on_name)?;
         if on.kind == ItemKind::Index {
-            return Err(SqlError::new(sqlstate::WRONG_OBJECT_TYPE, format!("\"{on_name}\" is an index")));
+            return Err(SqlError::new(
+                sqlstate::WRONG_OBJECT_TYPE,
+                format!("\"{on_name}\" is an index"),
+            ));
         }
         if ci.unique {
             return Err(SqlError::unsupported("UNIQUE indexes"));
@@ -140,7 +213,14 @@ impl Binder<'_> {
         let scope = Scope::from_columns(Some(&on_name), &on.schema.columns);
         let mut keys = vec![];
         for c in &ci.columns {
-            let t = self.bind_expr(&c.column.expr, ExprCtx { scope: &scope, agg: None, clause: "index expressions" })?;
+            let t = self.bind_expr(
+                &c.column.expr,
+                ExprCtx {
+                    scope: &scope,
+                    agg: None,
+                    clause: "index expressions",
+                },
+            )?;
             match t.expr {
                 Expr::Column(i) => keys.push(i),
                 _ => return Err(SqlError::unsupported("index on an expression")),
@@ -149,11 +229,19 @@ impl Binder<'_> {
         let name = match &ci.name {
             Some(n) => object_name(n)?,
             None => {
-                let cols: Vec<&str> = keys.iter().map(|k| on.schema.columns[*k].name.as_str()).collect();
+                let cols: Vec<&str> = keys
+                    .iter()
+                    .map(|k| on.schema.columns[*k].name.as_str())
+                    .collect();
                 format!("{}_{}_idx", on_name, cols.join("_"))
             }
         };
-        Ok(StatementPlan::CreateIndex { name, on: on.id, keys, if_not_exists: ci.if_not_exists })
+        Ok(StatementPlan::CreateIndex {
+            name,
+            on: on.id,
+            keys,
+            if_not_exists: ci.if_not_exists,
+        })
     }
 
     fn table_target(&self, name: &str) -> SqlResult<&catalog::CatalogItem> {
@@ -182,45 +270,148 @@ impl Binder<'_> {
         } else {
             let mut t = vec![];
             for c in &ins.columns {
-                let n = c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+                let n =
+                    c.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(ident_name)
+                        .unwrap_or_default();
                 let i = cols.iter().position(|x| x.name == n).ok_or_else(|| {
-                    SqlError::new(sqlstate::UNDEFINED_COLUMN, format!("column \"{n}\" of relation \"{name}\" does not exist"))
+                    SqlError::new(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!("column \"{n}\" of relation \"{name}\" does not exist"),
+                    )
                 })?;
                 if t.contains(&i) {
-                    return Err(SqlError::new(sqlstate::DUPLICATE_COLUMN, format!("column \"{n}\" specified more than once")));
+                    return Err(SqlError::new(
+                        sqlstate::DUPLICATE_COLUMN,
+                        format!("column \"{n}\" specified more than once"),
+                    ));
                 }
                 t.push(i);
             }
             t
         };
-        let source = ins.source.as_ref().ok_or_else(|| SqlError::unsupported("INSERT … DEFAULT VALUES"))?;
-        let rel = self.bind_query(source)?;
-        if rel.scope.len() > targets.len() {
-            return Err(SqlError::syntax("INSERT has more expressions than target columns"));
-        }
-        if rel.scope.len() < targets.len() && !ins.columns.is_empty() {
-            return Err(SqlError::syntax("INSERT has more target columns than expressions"));
-        }
-        // One expression per table column: the source value, the DEFAULT, or NULL.
-        let arity = rel.scope.len();
-        let mut exprs = vec![];
         let defaults = match &table.detail {
             catalog::ItemDetail::Table { defaults } => defaults.clone(),
             _ => vec![None; cols.len()],
         };
+        let Some(source) = ins.source.as_ref() else {
+            // DEFAULT VALUES
+            let exprs = cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| self.default_expr(defaults.get(i).cloned().flatten(), c))
+                .collect::<SqlResult<Vec<_>>>()?;
+            let plan = Plan::constant_row(Row::empty())
+                .map(exprs)
+                .project((0..cols.len()).collect());
+            return Ok(StatementPlan::Insert {
+                table: table.id,
+                source: fold_constant(plan),
+            });
+        };
+        if let (ast::SetExpr::Values(values), None, None) =
+            (source.body.as_ref(), &source.order_by, &source.limit_clause)
+        {
+            return self.plan_insert_values(table, &targets, &defaults, values);
+        }
+        let rel = self.bind_query(source)?;
+        if rel.scope.len() > targets.len() {
+            return Err(SqlError::syntax(
+                "INSERT has more expressions than target columns",
+            ));
+        }
+        if rel.scope.len() < targets.len() && !ins.columns.is_empty() {
+            return Err(SqlError::syntax(
+                "INSERT has more target columns than expressions",
+            ));
+        }
+        // One expression per table column: the source value, the DEFAULT, or NULL.
+        let arity = rel.scope.len();
+        let mut exprs = vec![];
         for (ci, col) in cols.iter().enumerate() {
             let e = match targets.iter().position(|t| *t == ci).filter(|p| *p < arity) {
                 Some(p) => {
                     let item = &rel.scope.items[p];
-                    let t = crate::coerce::Typed { expr: Expr::Column(p), ty: item.ty, unknown: false };
+                    let t = crate::coerce::Typed {
+                        expr: Expr::Column(p),
+                        ty: item.ty,
+                        unknown: false,
+                    };
                     assign(t, col.ty, &col.name)?
                 }
                 None => self.default_expr(defaults.get(ci).cloned().flatten(), col)?,
             };
             exprs.push(e);
         }
-        let source = rel.plan.map(exprs).project((arity..arity + cols.len()).collect());
-        Ok(StatementPlan::Insert { table: table.id, source: fold_constant(source) })
+        let source = rel
+            .plan
+            .map(exprs)
+            .project((arity..arity + cols.len()).collect());
+        Ok(StatementPlan::Insert {
+            table: table.id,
+            source: fold_constant(source),
+        })
+    }
+
+    /// INSERT … VALUES: each value is typed by its target column, as
+    /// PostgreSQL resolves literals in VALUES; `DEFAULT` takes the default.
+    fn plan_insert_values(
+        &self,
+        table: &catalog::CatalogItem,
+        targets: &[usize],
+        defaults: &[Option<String>],
+        values: &ast::Values,
+    ) -> SqlResult<StatementPlan> {
+        let cols = &table.schema.columns;
+        let empty = Scope::default();
+        let ctx = ExprCtx {
+            scope: &empty,
+            agg: None,
+            clause: "VALUES",
+        };
+        let mut rows = vec![];
+        let width = values.rows.first().map(|r| r.content.len()).unwrap_or(0);
+        for r in &values.rows {
+            if r.content.len() != width {
+                return Err(SqlError::syntax("VALUES lists must all be the same length"));
+            }
+            if r.content.len() > targets.len() {
+                return Err(SqlError::syntax(
+                    "INSERT has more expressions than target columns",
+                ));
+            }
+            if r.content.len() < targets.len() && targets.len() != cols.len() {
+                return Err(SqlError::syntax(
+                    "INSERT has more target columns than expressions",
+                ));
+            }
+            let mut datums = vec![];
+            for (ci, col) in cols.iter().enumerate() {
+                let given = targets
+                    .iter()
+                    .position(|t| *t == ci)
+                    .and_then(|p| r.content.get(p));
+                let expr = match given {
+                    Some(ast::Expr::Identifier(id))
+                        if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default") =>
+                    {
+                        self.default_expr(defaults.get(ci).cloned().flatten(), col)?
+                    }
+                    Some(e) => assign(self.bind_expr(e, ctx)?, col.ty, &col.name)?,
+                    None => self.default_expr(defaults.get(ci).cloned().flatten(), col)?,
+                };
+                datums.push(expr.eval(&Row::empty())?);
+            }
+            rows.push((Row::new(datums), 1));
+        }
+        Ok(StatementPlan::Insert {
+            table: table.id,
+            source: Plan::Constant {
+                rows,
+                arity: cols.len(),
+            },
+        })
     }
 
     fn default_expr(&self, sql: Option<String>, col: &Column) -> SqlResult<Expr> {
@@ -228,7 +419,14 @@ impl Binder<'_> {
             None => Ok(Expr::Literal(catalog::Datum::Null)),
             Some(sql) => {
                 let e = crate::parse_expr(&sql)?;
-                let t = self.bind_expr(&e, ExprCtx { scope: &Scope::default(), agg: None, clause: "DEFAULT expressions" })?;
+                let t = self.bind_expr(
+                    &e,
+                    ExprCtx {
+                        scope: &Scope::default(),
+                        agg: None,
+                        clause: "DEFAULT expressions",
+                    },
+                )?;
                 assign(t, col.ty, &col.name)
             }
         }
@@ -239,29 +437,59 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("UPDATE … FROM / RETURNING"));
         }
         let (name, alias) = match &u.table.relation {
-            ast::TableFactor::Table { name, alias, .. } => (object_name(name)?, alias.as_ref().map(|a| ident_name(&a.name))),
+            ast::TableFactor::Table { name, alias, .. } => (
+                object_name(name)?,
+                alias.as_ref().map(|a| ident_name(&a.name)),
+            ),
             _ => return Err(SqlError::unsupported("UPDATE of this target")),
         };
         let table = self.table_target(&name)?;
-        let scope = Scope::from_columns(Some(alias.as_deref().unwrap_or(&name)), &table.schema.columns);
-        let ctx = ExprCtx { scope: &scope, agg: None, clause: "UPDATE" };
+        let scope = Scope::from_columns(
+            Some(alias.as_deref().unwrap_or(&name)),
+            &table.schema.columns,
+        );
+        let ctx = ExprCtx {
+            scope: &scope,
+            agg: None,
+            clause: "UPDATE",
+        };
         let mut assignments: Vec<Expr> = (0..scope.len()).map(Expr::Column).collect();
         for a in &u.assignments {
             let target = match &a.target {
-                ast::AssignmentTarget::ColumnName(n) => n.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default(),
+                ast::AssignmentTarget::ColumnName(n) => {
+                    n.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(ident_name)
+                        .unwrap_or_default()
+                }
                 _ => return Err(SqlError::unsupported("UPDATE of a column tuple")),
             };
-            let i = table.schema.columns.iter().position(|c| c.name == target).ok_or_else(|| {
-                SqlError::new(sqlstate::UNDEFINED_COLUMN, format!("column \"{target}\" of relation \"{name}\" does not exist"))
-            })?;
+            let i = table
+                .schema
+                .columns
+                .iter()
+                .position(|c| c.name == target)
+                .ok_or_else(|| {
+                    SqlError::new(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!("column \"{target}\" of relation \"{name}\" does not exist"),
+                    )
+                })?;
             if crate::bind_expr::contains_aggregate(&a.value) {
-                return Err(SqlError::new(sqlstate::GROUPING_ERROR, "aggregate functions are not allowed in UPDATE"));
+                return Err(SqlError::new(
+                    sqlstate::GROUPING_ERROR,
+                    "aggregate functions are not allowed in UPDATE",
+                ));
             }
             let col = &table.schema.columns[i];
             let value = match &a.value {
-                ast::Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none() => {
+                ast::Expr::Identifier(id)
+                    if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none() =>
+                {
                     let defaults = match &table.detail {
-                        catalog::ItemDetail::Table { defaults } => defaults.get(i).cloned().flatten(),
+                        catalog::ItemDetail::Table { defaults } => {
+                            defaults.get(i).cloned().flatten()
+                        }
                         _ => None,
                     };
                     self.default_expr(defaults, col)?
@@ -270,29 +498,73 @@ impl Binder<'_> {
             };
             assignments[i] = value;
         }
-        let predicate = u.selection.as_ref().map(|w| self.bind_expr(w, ExprCtx { clause: "WHERE", ..ctx })?.into_bool("WHERE")).transpose()?;
-        Ok(StatementPlan::Update { table: table.id, predicate, assignments })
+        let predicate = u
+            .selection
+            .as_ref()
+            .map(|w| {
+                self.bind_expr(
+                    w,
+                    ExprCtx {
+                        clause: "WHERE",
+                        ..ctx
+                    },
+                )?
+                .into_bool("WHERE")
+            })
+            .transpose()?;
+        Ok(StatementPlan::Update {
+            table: table.id,
+            predicate,
+            assignments,
+        })
     }
 
     fn plan_delete(&self, d: &ast::Delete) -> SqlResult<StatementPlan> {
         let from = match &d.from {
             ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
         };
-        if from.len() != 1 || d.using.is_some() || d.returning.is_some() || !from[0].joins.is_empty() {
+        if from.len() != 1
+            || d.using.is_some()
+            || d.returning.is_some()
+            || !from[0].joins.is_empty()
+        {
             return Err(SqlError::unsupported("DELETE … USING / RETURNING"));
         }
         let (name, alias) = match &from[0].relation {
-            ast::TableFactor::Table { name, alias, .. } => (object_name(name)?, alias.as_ref().map(|a| ident_name(&a.name))),
+            ast::TableFactor::Table { name, alias, .. } => (
+                object_name(name)?,
+                alias.as_ref().map(|a| ident_name(&a.name)),
+            ),
             _ => return Err(SqlError::unsupported("DELETE of this target")),
         };
         let table = self.table_target(&name)?;
-        let scope = Scope::from_columns(Some(alias.as_deref().unwrap_or(&name)), &table.schema.columns);
-        let ctx = ExprCtx { scope: &scope, agg: None, clause: "WHERE" };
-        let predicate = d.selection.as_ref().map(|w| self.bind_expr(w, ctx)?.into_bool("WHERE")).transpose()?;
-        Ok(StatementPlan::Delete { table: table.id, predicate })
+        let scope = Scope::from_columns(
+            Some(alias.as_deref().unwrap_or(&name)),
+            &table.schema.columns,
+        );
+        let ctx = ExprCtx {
+            scope: &scope,
+            agg: None,
+            clause: "WHERE",
+        };
+        let predicate = d
+            .selection
+            .as_ref()
+            .map(|w| self.bind_expr(w, ctx)?.into_bool("WHERE"))
+            .transpose()?;
+        Ok(StatementPlan::Delete {
+            table: table.id,
+            predicate,
+        })
     }
 
-    fn plan_drop(&self, ty: &ast::ObjectType, if_exists: bool, names: &[ast::ObjectName], cascade: bool) -> SqlResult<StatementPlan> {
+    fn plan_drop(
+        &self,
+        ty: &ast::ObjectType,
+        if_exists: bool,
+        names: &[ast::ObjectName],
+        cascade: bool,
+    ) -> SqlResult<StatementPlan> {
         let kind = match ty {
             ast::ObjectType::Table => ItemKind::Table,
             ast::ObjectType::View => ItemKind::View,
@@ -310,16 +582,26 @@ impl Binder<'_> {
                     continue;
                 }
                 let noun = kind.noun();
-                let code = if kind == ItemKind::Table || kind == ItemKind::View || kind == ItemKind::MaterializedView || kind == ItemKind::Index {
-                    sqlstate::UNDEFINED_TABLE
-                } else {
+                let code = if kind == ItemKind::Index {
                     sqlstate::UNDEFINED_OBJECT
+                } else {
+                    sqlstate::UNDEFINED_TABLE
                 };
-                return Err(SqlError::new(code, format!("{noun} \"{name}\" does not exist")));
+                return Err(SqlError::new(
+                    code,
+                    format!("{noun} \"{name}\" does not exist"),
+                ));
             };
             if item.kind != kind {
-                let e = SqlError::new(sqlstate::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a {}", kind.noun()));
-                return Err(e.with_hint(format!("Use DROP {} to remove a {}.", item.kind.noun().to_uppercase(), item.kind.noun())));
+                let e = SqlError::new(
+                    sqlstate::WRONG_OBJECT_TYPE,
+                    format!("\"{name}\" is not a {}", kind.noun()),
+                );
+                return Err(e.with_hint(format!(
+                    "Use DROP {} to remove a {}.",
+                    item.kind.noun().to_uppercase(),
+                    item.kind.noun()
+                )));
             }
             for id in self.catalog.drop_order(item.id) {
                 let dep = self.catalog.get(id).expect("listed by the catalog");
@@ -328,9 +610,19 @@ impl Binder<'_> {
                 if id != item.id && !cascade && !owned_index {
                     return Err(SqlError::new(
                         sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
-                        format!("cannot drop {} {} because other objects depend on it", item.kind.noun(), name),
+                        format!(
+                            "cannot drop {} {} because other objects depend on it",
+                            item.kind.noun(),
+                            name
+                        ),
                     )
-                    .with_detail(format!("{} {} depends on {} {}", dep.kind.noun(), dep.name, item.kind.noun(), name))
+                    .with_detail(format!(
+                        "{} {} depends on {} {}",
+                        dep.kind.noun(),
+                        dep.name,
+                        item.kind.noun(),
+                        name
+                    ))
                     .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
                 }
                 if !ids.contains(&id) {
@@ -360,12 +652,20 @@ fn fold_constant(plan: Plan) -> Plan {
                 }
                 Some(out)
             }
-            Plan::Project { input, outputs } => Some(eval(input)?.into_iter().map(|(r, d)| (r.project(outputs), d)).collect()),
+            Plan::Project { input, outputs } => Some(
+                eval(input)?
+                    .into_iter()
+                    .map(|(r, d)| (r.project(outputs), d))
+                    .collect(),
+            ),
             _ => None,
         }
     }
     match eval(&plan) {
-        Some(rows) => Plan::Constant { rows, arity: plan.arity() },
+        Some(rows) => Plan::Constant {
+            rows,
+            arity: plan.arity(),
+        },
         None => plan,
     }
 }
@@ -386,12 +686,23 @@ fn plan_set(set: &ast::Set) -> SqlResult<StatementPlan> {
             .join(", ")
     };
     match set {
-        ast::Set::SingleAssignment { variable, values, .. } => {
+        ast::Set::SingleAssignment {
+            variable, values, ..
+        } => {
             let name = variable.to_string().to_lowercase();
-            Ok(StatementPlan::Set { name, value: value_text(values) })
+            Ok(StatementPlan::Set {
+                name,
+                value: value_text(values),
+            })
         }
-        ast::Set::SetTimeZone { value, .. } => Ok(StatementPlan::Set { name: "timezone".into(), value: value_text(std::slice::from_ref(value)) }),
-        ast::Set::SetNames { charset_name, .. } => Ok(StatementPlan::Set { name: "client_encoding".into(), value: charset_name.to_string() }),
+        ast::Set::SetTimeZone { value, .. } => Ok(StatementPlan::Set {
+            name: "timezone".into(),
+            value: value_text(std::slice::from_ref(value)),
+        }),
+        ast::Set::SetNames { charset_name, .. } => Ok(StatementPlan::Set {
+            name: "client_encoding".into(),
+            value: charset_name.to_string(),
+        }),
         ast::Set::SetTransaction { .. } => Ok(StatementPlan::Noop { tag: "SET".into() }),
         other => Err(SqlError::unsupported(format!("SET form \"{other}\""))),
     }

@@ -15,7 +15,10 @@ impl Clock {
 
     /// The wall clock in epoch milliseconds.
     pub fn now_ms(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
     }
 
     /// The next timestamp, after every one handed out before.

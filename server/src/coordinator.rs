@@ -6,7 +6,10 @@
 use crate::clock::Clock;
 use catalog::strconv::{check_length, pad_char};
 use catalog::wal::{LogRecord, Wal};
-use catalog::{sqlstate, Catalog, CatalogItem, Column, Datum, GlobalId, ItemDetail, ItemKind, Row, ScalarType, Schema, SqlError, SqlResult};
+use catalog::{
+    sqlstate, Catalog, CatalogItem, Column, Datum, GlobalId, ItemDetail, ItemKind, Row, ScalarType,
+    Schema, SqlError, SqlResult,
+};
 use dataflow::{Cluster, Command, Export, PeekResult};
 use planner::{Parsed, Plan, ReadPlan, StatementPlan};
 use std::collections::{BTreeMap, HashMap};
@@ -19,21 +22,37 @@ pub enum Outcome {
     /// A command tag such as `INSERT 0 2` or `CREATE TABLE`.
     Tag(String),
     /// Result rows with their columns.
-    Rows { columns: Vec<Column>, rows: Vec<Row> },
+    Rows {
+        columns: Vec<Column>,
+        rows: Vec<Row>,
+    },
 }
 
 /// A request from a session.
 pub enum Request {
     /// Run one statement outside a transaction block.
-    Execute { stmt: Parsed, reply: oneshot::Sender<SqlResult<Outcome>> },
+    Execute {
+        stmt: Parsed,
+        reply: oneshot::Sender<SqlResult<Outcome>>,
+    },
     /// Compute (not apply) `pending` writes then `stmt`, reporting `stmt`'s tag.
-    DryRun { pending: Vec<Parsed>, stmt: Parsed, reply: oneshot::Sender<SqlResult<Outcome>> },
+    DryRun {
+        pending: Vec<Parsed>,
+        stmt: Parsed,
+        reply: oneshot::Sender<SqlResult<Outcome>>,
+    },
     /// Apply a transaction block's writes atomically at one timestamp.
-    Commit { writes: Vec<Parsed>, reply: oneshot::Sender<SqlResult<()>> },
+    Commit {
+        writes: Vec<Parsed>,
+        reply: oneshot::Sender<SqlResult<()>>,
+    },
     /// Time passes: advance inputs and allow compaction.
     Tick,
     /// A read finished: release its hold and drop its transient dataflow.
-    ReadDone { ts: u64, transient: Option<GlobalId> },
+    ReadDone {
+        ts: u64,
+        transient: Option<GlobalId>,
+    },
 }
 
 /// Catalog, clock, log and workers, owned by one task.
@@ -55,9 +74,24 @@ pub struct Coordinator {
 type Contents = HashMap<Row, isize>;
 
 impl Coordinator {
-    pub fn new(catalog: Catalog, clock: Clock, wal: Wal, cluster: Cluster, self_tx: mpsc::UnboundedSender<Request>) -> Self {
+    pub fn new(
+        catalog: Catalog,
+        clock: Clock,
+        wal: Wal,
+        cluster: Cluster,
+        self_tx: mpsc::UnboundedSender<Request>,
+    ) -> Self {
         let read_ts = clock.last();
-        Coordinator { catalog, clock, read_ts, wal, cluster, holds: BTreeMap::new(), next_transient: 1 << 62, self_tx }
+        Coordinator {
+            catalog,
+            clock,
+            read_ts,
+            wal,
+            cluster,
+            holds: BTreeMap::new(),
+            next_transient: 1 << 62,
+            self_tx,
+        }
     }
 
     /// Serves requests until every sender is gone.
@@ -70,10 +104,17 @@ impl Coordinator {
                         let _ = reply.send(result);
                     }
                 }
-                Request::DryRun { pending, stmt, reply } => {
+                Request::DryRun {
+                    pending,
+                    stmt,
+                    reply,
+                } => {
                     let mut all = pending;
                     all.push(stmt);
-                    let result = self.compute_writes(&all).await.map(|(_, tags)| Outcome::Tag(tags.last().cloned().unwrap_or_default()));
+                    let result = self
+                        .compute_writes(&all)
+                        .await
+                        .map(|(_, tags)| Outcome::Tag(tags.last().cloned().unwrap_or_default()));
                     let _ = reply.send(result);
                 }
                 Request::Commit { writes, reply } => {
@@ -117,7 +158,9 @@ impl Coordinator {
                 return None;
             }
             p if p.is_write() => match self.compute_writes(std::slice::from_ref(stmt)).await {
-                Ok((updates, tags)) => self.apply_writes(updates).map(|_| Outcome::Tag(tags[0].clone())),
+                Ok((updates, tags)) => self
+                    .apply_writes(updates)
+                    .map(|_| Outcome::Tag(tags[0].clone())),
                 Err(e) => Err(e),
             },
             p => self.execute_ddl(p).await,
@@ -133,7 +176,12 @@ impl Coordinator {
             plan => {
                 let id = GlobalId(self.next_transient);
                 self.next_transient += 1;
-                self.cluster.send(Command::CreateDataflow { id, plan: plan.clone(), export: Export::Primary, as_of: ts });
+                self.cluster.send(Command::CreateDataflow {
+                    id,
+                    plan: plan.clone(),
+                    export: Export::Primary,
+                    as_of: ts,
+                });
                 (id, Some(id))
             }
         };
@@ -153,8 +201,18 @@ impl Coordinator {
     /// Reads `plan` at the current read timestamp and waits for the rows.
     async fn read_now(&mut self, plan: Plan) -> SqlResult<Vec<(Row, isize)>> {
         let (tx, rx) = oneshot::channel();
-        let finishing = planner::Finishing { project: (0..plan.arity()).collect(), ..Default::default() };
-        self.read(ReadPlan { plan, columns: vec![], finishing }, tx);
+        let finishing = planner::Finishing {
+            project: (0..plan.arity()).collect(),
+            ..Default::default()
+        };
+        self.read(
+            ReadPlan {
+                plan,
+                columns: vec![],
+                finishing,
+            },
+            tx,
+        );
         match rx.await {
             Ok(Ok(Outcome::Rows { rows, .. })) => {
                 let mut counts: HashMap<Row, isize> = HashMap::new();
@@ -171,7 +229,10 @@ impl Coordinator {
 
     /// Computes the table updates of `stmts` in order, each seeing the ones
     /// before it; returns the updates and one tag per statement.
-    async fn compute_writes(&mut self, stmts: &[Parsed]) -> SqlResult<(Vec<(GlobalId, Row, isize)>, Vec<String>)> {
+    async fn compute_writes(
+        &mut self,
+        stmts: &[Parsed],
+    ) -> SqlResult<(Vec<(GlobalId, Row, isize)>, Vec<String>)> {
         let mut overlay: HashMap<GlobalId, Contents> = HashMap::new();
         let mut updates = vec![];
         let mut tags = vec![];
@@ -192,7 +253,11 @@ impl Coordinator {
                     }
                     (table, out, format!("INSERT 0 {n}"))
                 }
-                StatementPlan::Update { table, predicate, assignments } => {
+                StatementPlan::Update {
+                    table,
+                    predicate,
+                    assignments,
+                } => {
                     let contents = self.table_contents(table, &mut overlay).await?;
                     let schema = self.schema_of(table)?;
                     let mut out = vec![];
@@ -203,7 +268,12 @@ impl Coordinator {
                                 continue;
                             }
                         }
-                        let new = Row::new(assignments.iter().map(|e| e.eval(&row)).collect::<SqlResult<Vec<_>>>()?);
+                        let new = Row::new(
+                            assignments
+                                .iter()
+                                .map(|e| e.eval(&row))
+                                .collect::<SqlResult<Vec<_>>>()?,
+                        );
                         let new = self.validate_row(table, &schema, new)?;
                         out.push((row, -d));
                         out.push((new, d));
@@ -239,21 +309,42 @@ impl Coordinator {
     }
 
     /// The table's rows at the read timestamp plus this block's changes.
-    async fn table_contents(&mut self, table: GlobalId, overlay: &mut HashMap<GlobalId, Contents>) -> SqlResult<Vec<(Row, isize)>> {
-        if !overlay.contains_key(&table) {
-            let name = self.catalog.get(table).map(|i| i.name.clone()).unwrap_or_default();
+    async fn table_contents(
+        &mut self,
+        table: GlobalId,
+        overlay: &mut HashMap<GlobalId, Contents>,
+    ) -> SqlResult<Vec<(Row, isize)>> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = overlay.entry(table) {
+            let name = self
+                .catalog
+                .get(table)
+                .map(|i| i.name.clone())
+                .unwrap_or_default();
             let arity = self.schema_of(table)?.len();
-            let rows = self.read_now(Plan::Get { id: table, name, arity }).await?;
-            overlay.insert(table, rows.into_iter().collect());
+            let rows = self
+                .read_now(Plan::Get {
+                    id: table,
+                    name,
+                    arity,
+                })
+                .await?;
+            slot.insert(rows.into_iter().collect());
         }
         let contents = &overlay[&table];
-        let mut rows: Vec<(Row, isize)> = contents.iter().filter(|(_, d)| **d > 0).map(|(r, d)| (r.clone(), *d)).collect();
+        let mut rows: Vec<(Row, isize)> = contents
+            .iter()
+            .filter(|(_, d)| **d > 0)
+            .map(|(r, d)| (r.clone(), *d))
+            .collect();
         rows.sort();
         Ok(rows)
     }
 
     fn schema_of(&self, id: GlobalId) -> SqlResult<Schema> {
-        self.catalog.get(id).map(|i| i.schema.clone()).ok_or_else(|| SqlError::internal(format!("unknown table {id}")))
+        self.catalog
+            .get(id)
+            .map(|i| i.schema.clone())
+            .ok_or_else(|| SqlError::internal(format!("unknown table {id}")))
     }
 
     /// Checks NOT NULL and length limits, and pads char(n), as a store does.
@@ -261,7 +352,11 @@ impl Coordinator {
         let mut datums = row.into_datums();
         for (d, c) in datums.iter_mut().zip(&schema.columns) {
             if d.is_null() && !c.nullable {
-                let name = self.catalog.get(table).map(|i| i.name.as_str()).unwrap_or("?");
+                let name = self
+                    .catalog
+                    .get(table)
+                    .map(|i| i.name.as_str())
+                    .unwrap_or("?");
                 return Err(SqlError::new(
                     sqlstate::NOT_NULL_VIOLATION,
                     format!("null value in column \"{}\" of relation \"{name}\" violates not-null constraint", c.name),
@@ -285,7 +380,10 @@ impl Coordinator {
             return Ok(());
         }
         let ts = self.clock.next();
-        self.wal.append(&[LogRecord::Write { ts, updates: updates.clone() }])?;
+        self.wal.append(&[LogRecord::Write {
+            ts,
+            updates: updates.clone(),
+        }])?;
         self.cluster.send(Command::Write { ts, updates });
         self.read_ts = ts;
         Ok(())
@@ -301,16 +399,37 @@ impl Coordinator {
 
     async fn execute_ddl(&mut self, plan: StatementPlan) -> SqlResult<Outcome> {
         match plan {
-            StatementPlan::CreateTable { name, schema, defaults, if_not_exists } => {
+            StatementPlan::CreateTable {
+                name,
+                schema,
+                defaults,
+                if_not_exists,
+            } => {
                 if self.catalog.get_by_name(&name).is_some() && if_not_exists {
                     return Ok(Outcome::Tag("CREATE TABLE".into()));
                 }
                 let id = self.catalog.allocate_id();
-                let item = CatalogItem { id, name, kind: ItemKind::Table, schema, uses: vec![], detail: ItemDetail::Table { defaults } };
+                let item = CatalogItem {
+                    id,
+                    name,
+                    kind: ItemKind::Table,
+                    schema,
+                    uses: vec![],
+                    detail: ItemDetail::Table { defaults },
+                };
                 self.create(item, None)?;
                 Ok(Outcome::Tag("CREATE TABLE".into()))
             }
-            StatementPlan::CreateView { name, columns, plan, sql, depends, materialized, if_not_exists, or_replace } => {
+            StatementPlan::CreateView {
+                name,
+                columns,
+                plan,
+                sql,
+                depends,
+                materialized,
+                if_not_exists,
+                or_replace,
+            } => {
                 let (kind, tag) = if materialized {
                     (ItemKind::MaterializedView, "CREATE MATERIALIZED VIEW")
                 } else {
@@ -321,24 +440,48 @@ impl Coordinator {
                         return Ok(Outcome::Tag(tag.into()));
                     }
                     if or_replace {
-                        return Err(SqlError::unsupported("CREATE OR REPLACE of an existing view"));
+                        return Err(SqlError::unsupported(
+                            "CREATE OR REPLACE of an existing view",
+                        ));
                     }
                     let _ = existing;
                 }
                 let id = self.catalog.allocate_id();
-                let item = CatalogItem { id, name, kind, schema: Schema::new(columns), uses: depends, detail: ItemDetail::Query { sql } };
+                let item = CatalogItem {
+                    id,
+                    name,
+                    kind,
+                    schema: Schema::new(columns),
+                    uses: depends,
+                    detail: ItemDetail::Query { sql },
+                };
                 let render = materialized.then_some((plan, Export::Primary));
                 self.create(item, render)?;
                 Ok(Outcome::Tag(tag.into()))
             }
-            StatementPlan::CreateIndex { name, on, keys, if_not_exists } => {
+            StatementPlan::CreateIndex {
+                name,
+                on,
+                keys,
+                if_not_exists,
+            } => {
                 if self.catalog.get_by_name(&name).is_some() && if_not_exists {
                     return Ok(Outcome::Tag("CREATE INDEX".into()));
                 }
-                let target = self.catalog.get(on).cloned().ok_or_else(|| SqlError::internal("index target vanished"))?;
+                let target = self
+                    .catalog
+                    .get(on)
+                    .cloned()
+                    .ok_or_else(|| SqlError::internal("index target vanished"))?;
                 let plan = match &target.detail {
-                    ItemDetail::Query { sql } if target.kind == ItemKind::View => planner::plan_view_query(sql, &self.catalog)?,
-                    _ => Plan::Get { id: on, name: target.name.clone(), arity: target.schema.len() },
+                    ItemDetail::Query { sql } if target.kind == ItemKind::View => {
+                        planner::plan_view_query(sql, &self.catalog)?
+                    }
+                    _ => Plan::Get {
+                        id: on,
+                        name: target.name.clone(),
+                        arity: target.schema.len(),
+                    },
                 };
                 let id = self.catalog.allocate_id();
                 let item = CatalogItem {
@@ -347,12 +490,19 @@ impl Coordinator {
                     kind: ItemKind::Index,
                     schema: target.schema.clone(),
                     uses: vec![on],
-                    detail: ItemDetail::Index { on, keys: keys.clone() },
+                    detail: ItemDetail::Index {
+                        on,
+                        keys: keys.clone(),
+                    },
                 };
                 self.create(item, Some((plan, Export::Index { keys })))?;
                 Ok(Outcome::Tag("CREATE INDEX".into()))
             }
-            StatementPlan::Drop { ids, missing: _, kind } => {
+            StatementPlan::Drop {
+                ids,
+                missing: _,
+                kind,
+            } => {
                 if !ids.is_empty() {
                     self.wal.append(&[LogRecord::Drop(ids.clone())])?;
                     for id in &ids {
@@ -363,25 +513,49 @@ impl Coordinator {
                 Ok(Outcome::Tag(format!("DROP {}", kind.noun().to_uppercase())))
             }
             StatementPlan::ShowObjects { kind } => {
-                let mut names: Vec<String> = self.catalog.items().filter(|i| i.kind == kind).map(|i| i.name.clone()).collect();
+                let mut names: Vec<String> = self
+                    .catalog
+                    .items()
+                    .filter(|i| i.kind == kind)
+                    .map(|i| i.name.clone())
+                    .collect();
                 names.sort();
                 Ok(Outcome::Rows {
-                    columns: vec![Column { name: "name".into(), ty: ScalarType::Text, nullable: false }],
-                    rows: names.into_iter().map(|n| Row::new(vec![Datum::Text(n)])).collect(),
+                    columns: vec![Column {
+                        name: "name".into(),
+                        ty: ScalarType::Text,
+                        nullable: false,
+                    }],
+                    rows: names
+                        .into_iter()
+                        .map(|n| Row::new(vec![Datum::Text(n)]))
+                        .collect(),
                 })
             }
             StatementPlan::Explain(text) => Ok(Outcome::Rows {
-                columns: vec![Column { name: "QUERY PLAN".into(), ty: ScalarType::Text, nullable: false }],
-                rows: text.lines().map(|l| Row::new(vec![Datum::Text(l.to_string())])).collect(),
+                columns: vec![Column {
+                    name: "QUERY PLAN".into(),
+                    ty: ScalarType::Text,
+                    nullable: false,
+                }],
+                rows: text
+                    .lines()
+                    .map(|l| Row::new(vec![Datum::Text(l.to_string())]))
+                    .collect(),
             }),
-            other => Err(SqlError::internal(format!("statement {other:?} reached the coordinator"))),
+            other => Err(SqlError::internal(format!(
+                "statement {other:?} reached the coordinator"
+            ))),
         }
     }
 
     /// Logs and installs a new catalog item, rendering its dataflow if it has one.
     fn create(&mut self, item: CatalogItem, render: Option<(Plan, Export)>) -> SqlResult<()> {
         if self.catalog.get_by_name(&item.name).is_some() {
-            return Err(SqlError::new(sqlstate::DUPLICATE_TABLE, format!("relation \"{}\" already exists", item.name)));
+            return Err(SqlError::new(
+                sqlstate::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists", item.name),
+            ));
         }
         self.wal.append(&[LogRecord::Create(item.clone())])?;
         self.install(item, render)
@@ -393,7 +567,12 @@ impl Coordinator {
         match (item.kind, render) {
             (ItemKind::Table, _) => self.cluster.send(Command::CreateTable { id }),
             (_, Some((plan, export))) => {
-                self.cluster.send(Command::CreateDataflow { id, plan, export, as_of: self.read_ts });
+                self.cluster.send(Command::CreateDataflow {
+                    id,
+                    plan,
+                    export,
+                    as_of: self.read_ts,
+                });
             }
             _ => {}
         }
@@ -443,10 +622,17 @@ impl Coordinator {
         }
         let updates: Vec<(GlobalId, Row, isize)> = tables
             .into_iter()
-            .flat_map(|(id, c)| c.into_iter().filter(|(_, d)| *d != 0).map(move |(r, d)| (id, r, d)))
+            .flat_map(|(id, c)| {
+                c.into_iter()
+                    .filter(|(_, d)| *d != 0)
+                    .map(move |(r, d)| (id, r, d))
+            })
             .collect();
         rows += updates.len();
-        self.cluster.send(Command::Write { ts: replay_ts, updates });
+        self.cluster.send(Command::Write {
+            ts: replay_ts,
+            updates,
+        });
         self.read_ts = replay_ts;
         let loaded = started.elapsed();
         for item in items.into_values() {
@@ -455,12 +641,25 @@ impl Coordinator {
                     self.catalog.insert(item)?;
                     continue;
                 }
-                (ItemKind::MaterializedView, ItemDetail::Query { sql }) => Some((planner::plan_view_query(sql, &self.catalog)?, Export::Primary)),
+                (ItemKind::MaterializedView, ItemDetail::Query { sql }) => Some((
+                    planner::plan_view_query(sql, &self.catalog)?,
+                    Export::Primary,
+                )),
                 (ItemKind::Index, ItemDetail::Index { on, keys }) => {
-                    let target = self.catalog.get(*on).cloned().ok_or_else(|| SqlError::internal("index target missing in log"))?;
+                    let target = self
+                        .catalog
+                        .get(*on)
+                        .cloned()
+                        .ok_or_else(|| SqlError::internal("index target missing in log"))?;
                     let plan = match &target.detail {
-                        ItemDetail::Query { sql } if target.kind == ItemKind::View => planner::plan_view_query(sql, &self.catalog)?,
-                        _ => Plan::Get { id: *on, name: target.name.clone(), arity: target.schema.len() },
+                        ItemDetail::Query { sql } if target.kind == ItemKind::View => {
+                            planner::plan_view_query(sql, &self.catalog)?
+                        }
+                        _ => Plan::Get {
+                            id: *on,
+                            name: target.name.clone(),
+                            arity: target.schema.len(),
+                        },
                     };
                     Some((plan, Export::Index { keys: keys.clone() }))
                 }
@@ -496,7 +695,11 @@ fn consolidate(updates: &mut Vec<(GlobalId, Row, isize)>) {
     for (id, r, d) in updates.drain(..) {
         *map.entry((id, r)).or_default() += d;
     }
-    updates.extend(map.into_iter().filter(|(_, d)| *d != 0).map(|((id, r), d)| (id, r, d)));
+    updates.extend(
+        map.into_iter()
+            .filter(|(_, d)| *d != 0)
+            .map(|((id, r), d)| (id, r, d)),
+    );
 }
 
 /// Expands multiplicities, then applies ORDER BY, OFFSET, LIMIT and the
@@ -519,7 +722,16 @@ fn finish(rows: Vec<(Row, isize)>, read: &ReadPlan) -> SqlResult<Outcome> {
         .into_iter()
         .skip(f.offset)
         .take(f.limit.unwrap_or(usize::MAX))
-        .map(|r| if f.project.len() == r.len() { r } else { r.project(&f.project) })
+        .map(|r| {
+            if f.project.len() == r.len() {
+                r
+            } else {
+                r.project(&f.project)
+            }
+        })
         .collect();
-    Ok(Outcome::Rows { columns: read.columns.clone(), rows: out })
+    Ok(Outcome::Rows {
+        columns: read.columns.clone(),
+        rows: out,
+    })
 }

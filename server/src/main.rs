@@ -38,11 +38,19 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(serve(args, workers))
 }
 
@@ -50,11 +58,22 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
     let (wal, records) = catalog::wal::Wal::open(&args.data_dir, !args.unsafe_no_fsync)
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("opening the data directory")?;
-    let cluster = dataflow::Cluster::start(workers).map_err(|e| anyhow::anyhow!(e)).context("starting timely workers")?;
+    let cluster = dataflow::Cluster::start(workers)
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("starting timely workers")?;
     info!(workers, data_dir = %args.data_dir.display(), "starting ripple");
     let (tx, rx) = mpsc::unbounded_channel();
-    let mut coord = coordinator::Coordinator::new(catalog::Catalog::new(), clock::Clock::new(), wal, cluster, tx.clone());
-    coord.recover(records).map_err(|e| anyhow::anyhow!("{}", e.message)).context("replaying the log")?;
+    let mut coord = coordinator::Coordinator::new(
+        catalog::Catalog::new(),
+        clock::Clock::new(),
+        wal,
+        cluster,
+        tx.clone(),
+    );
+    coord
+        .recover(records)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+        .context("replaying the log")?;
     let coord_task = tokio::spawn(coord.run(rx));
     let ticker = tx.clone();
     tokio::spawn(async move {
@@ -66,7 +85,9 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
             }
         }
     });
-    let listener = TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
     info!(addr = %args.listen, "accepting PostgreSQL connections");
     let handlers = session::Handlers::new(tx);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

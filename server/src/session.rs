@@ -6,7 +6,10 @@ use crate::coordinator::{Outcome, Request};
 use async_trait::async_trait;
 use catalog::{sqlstate, strconv, SqlError};
 use futures::{Sink, SinkExt};
-use pgwire::api::auth::{finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, DefaultServerParameterProvider, StartupHandler};
+use pgwire::api::auth::{
+    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
+    DefaultServerParameterProvider, StartupHandler,
+};
 use pgwire::api::query::SimpleQueryHandler;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
@@ -51,7 +54,9 @@ impl Handlers {
 
 impl PgWireServerHandlers for Handlers {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        Arc::new(QueryHandler { coord: self.coord.clone() })
+        Arc::new(QueryHandler {
+            coord: self.coord.clone(),
+        })
     }
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         Arc::new(Startup)
@@ -72,7 +77,11 @@ fn parameters() -> DefaultServerParameterProvider {
 
 #[async_trait]
 impl StartupHandler for Startup {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -82,13 +91,24 @@ impl StartupHandler for Startup {
             protocol_negotiation(client, startup).await?;
             save_startup_parameters_to_metadata(client, startup);
             let user = client.metadata().get("user").cloned().unwrap_or_default();
-            let db = client.metadata().get("database").cloned().unwrap_or_else(|| user.clone());
+            let db = client
+                .metadata()
+                .get("database")
+                .cloned()
+                .unwrap_or_else(|| user.clone());
             if db != DATABASE {
-                let e = ErrorInfo::new("FATAL".into(), sqlstate::INVALID_CATALOG_NAME.into(), format!("database \"{db}\" does not exist"));
+                let e = ErrorInfo::new(
+                    "FATAL".into(),
+                    sqlstate::INVALID_CATALOG_NAME.into(),
+                    format!("database \"{db}\" does not exist"),
+                );
                 return Err(PgWireError::UserError(Box::new(e)));
             }
             let pid = std::process::id() as i32 ^ (rand_u32() as i32 & 0x7fff);
-            client.set_pid_and_secret_key(pid, pgwire::messages::startup::SecretKey::I32(rand_u32() as i32));
+            client.set_pid_and_secret_key(
+                pid,
+                pgwire::messages::startup::SecretKey::I32(rand_u32() as i32),
+            );
             finish_authentication(client, &parameters()).await?;
         }
         Ok(())
@@ -98,7 +118,12 @@ impl StartupHandler for Startup {
 fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
     h.finish() as u32
 }
 
@@ -118,7 +143,15 @@ fn error_response(e: SqlError) -> Response {
 fn rows_response(columns: Vec<catalog::Column>, rows: Vec<catalog::Row>) -> PgWireResult<Response> {
     let fields: Vec<FieldInfo> = columns
         .iter()
-        .map(|c| FieldInfo::new(c.name.clone(), None, None, Type::from_oid(c.ty.oid()).unwrap_or(Type::TEXT), FieldFormat::Text))
+        .map(|c| {
+            FieldInfo::new(
+                c.name.clone(),
+                None,
+                None,
+                Type::from_oid(c.ty.oid()).unwrap_or(Type::TEXT),
+                FieldFormat::Text,
+            )
+        })
         .collect();
     let fields = Arc::new(fields);
     let mut encoded = Vec::with_capacity(rows.len());
@@ -129,7 +162,10 @@ fn rows_response(columns: Vec<catalog::Column>, rows: Vec<catalog::Row>) -> PgWi
         }
         encoded.push(Ok(enc.take_row()));
     }
-    Ok(Response::Query(QueryResponse::new(fields, futures::stream::iter(encoded))))
+    Ok(Response::Query(QueryResponse::new(
+        fields,
+        futures::stream::iter(encoded),
+    )))
 }
 
 /// Settings SHOW knows, with their defaults.
@@ -144,7 +180,9 @@ fn default_setting(name: &str) -> Option<&'static str> {
         "integer_datetimes" | "standard_conforming_strings" => "on",
         "application_name" => "",
         "search_path" => "\"$user\", public",
-        "transaction_isolation" | "transaction isolation level" | "default_transaction_isolation" => "serializable",
+        "transaction_isolation"
+        | "transaction isolation level"
+        | "default_transaction_isolation" => "serializable",
         "extra_float_digits" => "1",
         "max_identifier_length" => "63",
         "statement_timeout" => "0",
@@ -166,14 +204,25 @@ fn reported_name(name: &str) -> Option<&'static str> {
 }
 
 impl QueryHandler {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, SqlError>>) -> Request) -> Result<T, SqlError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, SqlError>>) -> Request,
+    ) -> Result<T, SqlError> {
         let (tx, rx) = oneshot::channel();
-        self.coord.send(make(tx)).map_err(|_| SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down"))?;
-        rx.await.map_err(|_| SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down"))?
+        self.coord
+            .send(make(tx))
+            .map_err(|_| SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down"))?;
+        rx.await
+            .map_err(|_| SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down"))?
     }
 
     /// Runs one statement of a query string.
-    async fn statement<C>(&self, client: &mut C, session: &Mutex<Session>, stmt: Parsed) -> PgWireResult<Response>
+    async fn statement<C>(
+        &self,
+        client: &mut C,
+        session: &Mutex<Session>,
+        stmt: Parsed,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -181,13 +230,28 @@ impl QueryHandler {
     {
         // Session-level statements are planned without the catalog.
         let local = match &stmt {
-            Parsed::Sql(s) => match planner::Binder::new(&catalog::Catalog::new(), Some(0)).plan_statement(s) {
-                Ok(p @ (StatementPlan::Begin | StatementPlan::Commit | StatementPlan::Rollback | StatementPlan::Set { .. } | StatementPlan::Reset { .. } | StatementPlan::Show { .. } | StatementPlan::Noop { .. })) => Some(p),
-                _ => None,
-            },
+            Parsed::Sql(s) => {
+                match planner::Binder::new(&catalog::Catalog::new(), Some(0)).plan_statement(s) {
+                    Ok(
+                        p @ (StatementPlan::Begin
+                        | StatementPlan::Commit
+                        | StatementPlan::Rollback
+                        | StatementPlan::Set { .. }
+                        | StatementPlan::Reset { .. }
+                        | StatementPlan::Show { .. }
+                        | StatementPlan::Noop { .. }),
+                    ) => Some(p),
+                    _ => None,
+                }
+            }
             Parsed::ShowObjects(_) => None,
         };
-        let failed = session.lock().expect("lock").block.as_ref().is_some_and(|b| b.failed);
+        let failed = session
+            .lock()
+            .expect("lock")
+            .block
+            .as_ref()
+            .is_some_and(|b| b.failed);
         if failed && !matches!(local, Some(StatementPlan::Commit | StatementPlan::Rollback)) {
             return Ok(error_response(SqlError::new(
                 sqlstate::IN_FAILED_TRANSACTION,
@@ -198,10 +262,21 @@ impl QueryHandler {
             return self.session_statement(client, session, plan).await;
         }
         let is_write = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Insert(_) | sqlparser_stmt::Update(_) | sqlparser_stmt::Delete(_)));
-        let in_block = session.lock().expect("lock").block.as_ref().map(|b| b.writes.clone());
+        let in_block = session
+            .lock()
+            .expect("lock")
+            .block
+            .as_ref()
+            .map(|b| b.writes.clone());
         let result = match in_block {
             Some(pending) if is_write => {
-                let r = self.ask(|reply| Request::DryRun { pending, stmt: stmt.clone(), reply }).await;
+                let r = self
+                    .ask(|reply| Request::DryRun {
+                        pending,
+                        stmt: stmt.clone(),
+                        reply,
+                    })
+                    .await;
                 if r.is_ok() {
                     if let Some(b) = session.lock().expect("lock").block.as_mut() {
                         b.writes.push(stmt);
@@ -222,7 +297,12 @@ impl QueryHandler {
         }
     }
 
-    async fn session_statement<C>(&self, client: &mut C, session: &Mutex<Session>, plan: StatementPlan) -> PgWireResult<Response>
+    async fn session_statement<C>(
+        &self,
+        client: &mut C,
+        session: &Mutex<Session>,
+        plan: StatementPlan,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -244,7 +324,13 @@ impl QueryHandler {
                 let block = session.lock().expect("lock").block.take();
                 match block {
                     Some(b) if b.failed => Ok(Response::TransactionEnd(Tag::new("ROLLBACK"))),
-                    Some(b) if !b.writes.is_empty() => match self.ask(|reply| Request::Commit { writes: b.writes, reply }).await {
+                    Some(b) if !b.writes.is_empty() => match self
+                        .ask(|reply| Request::Commit {
+                            writes: b.writes,
+                            reply,
+                        })
+                        .await
+                    {
                         Ok(()) => Ok(Response::TransactionEnd(Tag::new("COMMIT"))),
                         Err(e) => Ok(error_response(e)),
                     },
@@ -253,14 +339,25 @@ impl QueryHandler {
             }
             StatementPlan::Set { name, value } => {
                 let name = name.to_lowercase();
-                let value = validate_setting(&name, &value).map_err(|e| PgWireError::UserError(Box::new(ErrorInfo::new("ERROR".into(), e.code.clone(), e.message.clone()))));
+                let value = validate_setting(&name, &value).map_err(|e| {
+                    PgWireError::UserError(Box::new(ErrorInfo::new(
+                        "ERROR".into(),
+                        e.code.clone(),
+                        e.message.clone(),
+                    )))
+                });
                 let value = match value {
                     Ok(v) => v,
                     Err(PgWireError::UserError(info)) => return Ok(Response::Error(info)),
                     Err(e) => return Err(e),
                 };
                 if let Some(reported) = reported_name(&name) {
-                    client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(reported.into(), value.clone()))).await?;
+                    client
+                        .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                            reported.into(),
+                            value.clone(),
+                        )))
+                        .await?;
                 }
                 session.lock().expect("lock").vars.insert(name, value);
                 Ok(Response::Execution(Tag::new("SET")))
@@ -272,13 +369,27 @@ impl QueryHandler {
             StatementPlan::Show { name } => {
                 let name = name.to_lowercase();
                 let s = session.lock().expect("lock");
-                let value = s.vars.get(&name).cloned().or_else(|| default_setting(&name).map(str::to_string));
+                let value = s
+                    .vars
+                    .get(&name)
+                    .cloned()
+                    .or_else(|| default_setting(&name).map(str::to_string));
                 match value {
                     Some(v) => {
-                        let col = catalog::Column { name: name.clone(), ty: catalog::ScalarType::Text, nullable: false };
-                        rows_response(vec![col], vec![catalog::Row::new(vec![catalog::Datum::Text(v)])])
+                        let col = catalog::Column {
+                            name: name.clone(),
+                            ty: catalog::ScalarType::Text,
+                            nullable: false,
+                        };
+                        rows_response(
+                            vec![col],
+                            vec![catalog::Row::new(vec![catalog::Datum::Text(v)])],
+                        )
                     }
-                    None => Ok(error_response(SqlError::new(sqlstate::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\"")))),
+                    None => Ok(error_response(SqlError::new(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    ))),
                 }
             }
             StatementPlan::Noop { tag } => Ok(Response::Execution(Tag::new(&tag))),
@@ -295,10 +406,17 @@ fn is_ddl(stmt: &Parsed) -> bool {
 
 /// Accepts the settings Ripple can honour and rejects values it cannot.
 fn validate_setting(name: &str, value: &str) -> Result<String, SqlError> {
-    let bad = || SqlError::new(sqlstate::INVALID_PARAMETER_VALUE, format!("invalid value for parameter \"{name}\": \"{value}\""));
+    let bad = || {
+        SqlError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("invalid value for parameter \"{name}\": \"{value}\""),
+        )
+    };
     match name {
         "timezone" | "time zone" => match value.to_lowercase().as_str() {
-            "utc" | "etc/utc" | "gmt" | "z" | "zulu" | "+00" | "0" | "+00:00" | "universal" => Ok("UTC".into()),
+            "utc" | "etc/utc" | "gmt" | "z" | "zulu" | "+00" | "0" | "+00:00" | "universal" => {
+                Ok("UTC".into())
+            }
             _ => Err(bad().with_hint("Ripple currently supports only the UTC time zone.")),
         },
         "datestyle" => {
@@ -320,8 +438,12 @@ fn validate_setting(name: &str, value: &str) -> Result<String, SqlError> {
 fn tag_of(text: &str) -> Tag {
     let parts: Vec<&str> = text.split(' ').collect();
     match parts.as_slice() {
-        ["INSERT", oid, n] => Tag::new("INSERT").with_oid(oid.parse().unwrap_or(0)).with_rows(n.parse().unwrap_or(0)),
-        [cmd @ ("UPDATE" | "DELETE" | "SELECT" | "COPY"), n] => Tag::new(cmd).with_rows(n.parse().unwrap_or(0)),
+        ["INSERT", oid, n] => Tag::new("INSERT")
+            .with_oid(oid.parse().unwrap_or(0))
+            .with_rows(n.parse().unwrap_or(0)),
+        [cmd @ ("UPDATE" | "DELETE" | "SELECT" | "COPY"), n] => {
+            Tag::new(cmd).with_rows(n.parse().unwrap_or(0))
+        }
         _ => Tag::new(text),
     }
 }
@@ -334,7 +456,9 @@ impl SimpleQueryHandler for QueryHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let session = client.session_extensions().get_or_insert_with(|| Mutex::new(Session::default()));
+        let session = client
+            .session_extensions()
+            .get_or_insert_with(|| Mutex::new(Session::default()));
         let stmts = match planner::parse(query) {
             Ok(s) => s,
             Err(e) => return Ok(vec![error_response(e)]),
@@ -363,6 +487,10 @@ where
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
     let info = ErrorInfo::new("NOTICE".into(), sqlstate::SUCCESSFUL.into(), message.into());
-    client.send(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(info))).await?;
+    client
+        .send(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+            info,
+        )))
+        .await?;
     Ok(())
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# README command 2: install what the tests need, then run every test.
+#   1. tests/install-deps.sh   PostgreSQL (the oracle) and Python drivers, if missing
+#   2. cargo fmt/clippy checks and the crate dependency arrows
+#   3. Rust unit tests (cargo nextest, falling back to cargo test)
+#   4. sqllogictest files against ripple with --workers 1 and --workers 4
+#   5. the same files against PostgreSQL (where standard SQL)
+#   6. client tests (psycopg2) against a real ripple process
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tests/install-deps.sh
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets -q -- -D warnings
+
+echo "== crate dependency arrows"
+bash tests/check-deps.sh
+
+echo "== unit tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+else
+    cargo test --workspace
+fi
+
+cargo build --bin ripple
+BIN="$PWD/target/debug/ripple"
+
+echo "== sqllogictest against ripple (1 worker)"
+python3 tests/slt/run.py --engine ripple --ripple-bin "$BIN" --workers 1 tests/slt
+echo "== sqllogictest against ripple (4 workers)"
+python3 tests/slt/run.py --engine ripple --ripple-bin "$BIN" --workers 4 tests/slt
+
+echo "== sqllogictest against PostgreSQL"
+bash tests/pg.sh start
+python3 tests/slt/run.py --engine postgres --pg-host 127.0.0.1 --pg-port "${PGTEST_PORT:-54329}" --pg-user postgres tests/slt
+
+if [ -f tests/clients/test_psycopg.py ]; then
+    echo "== client tests (psycopg2)"
+    python3 tests/clients/test_psycopg.py --ripple-bin "$BIN" --workers 1
+    python3 tests/clients/test_psycopg.py --ripple-bin "$BIN" --workers 4
+fi
+echo "== all tests passed"
