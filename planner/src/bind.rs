@@ -183,9 +183,19 @@ impl<'a> Binder<'a> {
                 _ => Err(SqlError::new(code, format!("{what} must not be negative"))),
             }
         };
-        let limit = match limit {
-            Some(e) => eval(e, "LIMIT", sqlstate::INVALID_ROW_COUNT_IN_LIMIT)?,
-            None => None,
+        let limit = match (limit, &q.fetch) {
+            (Some(e), None) => eval(e, "LIMIT", sqlstate::INVALID_ROW_COUNT_IN_LIMIT)?,
+            (None, Some(f)) if !f.with_ties && !f.percent => match &f.quantity {
+                Some(e) => eval(e, "FETCH FIRST", sqlstate::INVALID_ROW_COUNT_IN_LIMIT)?,
+                None => Some(1),
+            },
+            (None, Some(_)) => {
+                return Err(SqlError::unsupported("FETCH FIRST … WITH TIES / PERCENT"))
+            }
+            (Some(_), Some(_)) => {
+                return Err(SqlError::syntax("multiple LIMIT clauses not allowed"))
+            }
+            (None, None) => None,
         };
         let offset = match offset {
             Some(e) => eval(e, "OFFSET", sqlstate::INVALID_ROW_COUNT_IN_OFFSET)?.unwrap_or(0),

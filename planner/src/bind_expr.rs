@@ -384,6 +384,21 @@ impl Binder<'_> {
                 Ok(Typed::new(t.cast_to(ty)?, ty))
             }
             AstExpr::Function(f) => self.bind_function(f, ctx),
+            AstExpr::Ceil {
+                expr,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            }
+            | AstExpr::Floor {
+                expr,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => {
+                let name = if matches!(e, AstExpr::Ceil { .. }) {
+                    "ceil"
+                } else {
+                    "floor"
+                };
+                bind_rounding(name, vec![self.bind_expr(expr, ctx)?])
+            }
             AstExpr::Substring {
                 expr,
                 substring_from,
@@ -608,36 +623,7 @@ impl Binder<'_> {
                     .collect::<SqlResult<Vec<_>>>()?;
                 Ok(Typed::new(Expr::Call(Func::NullIf, exprs), ty))
             }
-            "abs" | "round" | "trunc" | "ceil" | "ceiling" | "floor" => {
-                if n == 0 || n > 2 {
-                    return Err(no_function(&name, n));
-                }
-                let mut it = bound.into_iter();
-                let x = it.next().expect("one argument");
-                let ty = match x.ty {
-                    _ if x.unknown => Float64,
-                    t if t.is_integer() && name == "abs" => t,
-                    t if t.is_integer() || t == Numeric => Numeric,
-                    Float32 if name == "abs" => Float32,
-                    t if t.is_numeric() => Float64,
-                    _ => return Err(no_function(&name, n)),
-                };
-                let mut exprs = vec![x.cast_to(ty)?];
-                if let Some(p) = it.next() {
-                    if ty != Numeric {
-                        return Err(no_function(&name, n));
-                    }
-                    exprs.push(p.cast_to(Int32)?);
-                }
-                let func = match name.as_str() {
-                    "abs" => Func::Abs,
-                    "round" => Func::Round,
-                    "trunc" => Func::Trunc,
-                    "ceil" | "ceiling" => Func::Ceil,
-                    _ => Func::Floor,
-                };
-                Ok(Typed::new(Expr::Call(func, exprs), ty))
-            }
+            "abs" | "round" | "trunc" | "ceil" | "ceiling" | "floor" => bind_rounding(&name, bound),
             "upper" => text_fn(Func::Upper, 1..=1, Text),
             "lower" => text_fn(Func::Lower, 1..=1, Text),
             "length" | "char_length" | "character_length" => text_fn(Func::Length, 1..=1, Int32),
@@ -662,6 +648,41 @@ impl Binder<'_> {
             _ => Err(no_function(&name, n)),
         }
     }
+}
+
+/// abs, round, trunc, ceil and floor: integers keep their type for abs,
+/// otherwise numeric stays numeric and everything else is double.
+fn bind_rounding(name: &str, bound: Vec<Typed>) -> SqlResult<Typed> {
+    use ScalarType::*;
+    let n = bound.len();
+    if n == 0 || n > 2 {
+        return Err(no_function(name, n));
+    }
+    let mut it = bound.into_iter();
+    let x = it.next().expect("one argument");
+    let ty = match x.ty {
+        _ if x.unknown => Float64,
+        t if t.is_integer() && name == "abs" => t,
+        t if t.is_integer() || t == Numeric => Numeric,
+        Float32 if name == "abs" => Float32,
+        t if t.is_numeric() => Float64,
+        _ => return Err(no_function(name, n)),
+    };
+    let mut exprs = vec![x.cast_to(ty)?];
+    if let Some(p) = it.next() {
+        if ty != Numeric {
+            return Err(no_function(name, n));
+        }
+        exprs.push(p.cast_to(Int32)?);
+    }
+    let func = match name {
+        "abs" => Func::Abs,
+        "round" => Func::Round,
+        "trunc" => Func::Trunc,
+        "ceil" | "ceiling" => Func::Ceil,
+        _ => Func::Floor,
+    };
+    Ok(Typed::new(Expr::Call(func, exprs), ty))
 }
 
 fn no_function(name: &str, n: usize) -> SqlError {

@@ -603,28 +603,36 @@ impl Binder<'_> {
                     item.kind.noun()
                 )));
             }
-            for id in self.catalog.drop_order(item.id) {
-                let dep = self.catalog.get(id).expect("listed by the catalog");
-                // Indexes go with their relation, as in PostgreSQL.
-                let owned_index = dep.kind == ItemKind::Index && dep.uses == vec![item.id];
-                if id != item.id && !cascade && !owned_index {
-                    return Err(SqlError::new(
-                        sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
-                        format!(
-                            "cannot drop {} {} because other objects depend on it",
-                            item.kind.noun(),
-                            name
-                        ),
-                    )
-                    .with_detail(format!(
-                        "{} {} depends on {} {}",
-                        dep.kind.noun(),
-                        dep.name,
+            // Indexes go with their relation, as in PostgreSQL; anything else
+            // that uses it needs CASCADE. Name a direct dependent, as PostgreSQL does.
+            let blocking = self
+                .catalog
+                .direct_dependents(item.id)
+                .into_iter()
+                .find(|d| {
+                    let dep = self.catalog.get(*d).expect("listed by the catalog");
+                    !(dep.kind == ItemKind::Index && dep.uses == vec![item.id])
+                });
+            if let (Some(d), false) = (blocking, cascade) {
+                let dep = self.catalog.get(d).expect("listed by the catalog");
+                return Err(SqlError::new(
+                    sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
+                    format!(
+                        "cannot drop {} {} because other objects depend on it",
                         item.kind.noun(),
                         name
-                    ))
-                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
-                }
+                    ),
+                )
+                .with_detail(format!(
+                    "{} {} depends on {} {}",
+                    dep.kind.noun(),
+                    dep.name,
+                    item.kind.noun(),
+                    name
+                ))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+            for id in self.catalog.drop_order(item.id) {
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
