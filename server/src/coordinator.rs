@@ -473,16 +473,7 @@ impl Coordinator {
                     .get(on)
                     .cloned()
                     .ok_or_else(|| SqlError::internal("index target vanished"))?;
-                let plan = match &target.detail {
-                    ItemDetail::Query { sql } if target.kind == ItemKind::View => {
-                        planner::plan_view_query(sql, &self.catalog)?
-                    }
-                    _ => Plan::Get {
-                        id: on,
-                        name: target.name.clone(),
-                        arity: target.schema.len(),
-                    },
-                };
+                let plan = self.index_source(&target)?;
                 let id = self.catalog.allocate_id();
                 let item = CatalogItem {
                     id,
@@ -546,6 +537,21 @@ impl Coordinator {
             other => Err(SqlError::internal(format!(
                 "statement {other:?} reached the coordinator"
             ))),
+        }
+    }
+
+    /// The rows an index on `target` arranges: a table's or materialized
+    /// view's arrangement, or a (non-materialized) view's query.
+    fn index_source(&self, target: &CatalogItem) -> SqlResult<Plan> {
+        match &target.detail {
+            ItemDetail::Query { sql } if target.kind == ItemKind::View => {
+                planner::plan_view_query(sql, &self.catalog)
+            }
+            _ => Ok(Plan::Get {
+                id: target.id,
+                name: target.name.clone(),
+                arity: target.schema.len(),
+            }),
         }
     }
 
@@ -651,16 +657,7 @@ impl Coordinator {
                         .get(*on)
                         .cloned()
                         .ok_or_else(|| SqlError::internal("index target missing in log"))?;
-                    let plan = match &target.detail {
-                        ItemDetail::Query { sql } if target.kind == ItemKind::View => {
-                            planner::plan_view_query(sql, &self.catalog)?
-                        }
-                        _ => Plan::Get {
-                            id: *on,
-                            name: target.name.clone(),
-                            arity: target.schema.len(),
-                        },
-                    };
+                    let plan = self.index_source(&target)?;
                     Some((plan, Export::Index { keys: keys.clone() }))
                 }
                 _ => None,
