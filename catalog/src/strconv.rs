@@ -32,6 +32,12 @@ pub fn format_datum(d: &Datum) -> Option<String> {
         ),
         Datum::Numeric(n) => n.to_string(),
         Datum::Text(s) => s.clone(),
+        Datum::Date(i32::MAX) | Datum::Timestamp(i64::MAX) | Datum::TimestampTz(i64::MAX) => {
+            "infinity".into()
+        }
+        Datum::Date(i32::MIN) | Datum::Timestamp(i64::MIN) | Datum::TimestampTz(i64::MIN) => {
+            "-infinity".into()
+        }
         Datum::Date(days) => format_date(*days),
         Datum::Timestamp(us) => format_timestamp(*us),
         Datum::TimestampTz(us) => format!("{}+00", format_timestamp(*us)),
@@ -225,7 +231,8 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::Float32 => {
             let f = parse_float(t).ok_or_else(bad)?;
             let f32v = f as f32;
-            if f.is_finite() && (f32v.is_infinite() || (f != 0.0 && f32v == 0.0)) {
+            let inf_word = t.to_ascii_lowercase().contains("inf");
+            if (f32v.is_infinite() && !inf_word) || (f32v == 0.0 && has_nonzero_mantissa(t)) {
                 return Err(SqlError::new(
                     sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
                     format!("\"{s}\" is out of range for type real"),
@@ -233,8 +240,21 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
             }
             Datum::Float32(F32(f32v))
         }
-        ScalarType::Float64 => Datum::Float64(F64(parse_float(t).ok_or_else(bad)?)),
-        ScalarType::Numeric => Datum::Numeric(parse_numeric(t).ok_or_else(bad)?),
+        ScalarType::Float64 => {
+            let f = parse_float(t).ok_or_else(bad)?;
+            if (f.is_infinite() && !t.to_ascii_lowercase().contains("inf"))
+                || (f == 0.0 && has_nonzero_mantissa(t))
+            {
+                return Err(SqlError::new(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    format!("\"{s}\" is out of range for type double precision"),
+                ));
+            }
+            Datum::Float64(F64(f))
+        }
+        ScalarType::Numeric(m) => {
+            Datum::Numeric(apply_numeric_typmod(parse_numeric(t).ok_or_else(bad)?, m)?)
+        }
         ScalarType::Text | ScalarType::Varchar(None) => Datum::Text(s.to_string()),
         ScalarType::Varchar(Some(n)) => Datum::Text(check_length(s, n, "character varying")?),
         ScalarType::Char(n) => Datum::Text(pad_char(&check_length(s, n, "character")?, n)),
@@ -310,6 +330,57 @@ pub fn parse_float(t: &str) -> Option<f64> {
     }
 }
 
+/// Rounds `n` to numeric(p,s)'s scale (half away from zero) and checks its
+/// precision, as PostgreSQL's assignment and cast to numeric(p,s) do.
+pub fn apply_numeric_typmod(n: Decimal, m: Option<(u16, i16)>) -> SqlResult<Decimal> {
+    let Some((p, s)) = m else {
+        return Ok(n);
+    };
+    let strategy = rust_decimal::RoundingStrategy::MidpointAwayFromZero;
+    let mut r = if s >= 0 {
+        let mut r = n.round_dp_with_strategy(s as u32, strategy);
+        r.rescale(s as u32);
+        r
+    } else {
+        let unit = Decimal::from(10i64.pow(s.unsigned_abs() as u32));
+        ((n / unit).round_dp_with_strategy(0, strategy)) * unit
+    };
+    // |r| must be below 10^(p - s)
+    let digits = p as i32 - s as i32;
+    let too_big = if digits >= 0 {
+        let int_part = r.abs().trunc();
+        !int_part.is_zero() && int_part.to_string().len() as i32 > digits
+    } else {
+        r.abs() >= Decimal::new(1, digits.unsigned_abs())
+    };
+    if too_big {
+        return Err(SqlError::new(
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+            "numeric field overflow",
+        )
+        .with_detail(format!(
+            "A field with precision {p}, scale {s} must round to an absolute value less than {}.",
+            if digits == 0 {
+                "1".to_string()
+            } else {
+                format!("10^{digits}")
+            }
+        )));
+    }
+    if r.is_zero() {
+        r.set_sign_positive(true);
+    }
+    Ok(r)
+}
+
+/// Whether a float literal has a nonzero digit before its exponent (so a
+/// parse to 0 means underflow).
+fn has_nonzero_mantissa(t: &str) -> bool {
+    t.split(['e', 'E'])
+        .next()
+        .is_some_and(|m| m.bytes().any(|b| (b'1'..=b'9').contains(&b)))
+}
+
 pub fn parse_numeric(t: &str) -> Option<Decimal> {
     if t.is_empty() || t.contains(['_', ' ']) {
         return None;
@@ -320,23 +391,54 @@ pub fn parse_numeric(t: &str) -> Option<Decimal> {
     Decimal::from_str(t).ok()
 }
 
+/// Parses `YYYY-MM-DD` or `YYYYMMDD`, optionally followed by a time part
+/// that is ignored (as PostgreSQL does), or `infinity`/`-infinity`.
 pub fn parse_date(t: &str) -> Option<i32> {
-    let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?;
-    Some(days_from_date(d))
+    match t.to_ascii_lowercase().as_str() {
+        "infinity" | "+infinity" => return Some(i32::MAX),
+        "-infinity" => return Some(i32::MIN),
+        "epoch" => return Some(0),
+        _ => {}
+    }
+    let date = match t.split_once([' ', 'T']) {
+        Some((d, time)) => {
+            parse_time(split_offset(time.trim()).0.trim())?;
+            d
+        }
+        None => t,
+    };
+    let d = parse_ymd(date)?;
+    let days = days_from_date(d);
+    // the infinities are reserved
+    (days != i32::MAX && days != i32::MIN).then_some(days)
+}
+
+fn parse_ymd(t: &str) -> Option<NaiveDate> {
+    if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::from_ymd_opt(
+            t[..4].parse().ok()?,
+            t[4..6].parse().ok()?,
+            t[6..].parse().ok()?,
+        );
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()
 }
 
 /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][offset]`. An offset is applied
 /// for timestamptz and ignored for timestamp (as PostgreSQL does).
 pub fn parse_timestamp(t: &str, tz: bool) -> Option<i64> {
+    match t.to_ascii_lowercase().as_str() {
+        "infinity" | "+infinity" => return Some(i64::MAX),
+        "-infinity" => return Some(i64::MIN),
+        "epoch" => return Some(0),
+        _ => {}
+    }
     let (body, offset_secs) = split_offset(t);
     let body = body.trim();
     let dt = if let Some((date, time)) = body.split_once([' ', 'T']) {
-        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-        let time = parse_time(time.trim())?;
-        NaiveDateTime::new(date, time)
+        NaiveDateTime::new(parse_ymd(date)?, parse_time(time.trim())?)
     } else {
-        let date = NaiveDate::parse_from_str(body, "%Y-%m-%d").ok()?;
-        date.and_hms_opt(0, 0, 0)?
+        parse_ymd(body)?.and_hms_opt(0, 0, 0)?
     };
     let mut us = micros_from_datetime(dt);
     if tz {
@@ -411,6 +513,9 @@ fn split_offset(t: &str) -> (&str, i64) {
 /// Parses PostgreSQL interval input: unit words (`1 year 2 mons 3 days`,
 /// `5 minutes`, `1.5 hours`), a `[-]HH:MM[:SS]` time part, and `ago`.
 pub fn parse_interval(t: &str) -> Option<Interval> {
+    if let Some(iso) = t.strip_prefix('P') {
+        return parse_iso_interval(iso);
+    }
     let mut iv = Interval::default();
     let lower = t.to_ascii_lowercase();
     let mut tokens: Vec<&str> = lower.split_whitespace().collect();
@@ -465,6 +570,38 @@ pub fn parse_interval(t: &str) -> Option<Interval> {
         };
     }
     Some(iv)
+}
+
+/// ISO 8601 "format with designators" after the `P`:
+/// `[nY][nM][nW][nD][T[nH][nM][nS]]`, numbers may carry a fraction.
+fn parse_iso_interval(t: &str) -> Option<Interval> {
+    let mut iv = Interval::default();
+    let mut in_time = false;
+    let mut num = String::new();
+    let mut any = false;
+    for c in t.chars() {
+        match c {
+            'T' if num.is_empty() && !in_time => in_time = true,
+            '0'..='9' | '.' | '-' | '+' => num.push(c),
+            _ => {
+                let value: f64 = num.parse().ok()?;
+                num.clear();
+                let unit = match (c, in_time) {
+                    ('Y', false) => "year",
+                    ('M', false) => "month",
+                    ('W', false) => "week",
+                    ('D', false) => "day",
+                    ('H', true) => "hour",
+                    ('M', true) => "minute",
+                    ('S', true) => "second",
+                    _ => return None,
+                };
+                add_interval_unit(&mut iv, value, unit)?;
+                any = true;
+            }
+        }
+    }
+    (any && num.is_empty()).then_some(iv)
 }
 
 fn parse_time_span(tok: &str) -> Option<i64> {
@@ -612,8 +749,51 @@ mod tests {
             "22001"
         );
         assert_eq!(
-            format_datum(&parse_datum("9.50", ScalarType::Numeric).unwrap()).unwrap(),
+            format_datum(&parse_datum("9.50", ScalarType::Numeric(None)).unwrap()).unwrap(),
             "9.50"
+        );
+    }
+
+    #[test]
+    fn numeric_typmods_round_and_check_precision() {
+        let n = |s: &str, p: u16, sc: i16| {
+            apply_numeric_typmod(parse_numeric(s).unwrap(), Some((p, sc))).map(|d| d.to_string())
+        };
+        assert_eq!(n("2.5", 2, 0).unwrap(), "3");
+        assert_eq!(n("-0.005", 3, 2).unwrap(), "-0.01");
+        assert_eq!(n("7", 4, 3).unwrap(), "7.000");
+        assert_eq!(n("1234.5", 4, -2).unwrap(), "1200");
+        assert_eq!(n("0.04", 2, 3).unwrap(), "0.040");
+        let e = n("99.995", 4, 2).unwrap_err();
+        assert_eq!(e.code, "22003");
+        assert_eq!(
+            e.detail.as_deref(),
+            Some(
+                "A field with precision 4, scale 2 must round to an absolute value less than 10^2."
+            )
+        );
+        assert_eq!(n("0.5", 2, 3).unwrap_err().code, "22003");
+    }
+
+    #[test]
+    fn iso_intervals_and_infinities_parse() {
+        let iv = |s: &str| format_interval(&parse_interval(s).unwrap());
+        assert_eq!(iv("P1Y2M3DT4H5M6S"), "1 year 2 mons 3 days 04:05:06");
+        assert_eq!(iv("PT1.5H"), "01:30:00");
+        assert_eq!(iv("P2W"), "14 days");
+        assert!(parse_interval("P1H").is_none());
+        assert!(parse_interval("P").is_none());
+        let d = parse_datum("infinity", ScalarType::Date).unwrap();
+        assert_eq!(format_datum(&d).unwrap(), "infinity");
+        let t = parse_datum("-infinity", ScalarType::Timestamp).unwrap();
+        assert_eq!(format_datum(&t).unwrap(), "-infinity");
+        assert_eq!(
+            format_datum(&parse_datum("20240229", ScalarType::Date).unwrap()).unwrap(),
+            "2024-02-29"
+        );
+        assert_eq!(
+            parse_datum("1e400", ScalarType::Float64).unwrap_err().code,
+            "22003"
         );
     }
 }

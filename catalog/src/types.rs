@@ -31,7 +31,8 @@ pub enum ScalarType {
     Int64,
     Float32,
     Float64,
-    Numeric,
+    /// numeric, or numeric(precision, scale) when `Some`.
+    Numeric(Option<(u16, i16)>),
     /// text, or varchar(n) when `Some(n)`.
     Text,
     Varchar(Option<u32>),
@@ -53,7 +54,8 @@ impl ScalarType {
             ScalarType::Int64 => "bigint".into(),
             ScalarType::Float32 => "real".into(),
             ScalarType::Float64 => "double precision".into(),
-            ScalarType::Numeric => "numeric".into(),
+            ScalarType::Numeric(None) => "numeric".into(),
+            ScalarType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
             ScalarType::Text => "text".into(),
             ScalarType::Varchar(None) => "character varying".into(),
             ScalarType::Varchar(Some(n)) => format!("character varying({n})"),
@@ -74,7 +76,7 @@ impl ScalarType {
             ScalarType::Int64 => "bigint",
             ScalarType::Float32 => "real",
             ScalarType::Float64 => "double precision",
-            ScalarType::Numeric => "numeric",
+            ScalarType::Numeric(_) => "numeric",
             ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Char(_) => "text",
             ScalarType::Date => "date",
             ScalarType::Timestamp => "timestamp",
@@ -92,7 +94,7 @@ impl ScalarType {
             ScalarType::Int64 => 20,
             ScalarType::Float32 => 700,
             ScalarType::Float64 => 701,
-            ScalarType::Numeric => 1700,
+            ScalarType::Numeric(_) => 1700,
             ScalarType::Text => 25,
             ScalarType::Varchar(_) => 1043,
             ScalarType::Char(_) => 1042,
@@ -111,8 +113,17 @@ impl ScalarType {
                 | ScalarType::Int64
                 | ScalarType::Float32
                 | ScalarType::Float64
-                | ScalarType::Numeric
+                | ScalarType::Numeric(_)
         )
+    }
+
+    /// The type without a numeric typmod: what an expression computed from a
+    /// value of this type has (`numeric(10,2) * 2` is plain numeric).
+    pub fn base(self) -> ScalarType {
+        match self {
+            ScalarType::Numeric(_) => ScalarType::Numeric(None),
+            t => t,
+        }
     }
 
     pub fn is_integer(&self) -> bool {
@@ -135,7 +146,7 @@ impl ScalarType {
             ScalarType::Int16 => 1,
             ScalarType::Int32 => 2,
             ScalarType::Int64 => 3,
-            ScalarType::Numeric => 4,
+            ScalarType::Numeric(_) => 4,
             ScalarType::Float32 => 5,
             ScalarType::Float64 => 6,
             _ => return None,

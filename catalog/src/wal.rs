@@ -15,7 +15,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The on-disk format version written to `FORMAT`.
-pub const FORMAT_VERSION: &str = "ripple-log-1";
+pub const FORMAT_VERSION: &str = "ripple-log-2";
 const HEADER: usize = 8;
 
 /// One entry of the log.

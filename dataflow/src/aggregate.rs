@@ -184,7 +184,7 @@ mod tests {
         let a = Row::new(vec![Datum::Numeric(Decimal::from(1))]);
         let b = Row::new(vec![Datum::Numeric(Decimal::from(2))]);
         let vals = vec![(&a, 1), (&b, 1)];
-        let ty = catalog::ScalarType::Numeric;
+        let ty = catalog::ScalarType::Numeric(None);
         let d = evaluate_one(&agg(AggregateFunc::Avg(ty), false), 0, &vals).unwrap();
         assert_eq!(
             catalog::strconv::format_datum(&d).unwrap(),

@@ -12,7 +12,10 @@ use differential_dataflow::trace::implementations::{KeySpine, ValSpine};
 use differential_dataflow::trace::{Cursor, TraceReader};
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a worker with a waiting read steps without parking.
+const SPIN: Duration = Duration::from_millis(5);
 use timely::dataflow::operators::CapabilitySet;
 use timely::progress::Antichain;
 use timely::worker::Worker;
@@ -44,6 +47,8 @@ pub struct WorkerState {
     errs: HashMap<GlobalId, ErrTrace>,
     dataflows: HashMap<GlobalId, Installed>,
     peeks: Vec<PendingPeek>,
+    /// When the oldest waiting read arrived (reset when none wait).
+    peek_wait: Instant,
     responses: Sender<PeekResponse>,
 }
 
@@ -58,6 +63,7 @@ impl WorkerState {
             errs: HashMap::new(),
             dataflows: HashMap::new(),
             peeks: vec![],
+            peek_wait: Instant::now(),
             responses,
         }
     }
@@ -81,8 +87,20 @@ impl WorkerState {
                 }
             }
             self.answer_peeks();
-            let park = if self.peeks.is_empty() { 100 } else { 1 };
-            worker.step_or_park(Some(Duration::from_millis(park)));
+            match self.peeks.first() {
+                None => {
+                    worker.step_or_park(Some(Duration::from_millis(100)));
+                }
+                // A read is waiting on a frontier: frontier changes do not
+                // always wake a parked worker, so spin for a short while
+                // before parking in short naps.
+                Some(_) if self.peek_wait.elapsed() < SPIN => {
+                    worker.step();
+                }
+                Some(_) => {
+                    worker.step_or_park(Some(Duration::from_millis(1)));
+                }
+            }
         }
     }
 
@@ -120,7 +138,12 @@ impl WorkerState {
                     trace.set_physical_compaction(frontier.borrow());
                 }
             }
-            Command::Peek { uuid, target, ts } => self.peeks.push(PendingPeek { uuid, target, ts }),
+            Command::Peek { uuid, target, ts } => {
+                if self.peeks.is_empty() {
+                    self.peek_wait = Instant::now();
+                }
+                self.peeks.push(PendingPeek { uuid, target, ts })
+            }
             Command::Drop(ids) => {
                 for id in ids {
                     self.inputs.remove(&id);

@@ -68,6 +68,12 @@ impl<'a> Binder<'a> {
     }
 
     fn bind_query_inner(&self, q: &ast::Query, top: bool) -> SqlResult<(Rel, Finishing)> {
+        if !q.locks.is_empty() {
+            // Ripple takes no row locks: a read and a later write in one
+            // block are not isolated from other writers, so the clause's
+            // promise could not be kept.
+            return Err(SqlError::unsupported("SELECT … FOR UPDATE/SHARE"));
+        }
         let pushed = self.push_ctes(q)?;
         let result = self.bind_query_body(q, top);
         let keep = self.ctes.borrow().len() - pushed;
@@ -727,6 +733,35 @@ pub fn object_name(name: &ast::ObjectName) -> SqlResult<String> {
 }
 
 /// Maps a SQL type name to a `ScalarType`.
+/// numeric(p[,s]) with PostgreSQL's limits; Ripple's numeric holds at most
+/// 28 fractional digits.
+fn numeric_typmod(info: &ast::ExactNumberInfo) -> SqlResult<Option<(u16, i16)>> {
+    let (p, s) = match *info {
+        ast::ExactNumberInfo::None => return Ok(None),
+        ast::ExactNumberInfo::Precision(p) => (p, 0),
+        ast::ExactNumberInfo::PrecisionAndScale(p, s) => (p, s),
+    };
+    if !(1..=1000).contains(&p) {
+        return Err(SqlError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("NUMERIC precision {p} must be between 1 and 1000"),
+        ));
+    }
+    if !(-1000..=1000).contains(&s) {
+        return Err(SqlError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("NUMERIC scale {s} must be between -1000 and 1000"),
+        ));
+    }
+    if s > 28 {
+        return Err(SqlError::new(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("NUMERIC scale {s} is larger than the 28 digits Ripple supports"),
+        ));
+    }
+    Ok(Some((p as u16, s as i16)))
+}
+
 pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
     use ast::DataType as D;
     use ScalarType::*;
@@ -745,7 +780,7 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
             ast::ExactNumberInfo::Precision(p) if *p <= 24 => Float32,
             _ => Float64,
         },
-        D::Numeric(_) | D::Decimal(_) | D::Dec(_) => Numeric,
+        D::Numeric(info) | D::Decimal(info) | D::Dec(info) => Numeric(numeric_typmod(info)?),
         D::Text | D::String(_) => Text,
         D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) => Varchar(len(l)),
         D::Char(l) | D::Character(l) => Char(len(l).unwrap_or(1)),

@@ -160,7 +160,7 @@ impl Binder<'_> {
             arg = Typed::new(arg.cast_to(ScalarType::Text)?, ScalarType::Text);
         }
         use ScalarType::*;
-        let t = arg.ty;
+        let t = arg.ty.base();
         let bad = || {
             SqlError::new(
                 sqlstate::UNDEFINED_FUNCTION,
@@ -172,7 +172,7 @@ impl Binder<'_> {
             "sum" => {
                 let r = match t {
                     Int16 | Int32 => Int64,
-                    Int64 | Numeric => Numeric,
+                    Int64 | Numeric(_) => Numeric(None),
                     Float32 | Float64 | Interval => t,
                     _ => return Err(bad()),
                 };
@@ -180,7 +180,7 @@ impl Binder<'_> {
             }
             "avg" => {
                 let r = match t {
-                    Int16 | Int32 | Int64 | Numeric => Numeric,
+                    Int16 | Int32 | Int64 | Numeric(_) => Numeric(None),
                     Float32 | Float64 => Float64,
                     _ => return Err(bad()),
                 };
@@ -204,10 +204,10 @@ impl Binder<'_> {
         // Sums and averages of integers accumulate as numeric.
         if matches!(
             func,
-            AggregateFunc::Sum(Numeric) | AggregateFunc::Avg(Numeric)
-        ) && t != Numeric
+            AggregateFunc::Sum(Numeric(_)) | AggregateFunc::Avg(Numeric(_))
+        ) && t != Numeric(None)
         {
-            arg = Typed::new(arg.cast_to(Numeric)?, Numeric);
+            arg = Typed::new(arg.cast_to(Numeric(None))?, Numeric(None));
         }
         if matches!(func, AggregateFunc::Avg(Float64)) && t == Float32 {
             arg = Typed::new(arg.cast_to(Float64)?, Float64);
@@ -415,6 +415,26 @@ impl Binder<'_> {
                     args.push(self.bind_expr(n, ctx)?.cast_to(ScalarType::Int64)?);
                 }
                 Ok(Typed::new(Expr::Call(Func::Substr, args), ScalarType::Text))
+            }
+            AstExpr::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => {
+                let func = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => Func::LTrim,
+                    Some(ast::TrimWhereField::Trailing) => Func::RTrim,
+                    _ => Func::Trim,
+                };
+                let mut args = vec![self.bind_expr(expr, ctx)?.cast_to(ScalarType::Text)?];
+                let chars = trim_what
+                    .as_deref()
+                    .or(trim_characters.as_ref().and_then(|c| c.first()));
+                if let Some(c) = chars {
+                    args.push(self.bind_expr(c, ctx)?.cast_to(ScalarType::Text)?);
+                }
+                Ok(Typed::new(Expr::Call(func, args), ScalarType::Text))
             }
             AstExpr::Subquery(_) | AstExpr::Exists { .. } | AstExpr::In { .. } => Err(
                 SqlError::unsupported("subqueries in expressions (IN, EXISTS, scalar subqueries)"),
@@ -663,14 +683,14 @@ fn bind_rounding(name: &str, bound: Vec<Typed>) -> SqlResult<Typed> {
     let ty = match x.ty {
         _ if x.unknown => Float64,
         t if t.is_integer() && name == "abs" => t,
-        t if t.is_integer() || t == Numeric => Numeric,
+        t if t.is_integer() || matches!(t, Numeric(_)) => Numeric(None),
         Float32 if name == "abs" => Float32,
         t if t.is_numeric() => Float64,
         _ => return Err(no_function(name, n)),
     };
     let mut exprs = vec![x.cast_to(ty)?];
     if let Some(p) = it.next() {
-        if ty != Numeric {
+        if ty != Numeric(None) {
             return Err(no_function(name, n));
         }
         exprs.push(p.cast_to(Int32)?);
@@ -755,7 +775,7 @@ pub fn bind_number(n: &str) -> SqlResult<Typed> {
     match strconv::parse_numeric(n) {
         Some(d) => Ok(Typed::new(
             Expr::Literal(Datum::Numeric(d)),
-            ScalarType::Numeric,
+            ScalarType::Numeric(None),
         )),
         // Beyond the 28 digits Ripple's numeric holds: keep the value as a double.
         None => {

@@ -37,6 +37,17 @@ impl Typed {
         if self.ty == to && !self.unknown {
             return Ok(self.expr);
         }
+        // char(n) to text or varchar drops the padding (PostgreSQL's rtrim).
+        if matches!(self.ty, ScalarType::Char(_))
+            && !self.unknown
+            && matches!(to, ScalarType::Text | ScalarType::Varchar(_))
+        {
+            let trimmed = Expr::Call(crate::expr::Func::RTrim, vec![self.expr]);
+            if to == ScalarType::Text {
+                return Ok(trimmed);
+            }
+            return Typed::new(trimmed, ScalarType::Text).cast_to(to);
+        }
         if let Expr::Literal(d) = &self.expr {
             return Ok(Expr::Literal(func::cast(d.clone(), to)?));
         }
@@ -83,16 +94,16 @@ pub fn common_type(a: &Typed, b: &Typed) -> Option<ScalarType> {
         return Some(Text);
     }
     if a.unknown {
-        return Some(b.ty);
+        return Some(b.ty.base());
     }
     if b.unknown {
-        return Some(a.ty);
+        return Some(a.ty.base());
     }
     if a.ty == b.ty {
         return Some(a.ty);
     }
     match (a.ty.numeric_rank(), b.ty.numeric_rank()) {
-        (Some(x), Some(y)) => return Some(if x >= y { a.ty } else { b.ty }),
+        (Some(x), Some(y)) => return Some(if x >= y { a.ty } else { b.ty }.base()),
         (Some(_), None) | (None, Some(_)) => return None,
         _ => {}
     }
@@ -104,6 +115,21 @@ pub fn common_type(a: &Typed, b: &Typed) -> Option<ScalarType> {
         (Date | Timestamp, TimestampTz) | (TimestampTz, Date | Timestamp) => Some(TimestampTz),
         _ if category(a.ty) == category(b.ty) => Some(a.ty),
         _ => None,
+    }
+}
+
+/// The type a binary operator's operands meet at. As `common_type`, except
+/// that real with another numeric type meets at double precision: PostgreSQL
+/// resolves `real op integer` to its float48 operators.
+fn operator_type(a: &Typed, b: &Typed) -> Option<ScalarType> {
+    use ScalarType::*;
+    match (a.ty, b.ty) {
+        (Float32, t) | (t, Float32)
+            if !a.unknown && !b.unknown && t != Float32 && t.is_numeric() =>
+        {
+            Some(Float64)
+        }
+        _ => common_type(a, b),
     }
 }
 
@@ -155,7 +181,16 @@ pub fn bind_binary(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typ
             Ok(Typed::new(Expr::binary(op, l, r), Bool))
         }
         Eq | NotEq | Lt | LtEq | Gt | GtEq | IsDistinctFrom | IsNotDistinctFrom => {
-            let ty = common_type(&l, &r).ok_or_else(|| no_operator(sym, &l, &r))?;
+            let ty = operator_type(&l, &r).ok_or_else(|| no_operator(sym, &l, &r))?;
+            if let Char(_) = ty {
+                // bpchar comparisons ignore trailing blanks: compare as text
+                // after padding unknown literals the way the column is.
+                let pad = |t: Typed| -> SqlResult<Typed> { Ok(Typed::new(t.cast_to(ty)?, ty)) };
+                return Ok(Typed::new(
+                    Expr::binary(op, pad(l)?.cast_to(Text)?, pad(r)?.cast_to(Text)?),
+                    Bool,
+                ));
+            }
             Ok(Typed::new(
                 Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?),
                 Bool,
@@ -194,11 +229,12 @@ fn bind_arith(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typed> {
         _ => (l.ty, r.ty),
     };
     if lt.is_numeric() && rt.is_numeric() {
-        let ty = common_type(
+        let ty = operator_type(
             &Typed::new(Expr::Literal(Datum::Null), lt),
             &Typed::new(Expr::Literal(Datum::Null), rt),
         )
-        .expect("numeric types meet");
+        .expect("numeric types meet")
+        .base();
         return Ok(Typed::new(
             Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?),
             ty,

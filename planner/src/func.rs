@@ -56,16 +56,25 @@ pub fn eval_unary(op: UnaryOp, v: Datum) -> SqlResult<Datum> {
     })
 }
 
+/// SQL comparison of two values of one type: as `Datum` orders them, except
+/// that intervals are equal when their spans are (`1 day` = `24 hours`).
+pub fn sql_cmp(l: &Datum, r: &Datum) -> Ordering {
+    match (l, r) {
+        (Datum::Interval(a), Datum::Interval(b)) => a.as_micros_approx().cmp(&b.as_micros_approx()),
+        _ => l.cmp(r),
+    }
+}
+
 pub fn eval_binary(op: BinaryOp, l: Datum, r: Datum) -> SqlResult<Datum> {
     match op {
-        BinaryOp::IsDistinctFrom => return Ok(Datum::Bool(l != r)),
-        BinaryOp::IsNotDistinctFrom => return Ok(Datum::Bool(l == r)),
+        BinaryOp::IsDistinctFrom => return Ok(Datum::Bool(sql_cmp(&l, &r) != Ordering::Equal)),
+        BinaryOp::IsNotDistinctFrom => return Ok(Datum::Bool(sql_cmp(&l, &r) == Ordering::Equal)),
         _ => {}
     }
     if l.is_null() || r.is_null() {
         return Ok(Datum::Null);
     }
-    let cmp = |f: fn(Ordering) -> bool| Ok(Datum::Bool(f(l.cmp(&r))));
+    let cmp = |f: fn(Ordering) -> bool| Ok(Datum::Bool(f(sql_cmp(&l, &r))));
     match op {
         BinaryOp::Eq => cmp(|o| o == Ordering::Equal),
         BinaryOp::NotEq => cmp(|o| o != Ordering::Equal),
@@ -227,6 +236,9 @@ fn interval_to_micros_days(iv: &Interval) -> SqlResult<(i64, i32, i64)> {
 }
 
 fn add_interval_to_ts(us: i64, iv: &Interval, sign: i64) -> SqlResult<i64> {
+    if us == i64::MAX || us == i64::MIN {
+        return Ok(us); // infinity stays infinite
+    }
     let (months, days, micros) = interval_to_micros_days(iv)?;
     let mut dt = strconv::datetime_from_micros(us);
     if months != 0 {
@@ -241,6 +253,15 @@ fn add_interval_to_ts(us: i64, iv: &Interval, sign: i64) -> SqlResult<i64> {
     let us = strconv::micros_from_datetime(dt);
     us.checked_add(sign * (days as i64 * MICROS_PER_DAY + micros))
         .ok_or_else(|| range("timestamp"))
+}
+
+/// A date as a timestamp at midnight; the infinities map to each other.
+fn date_to_ts(d: i32) -> i64 {
+    match d {
+        i32::MAX => i64::MAX,
+        i32::MIN => i64::MIN,
+        d => d as i64 * MICROS_PER_DAY,
+    }
 }
 
 fn datetime_arith(op: BinaryOp, l: Datum, r: Datum) -> SqlResult<Datum> {
@@ -269,11 +290,9 @@ fn datetime_arith(op: BinaryOp, l: Datum, r: Datum) -> SqlResult<Datum> {
         (Sub, Date(d), Int32(n)) => Date(d.checked_sub(n).ok_or_else(|| range("date"))?),
         (Sub, Date(a), Date(b)) => Int32(a - b),
         (Add, Date(d), Interval(iv)) | (Add, Interval(iv), Date(d)) => {
-            Timestamp(add_interval_to_ts(d as i64 * MICROS_PER_DAY, &iv, 1)?)
+            Timestamp(add_interval_to_ts(date_to_ts(d), &iv, 1)?)
         }
-        (Sub, Date(d), Interval(iv)) => {
-            Timestamp(add_interval_to_ts(d as i64 * MICROS_PER_DAY, &iv, -1)?)
-        }
+        (Sub, Date(d), Interval(iv)) => Timestamp(add_interval_to_ts(date_to_ts(d), &iv, -1)?),
         (Add, Interval(a), Interval(b)) => Interval(catalog::Interval {
             months: a
                 .months
@@ -536,6 +555,12 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
             _ => Int64(i64::try_from(i).map_err(|_| range("bigint"))?),
         })
     };
+    if let T::Numeric(Some(m)) = to {
+        let Numeric(n) = cast(v, T::Numeric(None))? else {
+            return Err(SqlError::internal("cast to numeric gave another type"));
+        };
+        return Ok(Numeric(strconv::apply_numeric_typmod(n, Some(m))?));
+    }
     Ok(match (v, to) {
         (v @ Bool(_), T::Bool) => v,
         (Bool(b), T::Int32) => Int32(b as i32),
@@ -543,9 +568,9 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
         (Int16(i), t) if t.is_integer() => int_range(i as i128)?,
         (Int32(i), t) if t.is_integer() => int_range(i as i128)?,
         (Int64(i), t) if t.is_integer() => int_range(i as i128)?,
-        (Int16(i), T::Numeric) => Numeric(Decimal::from(i)),
-        (Int32(i), T::Numeric) => Numeric(Decimal::from(i)),
-        (Int64(i), T::Numeric) => Numeric(Decimal::from(i)),
+        (Int16(i), T::Numeric(_)) => Numeric(Decimal::from(i)),
+        (Int32(i), T::Numeric(_)) => Numeric(Decimal::from(i)),
+        (Int64(i), T::Numeric(_)) => Numeric(Decimal::from(i)),
         (Int16(i), T::Float64) => Float64(F64(i as f64)),
         (Int32(i), T::Float64) => Float64(F64(i as f64)),
         (Int64(i), T::Float64) => Float64(F64(i as f64)),
@@ -555,14 +580,10 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
         (Float64(F64(f)), t) if t.is_integer() => float_to_int(f, t)?,
         (Float32(F32(f)), t) if t.is_integer() => float_to_int(f as f64, t)?,
         (Float64(F64(f)), T::Float32) => Float32(F32(float_overflow(f)? as f32)),
-        (Float32(F32(f)), T::Float64) => {
-            // PostgreSQL widens through the shortest decimal form.
-            let s = format!("{f}");
-            Float64(F64(s.parse().unwrap_or(f as f64)))
-        }
+        (Float32(F32(f)), T::Float64) => Float64(F64(f as f64)),
         (v @ Float64(_), T::Float64) | (v @ Float32(_), T::Float32) => v,
-        (Float64(F64(f)), T::Numeric) => Numeric(float_to_numeric(f)?),
-        (Float32(F32(f)), T::Numeric) => {
+        (Float64(F64(f)), T::Numeric(_)) => Numeric(float_to_numeric(f)?),
+        (Float32(F32(f)), T::Numeric(_)) => {
             Numeric(float_to_numeric(format!("{f}").parse().unwrap_or(0.0))?)
         }
         (Numeric(n), t) if t.is_integer() => {
@@ -571,7 +592,7 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
         }
         (Numeric(n), T::Float64) => Float64(F64(n.to_f64().unwrap_or(f64::NAN))),
         (Numeric(n), T::Float32) => Float32(F32(n.to_f32().unwrap_or(f32::NAN))),
-        (v @ Numeric(_), T::Numeric) => v,
+        (v @ Numeric(_), T::Numeric(_)) => v,
         (v, T::Text | T::Varchar(None)) => Text(text_of(&v).unwrap_or_default()),
         (v, T::Varchar(Some(n))) => Text(
             text_of(&v)
@@ -589,11 +610,13 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
             Text(strconv::pad_char(&s, n))
         }
         (Text(s), t) => strconv::parse_datum(&s, t)?,
-        (Date(d), T::Timestamp) => Timestamp(d as i64 * MICROS_PER_DAY),
-        (Date(d), T::TimestampTz) => TimestampTz(d as i64 * MICROS_PER_DAY),
-        (Timestamp(t), T::Date) | (TimestampTz(t), T::Date) => {
-            Date(t.div_euclid(MICROS_PER_DAY) as i32)
-        }
+        (Date(d), T::Timestamp) => Timestamp(date_to_ts(d)),
+        (Date(d), T::TimestampTz) => TimestampTz(date_to_ts(d)),
+        (Timestamp(t), T::Date) | (TimestampTz(t), T::Date) => Date(match t {
+            i64::MAX => i32::MAX,
+            i64::MIN => i32::MIN,
+            t => t.div_euclid(MICROS_PER_DAY) as i32,
+        }),
         (Timestamp(t), T::TimestampTz) => TimestampTz(t),
         (TimestampTz(t), T::Timestamp) => Timestamp(t),
         (v @ Timestamp(_), T::Timestamp)

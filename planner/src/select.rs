@@ -23,6 +23,15 @@ pub fn derived_name(e: &AstExpr) -> String {
         },
         AstExpr::Nested(inner) => derived_name(inner),
         AstExpr::Case { .. } => "case".into(),
+        AstExpr::Substring {
+            shorthand: true, ..
+        } => "substr".into(),
+        AstExpr::Trim { trim_where, .. } => match trim_where {
+            Some(ast::TrimWhereField::Leading) => "ltrim",
+            Some(ast::TrimWhereField::Trailing) => "rtrim",
+            _ => "btrim",
+        }
+        .into(),
         AstExpr::Substring { .. } => "substring".into(),
         _ => "?column?".into(),
     }
@@ -37,7 +46,7 @@ fn cast_name(t: &ast::DataType) -> String {
             ScalarType::Int64 => "int8",
             ScalarType::Float32 => "float4",
             ScalarType::Float64 => "float8",
-            ScalarType::Numeric => "numeric",
+            ScalarType::Numeric(_) => "numeric",
             ScalarType::Text => "text",
             ScalarType::Varchar(_) => "varchar",
             ScalarType::Char(_) => "bpchar",

@@ -210,6 +210,24 @@ impl Binder<'_> {
         if ci.unique {
             return Err(SqlError::unsupported("UNIQUE indexes"));
         }
+        if ci.predicate.is_some() {
+            return Err(SqlError::unsupported(
+                "partial indexes (CREATE INDEX … WHERE)",
+            ));
+        }
+        if !ci.include.is_empty() {
+            return Err(SqlError::unsupported("INCLUDE columns in indexes"));
+        }
+        // An arrangement serves both equality lookups and ordered scans, so
+        // btree and hash both map to it; other access methods do not.
+        match &ci.using {
+            None | Some(ast::IndexType::BTree) | Some(ast::IndexType::Hash) => {}
+            Some(other) => {
+                return Err(SqlError::unsupported(format!(
+                    "index access method \"{other}\""
+                )))
+            }
+        }
         let scope = Scope::from_columns(Some(&on_name), &on.schema.columns);
         let mut keys = vec![];
         for c in &ci.columns {

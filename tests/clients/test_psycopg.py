@@ -202,6 +202,24 @@ def test_error_codes(server):
     conn.close()
 
 
+def test_column_names(server):
+    """Unaliased result columns carry PostgreSQL's names (clients key rows by them)."""
+    conn = server.connect()
+    conn.autocommit = True
+    cur = conn.cursor()
+    # (expression, the name PostgreSQL 15 gives it)
+    cases = [("substr('abc', 1, 2)", "substr"), ("substring('abc' from 1 for 2)", "substring"),
+             ("1 + 1", "?column?"), ("count(*)", "count"), ("sum(1)", "sum"),
+             ("cast(1 as text)", "text"), ("1::int", "int4"), ("coalesce(1, 2)", "coalesce"),
+             ("case when true then 1 end", "case"), ("upper('a')", "upper"),
+             ("trim(' a ')", "btrim"), ("trim(leading 'a' from 'ab')", "ltrim"),
+             ("round(1.5)", "round"), ("1.5::numeric(4,1)", "numeric"), ("7 AS seven", "seven")]
+    query(cur, "SELECT " + ", ".join(e for e, _ in cases))
+    names = [d.name for d in cur.description]
+    check(names == [n for _, n in cases], f"column names: {names}")
+    conn.close()
+
+
 def test_view_errors(server):
     """Division by zero inside a materialized view is data: reads fail with
     22012 while the bad row exists, other views stay readable."""
@@ -366,6 +384,7 @@ def test_kill9(server):
 TESTS = [
     test_orders_session,
     test_error_codes,
+    test_column_names,
     test_view_errors,
     test_drop_dependency,
     test_unknown_database,

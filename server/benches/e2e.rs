@@ -1,0 +1,359 @@
+//! End-to-end benchmark over the wire: ingest into a table feeding a
+//! join+aggregate materialized view, INSERT-to-visible latency, the same work
+//! on PostgreSQL with `REFRESH MATERIALIZED VIEW`, server memory per stored
+//! row, and memory while one row is updated many times (compaction).
+//!
+//! ```text
+//! tests/pg.sh start      # optional: the PostgreSQL comparison
+//! cargo bench -p server --bench e2e -- [--rows N] [--updates N] [--workers N]
+//!                                      [--pg-port P] [--no-pg] [--only ingest|compaction]
+//! ```
+//! Prints Markdown tables for docs/benchmarks.md.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+const MV: &str = "CREATE MATERIALIZED VIEW spend AS SELECT c.name, count(*), sum(o.amount) \
+                  FROM orders o JOIN customers c ON o.customer_id = c.id GROUP BY c.name";
+const CUSTOMERS: u64 = 100;
+const BATCH: u64 = 1000;
+
+struct Args {
+    rows: u64,
+    updates: u64,
+    workers: usize,
+    pg_port: u16,
+    pg: bool,
+    only: Option<String>,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        rows: 200_000,
+        updates: 1_000_000,
+        workers: 2,
+        pg_port: 54329,
+        pg: true,
+        only: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--rows" => args.rows = value().parse().expect("--rows"),
+            "--updates" => args.updates = value().parse().expect("--updates"),
+            "--workers" => args.workers = value().parse().expect("--workers"),
+            "--pg-port" => args.pg_port = value().parse().expect("--pg-port"),
+            "--only" => args.only = Some(value()),
+            "--no-pg" => args.pg = false,
+            // `cargo bench` passes --bench to every bench target.
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    args.rows = args.rows.div_ceil(BATCH) * BATCH;
+    args
+}
+
+/// A ripple process on a free port with a throwaway data directory.
+struct Server {
+    child: Child,
+    port: u16,
+    data: PathBuf,
+}
+
+impl Server {
+    fn start(workers: usize, extra: &[&str]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let data = std::env::temp_dir().join(format!("ripple-bench-{}-{port}", std::process::id()));
+        let child = Command::new(env!("CARGO_BIN_EXE_ripple"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--workers", &workers.to_string()])
+            .args(extra)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ripple");
+        Server { child, port, data }
+    }
+
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+async fn connect(port: u16, user: &str, db: &str) -> Result<Client, tokio_postgres::Error> {
+    let conf = format!("host=127.0.0.1 port={port} user={user} dbname={db}");
+    let (client, conn) = tokio_postgres::connect(&conf, NoTls).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+async fn connect_ripple(server: &Server) -> Client {
+    for _ in 0..600 {
+        if let Ok(c) = connect(server.port, "ripple", "ripple").await {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("ripple did not start on port {}", server.port);
+}
+
+async fn exec(c: &Client, sql: &str) {
+    c.batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn first_value(c: &Client, sql: &str) -> String {
+    for msg in c.simple_query(sql).await.expect(sql) {
+        if let SimpleQueryMessage::Row(row) = msg {
+            return row.get(0).unwrap_or("").to_string();
+        }
+    }
+    panic!("{sql}: no row");
+}
+
+async fn setup(c: &Client) {
+    exec(c, "CREATE TABLE customers (id bigint, name text)").await;
+    exec(
+        c,
+        "CREATE TABLE orders (id bigint, customer_id bigint, amount numeric)",
+    )
+    .await;
+    let values: Vec<String> = (0..CUSTOMERS).map(|i| format!("({i}, 'c{i}')")).collect();
+    exec(
+        c,
+        &format!("INSERT INTO customers VALUES {}", values.join(",")),
+    )
+    .await;
+}
+
+/// Loads `rows` orders in 1000-row INSERT statements; returns seconds taken.
+async fn ingest(c: &Client, rows: u64) -> f64 {
+    let start = Instant::now();
+    for b in (0..rows).step_by(BATCH as usize) {
+        let values: Vec<String> = (b..b + BATCH)
+            .map(|i| format!("({i}, {}, {}.25)", i % CUSTOMERS, i % 997))
+            .collect();
+        exec(
+            c,
+            &format!("INSERT INTO orders VALUES {}", values.join(",")),
+        )
+        .await;
+    }
+    start.elapsed().as_secs_f64()
+}
+
+/// INSERT one order, then SELECT from the view until it is seen (once, as a
+/// consistent read must). Returns (p50, p99) in milliseconds.
+async fn latency(c: &Client, n: u64, refresh: bool) -> (f64, f64) {
+    let mut samples = Vec::new();
+    let mut expected: u64 = first_value(c, "SELECT count FROM spend WHERE name = 'c7'")
+        .await
+        .parse()
+        .expect("count");
+    for i in 0..n {
+        let start = Instant::now();
+        exec(
+            c,
+            &format!("INSERT INTO orders VALUES ({}, 7, 1.00)", 1_000_000_000 + i),
+        )
+        .await;
+        if refresh {
+            exec(c, "REFRESH MATERIALIZED VIEW spend").await;
+        }
+        let seen: u64 = first_value(c, "SELECT count FROM spend WHERE name = 'c7'")
+            .await
+            .parse()
+            .expect("count");
+        samples.push(start.elapsed().as_secs_f64() * 1000.0);
+        expected += 1;
+        assert_eq!(
+            seen, expected,
+            "the read did not see the acknowledged insert"
+        );
+    }
+    samples.sort_by(f64::total_cmp);
+    let pick = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    (pick(0.5), pick(0.99))
+}
+
+struct IngestResult {
+    rows_per_s: f64,
+    p50: f64,
+    p99: f64,
+    bytes_per_row: f64,
+}
+
+async fn bench_ripple(args: &Args) -> IngestResult {
+    let server = Server::start(args.workers, &[]);
+    let c = connect_ripple(&server).await;
+    setup(&c).await;
+    exec(&c, MV).await;
+    let base = server.rss_mb();
+    let secs = ingest(&c, args.rows).await;
+    let total: u64 = first_value(&c, "SELECT sum(count) FROM spend")
+        .await
+        .parse()
+        .expect("sum");
+    assert_eq!(total, args.rows, "view does not count every row");
+    let loaded = server.rss_mb();
+    let (p50, p99) = latency(&c, 500, false).await;
+    IngestResult {
+        rows_per_s: args.rows as f64 / secs,
+        p50,
+        p99,
+        bytes_per_row: (loaded - base) * 1024.0 * 1024.0 / args.rows as f64,
+    }
+}
+
+struct PgResult {
+    rows_per_s: f64,
+    refresh_ms: f64,
+    p50: f64,
+    p99: f64,
+}
+
+async fn bench_postgres(args: &Args) -> Option<PgResult> {
+    let admin = match connect(args.pg_port, "postgres", "postgres").await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "PostgreSQL on port {} not reachable ({e}); skipping it",
+                args.pg_port
+            );
+            return None;
+        }
+    };
+    exec(&admin, "DROP DATABASE IF EXISTS ripple_bench").await;
+    exec(&admin, "CREATE DATABASE ripple_bench").await;
+    let c = connect(args.pg_port, "postgres", "ripple_bench")
+        .await
+        .expect("connect bench db");
+    setup(&c).await;
+    exec(&c, MV).await;
+    let secs = ingest(&c, args.rows).await;
+    let start = Instant::now();
+    exec(&c, "REFRESH MATERIALIZED VIEW spend").await;
+    let refresh_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let (p50, p99) = latency(&c, 100, true).await;
+    drop(c);
+    exec(&admin, "DROP DATABASE IF EXISTS ripple_bench").await;
+    Some(PgResult {
+        rows_per_s: args.rows as f64 / secs,
+        refresh_ms,
+        p50,
+        p99,
+    })
+}
+
+/// One row updated `updates` times under a sum/count view; RSS sampled ten
+/// times along the way, each after a compaction tick has passed.
+async fn bench_compaction(args: &Args) -> (Vec<(u64, f64)>, f64) {
+    let server = Server::start(args.workers, &["--unsafe-no-fsync"]);
+    let c = connect_ripple(&server).await;
+    exec(&c, "CREATE TABLE one (k int, v bigint)").await;
+    exec(
+        &c,
+        "CREATE MATERIALIZED VIEW agg AS SELECT k, sum(v), count(*) FROM one GROUP BY k",
+    )
+    .await;
+    exec(&c, "INSERT INTO one VALUES (1, 0)").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut samples = vec![(0, server.rss_mb())];
+    const PER_QUERY: u64 = 100;
+    let update = "UPDATE one SET v = v + 1 WHERE k = 1;".repeat(PER_QUERY as usize);
+    let step = (args.updates / 10).max(PER_QUERY);
+    let start = Instant::now();
+    let mut paused = Duration::ZERO;
+    let mut done = 0;
+    while done < args.updates {
+        exec(&c, &update).await;
+        done += PER_QUERY;
+        if done % step == 0 || done >= args.updates {
+            let pause = Instant::now();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            paused += pause.elapsed();
+            samples.push((done, server.rss_mb()));
+        }
+    }
+    let rate = done as f64 / (start.elapsed() - paused).as_secs_f64();
+    let v: u64 = first_value(&c, "SELECT sum FROM agg WHERE k = 1")
+        .await
+        .parse()
+        .expect("sum");
+    assert_eq!(v, done, "view lost updates");
+    (samples, rate)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args = parse_args();
+    let want = |part: &str| args.only.as_deref().is_none_or(|o| o == part);
+    if want("ingest") {
+        let r = bench_ripple(&args).await;
+        let p = if args.pg {
+            bench_postgres(&args).await
+        } else {
+            None
+        };
+        let (pg_rate, pg_refresh, pg_lat) = match &p {
+            Some(p) => (
+                format!("{:.0} (MV stale)", p.rows_per_s),
+                format!("{:.0} ms", p.refresh_ms),
+                format!("{:.2} / {:.2} ms (with REFRESH)", p.p50, p.p99),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        println!("| measure | Ripple | PostgreSQL |\n|---|---|---|");
+        println!(
+            "| ingest, rows/s ({} rows, 1000-row INSERTs, MV maintained) | {:.0} | {pg_rate} |",
+            args.rows, r.rows_per_s
+        );
+        println!("| REFRESH MATERIALIZED VIEW after the load | not needed | {pg_refresh} |");
+        println!(
+            "| INSERT then SELECT from the view, p50 / p99 | {:.2} / {:.2} ms | {pg_lat} |",
+            r.p50, r.p99
+        );
+        println!(
+            "| server memory per stored row (RSS growth / rows) | {:.0} B | - |",
+            r.bytes_per_row
+        );
+    }
+    if want("compaction") {
+        let (samples, rate) = bench_compaction(&args).await;
+        println!(
+            "\nOne row updated {} times (view: sum/count by key), {rate:.0} updates/s, RSS:\n",
+            args.updates
+        );
+        println!("| updates | RSS MB |\n|---|---|");
+        for (n, mb) in samples {
+            println!("| {n} | {mb:.1} |");
+        }
+    }
+}
