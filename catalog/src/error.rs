@@ -47,6 +47,11 @@ pub mod sqlstate {
     pub const UNDEFINED_PARAMETER: &str = "42704";
     pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
     pub const INVALID_NAME: &str = "42602";
+    pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
+    pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+    pub const PROTOCOL_VIOLATION: &str = "08P01";
+    pub const UNDEFINED_PSTATEMENT: &str = "26000";
+    pub const INDETERMINATE_DATATYPE: &str = "42P18";
 }
 
 /// An error with a SQLSTATE, in PostgreSQL's words.

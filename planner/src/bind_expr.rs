@@ -470,11 +470,7 @@ impl Binder<'_> {
         };
         if let Ok(t) = self.bind_expr(e, plain) {
             if let Some(i) = agg.keys.iter().position(|k| *k == t.expr) {
-                return Ok(Some(Typed {
-                    expr: Expr::Column(i),
-                    ty: t.ty,
-                    unknown: false,
-                }));
+                return Ok(Some(Typed::new(Expr::Column(i), t.ty)));
             }
             if t.expr.is_constant() {
                 return Ok(Some(t));
@@ -798,7 +794,7 @@ fn bind_value(v: &Value) -> SqlResult<Typed> {
         }
         Value::Boolean(b) => Ok(Typed::new(Expr::Literal(Datum::Bool(*b)), ScalarType::Bool)),
         Value::Null => Ok(Typed::unknown_literal(Datum::Null)),
-        Value::Placeholder(p) => Err(SqlError::new("42P02", format!("there is no parameter {p}"))),
+        Value::Placeholder(p) => coerce::bind_param(p),
         other => Err(SqlError::unsupported(format!("literal {other}"))),
     }
 }

@@ -4,6 +4,7 @@
 use crate::expr::{BinaryOp, Expr};
 use crate::func;
 use catalog::{sqlstate, Datum, ScalarType, SqlError, SqlResult};
+use std::cell::RefCell;
 
 /// A bound expression with its type. `unknown` marks a string literal (or
 /// NULL) whose type comes from context, as PostgreSQL's `unknown` type.
@@ -12,6 +13,69 @@ pub struct Typed {
     pub expr: Expr,
     pub ty: ScalarType,
     pub unknown: bool,
+    /// The statement parameter (`$n`, zero-based) this untyped value is,
+    /// while parameter types are being inferred.
+    pub param: Option<usize>,
+}
+
+thread_local! {
+    /// Parameter types of the statement being described: declared by the
+    /// client or inferred from the context each parameter is used in.
+    static PARAMS: RefCell<Option<Vec<Option<ScalarType>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (which plans one statement) with `$n` parameters allowed, and
+/// returns the parameter types: `declared` where given, else the type the
+/// context resolved each parameter to (as PostgreSQL resolves an unknown
+/// literal), else text.
+pub fn infer_params<T>(
+    declared: Vec<Option<ScalarType>>,
+    f: impl FnOnce() -> T,
+) -> (T, Vec<ScalarType>) {
+    PARAMS.with(|p| *p.borrow_mut() = Some(declared));
+    let out = f();
+    let types = PARAMS.with(|p| p.borrow_mut().take()).unwrap_or_default();
+    (
+        out,
+        types
+            .into_iter()
+            .map(|t| t.unwrap_or(ScalarType::Text))
+            .collect(),
+    )
+}
+
+/// Binds `$n`: only while parameter types are being inferred (a statement
+/// run with values has them substituted before planning).
+pub fn bind_param(name: &str) -> SqlResult<Typed> {
+    let missing = || SqlError::new("42P02", format!("there is no parameter {name}"));
+    let n: usize = name
+        .strip_prefix('$')
+        .and_then(|n| n.parse().ok())
+        .filter(|n| (1..=65535).contains(n))
+        .ok_or_else(missing)?;
+    PARAMS.with(|p| {
+        let mut p = p.borrow_mut();
+        let params = p.as_mut().ok_or_else(missing)?;
+        if params.len() < n {
+            params.resize(n, None);
+        }
+        Ok(match params[n - 1] {
+            Some(ty) => Typed::new(Expr::Literal(Datum::Null), ty),
+            None => Typed {
+                param: Some(n - 1),
+                ..Typed::unknown_literal(Datum::Null)
+            },
+        })
+    })
+}
+
+/// Records that parameter `n` resolved to `ty` (the first resolution wins).
+fn resolve_param(n: usize, ty: ScalarType) {
+    PARAMS.with(|p| {
+        if let Some(slot) = p.borrow_mut().as_mut().and_then(|v| v.get_mut(n)) {
+            slot.get_or_insert(ty);
+        }
+    });
 }
 
 impl Typed {
@@ -20,6 +84,7 @@ impl Typed {
             expr,
             ty,
             unknown: false,
+            param: None,
         }
     }
 
@@ -28,6 +93,7 @@ impl Typed {
             expr: Expr::Literal(d),
             ty: ScalarType::Text,
             unknown: true,
+            param: None,
         }
     }
 
@@ -36,6 +102,10 @@ impl Typed {
     pub fn cast_to(self, to: ScalarType) -> SqlResult<Expr> {
         if self.ty == to && !self.unknown {
             return Ok(self.expr);
+        }
+        if let (Some(n), true) = (self.param, self.unknown) {
+            resolve_param(n, to);
+            return Ok(Expr::Literal(Datum::Null));
         }
         // char(n) to text or varchar drops the padding (PostgreSQL's rtrim).
         if matches!(self.ty, ScalarType::Char(_))
@@ -154,6 +224,7 @@ pub fn common_type_all(items: &[Typed], what: &str) -> SqlResult<ScalarType> {
                     expr: Expr::Literal(Datum::Null),
                     ty,
                     unknown: prev.unknown && item.unknown,
+                    param: None,
                 }
             }
         });

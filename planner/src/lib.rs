@@ -173,3 +173,81 @@ pub fn plan_view_query(sql: &str, catalog: &Catalog) -> SqlResult<Plan> {
     let q = parse_query(sql)?;
     Ok(Binder::new(catalog, None).bind_query(&q)?.plan)
 }
+
+/// What a prepared statement takes and returns (the extended protocol's
+/// ParameterDescription and RowDescription).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    pub params: Vec<catalog::ScalarType>,
+    /// `None` for statements that return no rows.
+    pub columns: Option<Vec<catalog::Column>>,
+}
+
+/// Plans `parsed` with `$n` parameters, typed as `declared` where the client
+/// gave a type and inferred from context elsewhere.
+pub fn describe(
+    parsed: &Parsed,
+    catalog: &Catalog,
+    now: Timestamp,
+    declared: Vec<Option<catalog::ScalarType>>,
+) -> SqlResult<Description> {
+    let (plan, params) = coerce::infer_params(declared, || plan(parsed, catalog, now));
+    Ok(Description {
+        params,
+        columns: plan?.result_columns(),
+    })
+}
+
+/// Replaces each `$n` by its value (text form, `None` for NULL) cast to the
+/// parameter's type, so the statement plans and runs like one written with
+/// literals.
+pub fn bind_params(
+    parsed: &Parsed,
+    values: &[(Option<String>, catalog::ScalarType)],
+) -> SqlResult<Parsed> {
+    use sqlparser::ast::{Expr as AstExpr, Value};
+    use std::ops::ControlFlow;
+    let Parsed::Sql(stmt) = parsed else {
+        return Ok(parsed.clone());
+    };
+    let mut literals = Vec::with_capacity(values.len());
+    for (value, ty) in values {
+        let AstExpr::Cast {
+            kind, data_type, ..
+        } = parse_expr(&format!("CAST(NULL AS {})", ty.name()))?
+        else {
+            return Err(SqlError::internal(format!(
+                "type {} does not parse",
+                ty.name()
+            )));
+        };
+        let inner = match value {
+            Some(text) => Value::SingleQuotedString(text.clone()),
+            None => Value::Null,
+        };
+        literals.push(AstExpr::Cast {
+            kind,
+            expr: Box::new(AstExpr::Value(inner.with_empty_span())),
+            data_type,
+            format: None,
+        });
+    }
+    let mut stmt = stmt.clone();
+    let mut missing = None;
+    let _ = sqlparser::ast::visit_expressions_mut(&mut *stmt, |e| {
+        if let AstExpr::Value(v) = e {
+            if let Value::Placeholder(p) = &v.value {
+                let n = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok());
+                match n.and_then(|n| literals.get(n.wrapping_sub(1))) {
+                    Some(lit) => *e = lit.clone(),
+                    None => missing = Some(p.clone()),
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    if let Some(p) = missing {
+        return Err(SqlError::new("42P02", format!("there is no parameter {p}")));
+    }
+    Ok(Parsed::Sql(stmt))
+}

@@ -335,6 +335,25 @@ pub enum StatementPlan {
 }
 
 impl StatementPlan {
+    /// The columns the statement returns, or `None` when it returns no rows
+    /// (what Describe reports).
+    pub fn result_columns(&self) -> Option<Vec<Column>> {
+        let text = |name: &str| {
+            Some(vec![Column {
+                name: name.into(),
+                ty: ScalarType::Text,
+                nullable: false,
+            }])
+        };
+        match self {
+            StatementPlan::Select(read) => Some(read.columns.clone()),
+            StatementPlan::Explain(_) => text("QUERY PLAN"),
+            StatementPlan::ShowObjects { .. } => text("name"),
+            StatementPlan::Show { name } => text(&name.to_lowercase()),
+            _ => None,
+        }
+    }
+
     /// Whether the statement writes table contents.
     pub fn is_write(&self) -> bool {
         matches!(

@@ -351,11 +351,7 @@ impl Binder<'_> {
             let e = match targets.iter().position(|t| *t == ci).filter(|p| *p < arity) {
                 Some(p) => {
                     let item = &rel.scope.items[p];
-                    let t = crate::coerce::Typed {
-                        expr: Expr::Column(p),
-                        ty: item.ty,
-                        unknown: false,
-                    };
+                    let t = crate::coerce::Typed::new(Expr::Column(p), item.ty);
                     assign(t, col.ty, &col.name)?
                 }
                 None => self.default_expr(defaults.get(ci).cloned().flatten(), col)?,

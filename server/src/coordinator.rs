@@ -46,6 +46,12 @@ pub enum Request {
         writes: Vec<Parsed>,
         reply: oneshot::Sender<SqlResult<()>>,
     },
+    /// Type a prepared statement: its parameters and result columns.
+    Describe {
+        stmt: Parsed,
+        declared: Vec<Option<ScalarType>>,
+        reply: oneshot::Sender<SqlResult<planner::Description>>,
+    },
     /// Time passes: advance inputs and allow compaction.
     Tick,
     /// A read finished: release its hold and drop its transient dataflow.
@@ -123,6 +129,14 @@ impl Coordinator {
                         Err(e) => Err(e),
                     };
                     let _ = reply.send(result);
+                }
+                Request::Describe {
+                    stmt,
+                    declared,
+                    reply,
+                } => {
+                    let now = self.clock.now_ms();
+                    let _ = reply.send(planner::describe(&stmt, &self.catalog, now, declared));
                 }
                 Request::Tick => self.tick(),
                 Request::ReadDone { ts, transient } => {
@@ -398,6 +412,7 @@ impl Coordinator {
     }
 
     async fn execute_ddl(&mut self, plan: StatementPlan) -> SqlResult<Outcome> {
+        let result_columns = plan.result_columns().unwrap_or_default();
         match plan {
             StatementPlan::CreateTable {
                 name,
@@ -512,11 +527,7 @@ impl Coordinator {
                     .collect();
                 names.sort();
                 Ok(Outcome::Rows {
-                    columns: vec![Column {
-                        name: "name".into(),
-                        ty: ScalarType::Text,
-                        nullable: false,
-                    }],
+                    columns: result_columns,
                     rows: names
                         .into_iter()
                         .map(|n| Row::new(vec![Datum::Text(n)]))
@@ -524,11 +535,7 @@ impl Coordinator {
                 })
             }
             StatementPlan::Explain(text) => Ok(Outcome::Rows {
-                columns: vec![Column {
-                    name: "QUERY PLAN".into(),
-                    ty: ScalarType::Text,
-                    nullable: false,
-                }],
+                columns: result_columns,
                 rows: text
                     .lines()
                     .map(|l| Row::new(vec![Datum::Text(l.to_string())]))

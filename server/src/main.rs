@@ -6,6 +6,7 @@
 
 mod clock;
 mod coordinator;
+mod pgtypes;
 mod session;
 
 use anyhow::Context;

@@ -3,15 +3,19 @@
 //! a `SqlError` becomes a wire ErrorResponse.
 
 use crate::coordinator::{Outcome, Request};
+use crate::pgtypes::{self, WireDatum};
 use async_trait::async_trait;
-use catalog::{sqlstate, strconv, SqlError};
+use catalog::{sqlstate, SqlError};
 use futures::{Sink, SinkExt};
 use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
     DefaultServerParameterProvider, StartupHandler,
 };
-use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::response::NoticeResponse;
@@ -52,11 +56,23 @@ impl Handlers {
     }
 }
 
+impl Handlers {
+    fn query_handler(&self) -> QueryHandler {
+        QueryHandler {
+            coord: self.coord.clone(),
+            parser: Arc::new(StatementParser {
+                coord: self.coord.clone(),
+            }),
+        }
+    }
+}
+
 impl PgWireServerHandlers for Handlers {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        Arc::new(QueryHandler {
-            coord: self.coord.clone(),
-        })
+        Arc::new(self.query_handler())
+    }
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        Arc::new(self.query_handler())
     }
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         Arc::new(Startup)
@@ -127,38 +143,67 @@ fn rand_u32() -> u32 {
     h.finish() as u32
 }
 
-/// Runs simple-protocol query strings.
+/// Runs statements from simple-protocol query strings and from extended
+/// protocol portals.
 struct QueryHandler {
     coord: mpsc::UnboundedSender<Request>,
+    parser: Arc<StatementParser>,
 }
 
-fn error_response(e: SqlError) -> Response {
+fn error_info(e: SqlError) -> ErrorInfo {
     let mut info = ErrorInfo::new("ERROR".into(), e.code, e.message);
     info.detail = e.detail;
     info.hint = e.hint;
     info.position = e.position.map(|p| p.to_string());
-    Response::Error(Box::new(info))
+    info
 }
 
-fn rows_response(columns: Vec<catalog::Column>, rows: Vec<catalog::Row>) -> PgWireResult<Response> {
-    let fields: Vec<FieldInfo> = columns
+fn error_response(e: SqlError) -> Response {
+    Response::Error(Box::new(error_info(e)))
+}
+
+fn user_error(e: SqlError) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(e)))
+}
+
+/// The format of result column `i` (text when the client sent fewer codes).
+fn field_format(formats: &Format, i: usize) -> FieldFormat {
+    match formats {
+        Format::Individual(codes) => codes
+            .get(i)
+            .map_or(FieldFormat::Text, |c| FieldFormat::from(*c)),
+        f => f.format_for(i),
+    }
+}
+
+/// RowDescription fields for `columns` in the requested formats.
+fn fields(columns: &[catalog::Column], formats: &Format) -> Vec<FieldInfo> {
+    columns
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             FieldInfo::new(
                 c.name.clone(),
                 None,
                 None,
-                Type::from_oid(c.ty.oid()).unwrap_or(Type::TEXT),
-                FieldFormat::Text,
+                pgtypes::wire_type(c.ty),
+                field_format(formats, i),
             )
         })
-        .collect();
-    let fields = Arc::new(fields);
+        .collect()
+}
+
+fn rows_response(
+    columns: Vec<catalog::Column>,
+    rows: Vec<catalog::Row>,
+    formats: &Format,
+) -> PgWireResult<Response> {
+    let fields = Arc::new(fields(&columns, formats));
     let mut encoded = Vec::with_capacity(rows.len());
+    let mut enc = DataRowEncoder::new(fields.clone());
     for row in rows {
-        let mut enc = DataRowEncoder::new(fields.clone());
         for d in row.iter() {
-            enc.encode_field(&strconv::format_datum(d))?;
+            enc.encode_field(&WireDatum(d))?;
         }
         encoded.push(Ok(enc.take_row()));
     }
@@ -203,17 +248,23 @@ fn reported_name(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Sends a request to the coordinator and waits for its answer.
+async fn ask<T>(
+    coord: &mpsc::UnboundedSender<Request>,
+    make: impl FnOnce(oneshot::Sender<Result<T, SqlError>>) -> Request,
+) -> Result<T, SqlError> {
+    let (tx, rx) = oneshot::channel();
+    let down = || SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down");
+    coord.send(make(tx)).map_err(|_| down())?;
+    rx.await.map_err(|_| down())?
+}
+
 impl QueryHandler {
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, SqlError>>) -> Request,
     ) -> Result<T, SqlError> {
-        let (tx, rx) = oneshot::channel();
-        self.coord
-            .send(make(tx))
-            .map_err(|_| SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down"))?;
-        rx.await
-            .map_err(|_| SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down"))?
+        ask(&self.coord, make).await
     }
 
     /// Runs one statement of a query string.
@@ -222,30 +273,14 @@ impl QueryHandler {
         client: &mut C,
         session: &Mutex<Session>,
         stmt: Parsed,
+        formats: &Format,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        // Session-level statements are planned without the catalog.
-        let local = match &stmt {
-            Parsed::Sql(s) => {
-                match planner::Binder::new(&catalog::Catalog::new(), Some(0)).plan_statement(s) {
-                    Ok(
-                        p @ (StatementPlan::Begin
-                        | StatementPlan::Commit
-                        | StatementPlan::Rollback
-                        | StatementPlan::Set { .. }
-                        | StatementPlan::Reset { .. }
-                        | StatementPlan::Show { .. }
-                        | StatementPlan::Noop { .. }),
-                    ) => Some(p),
-                    _ => None,
-                }
-            }
-            Parsed::ShowObjects(_) => None,
-        };
+        let local = session_plan(&stmt);
         let failed = session
             .lock()
             .expect("lock")
@@ -259,7 +294,7 @@ impl QueryHandler {
             )));
         }
         if let Some(plan) = local {
-            return self.session_statement(client, session, plan).await;
+            return self.session_statement(client, session, plan, formats).await;
         }
         let is_write = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Insert(_) | sqlparser_stmt::Update(_) | sqlparser_stmt::Delete(_)));
         let in_block = session
@@ -292,7 +327,7 @@ impl QueryHandler {
         };
         match result {
             Ok(Outcome::Tag(tag)) => Ok(Response::Execution(tag_of(&tag))),
-            Ok(Outcome::Rows { columns, rows }) => rows_response(columns, rows),
+            Ok(Outcome::Rows { columns, rows }) => rows_response(columns, rows, formats),
             Err(e) => Ok(error_response(e)),
         }
     }
@@ -302,6 +337,7 @@ impl QueryHandler {
         client: &mut C,
         session: &Mutex<Session>,
         plan: StatementPlan,
+        formats: &Format,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -366,26 +402,21 @@ impl QueryHandler {
                 session.lock().expect("lock").vars.remove(&name);
                 Ok(Response::Execution(Tag::new("RESET")))
             }
-            StatementPlan::Show { name } => {
+            StatementPlan::Show { ref name } => {
                 let name = name.to_lowercase();
-                let s = session.lock().expect("lock");
-                let value = s
-                    .vars
-                    .get(&name)
-                    .cloned()
-                    .or_else(|| default_setting(&name).map(str::to_string));
+                let value = {
+                    let s = session.lock().expect("lock");
+                    s.vars
+                        .get(&name)
+                        .cloned()
+                        .or_else(|| default_setting(&name).map(str::to_string))
+                };
                 match value {
-                    Some(v) => {
-                        let col = catalog::Column {
-                            name: name.clone(),
-                            ty: catalog::ScalarType::Text,
-                            nullable: false,
-                        };
-                        rows_response(
-                            vec![col],
-                            vec![catalog::Row::new(vec![catalog::Datum::Text(v)])],
-                        )
-                    }
+                    Some(v) => rows_response(
+                        plan.result_columns().unwrap_or_default(),
+                        vec![catalog::Row::new(vec![catalog::Datum::Text(v)])],
+                        formats,
+                    ),
                     None => Ok(error_response(SqlError::new(
                         sqlstate::UNDEFINED_OBJECT,
                         format!("unrecognized configuration parameter \"{name}\""),
@@ -399,6 +430,26 @@ impl QueryHandler {
 }
 
 use sqlparser::ast::Statement as sqlparser_stmt;
+
+/// Plans statements about the session itself (transactions, settings),
+/// which need no catalog; `None` for everything else.
+fn session_plan(stmt: &Parsed) -> Option<StatementPlan> {
+    let Parsed::Sql(s) = stmt else {
+        return None;
+    };
+    match planner::Binder::new(&catalog::Catalog::new(), Some(0)).plan_statement(s) {
+        Ok(
+            p @ (StatementPlan::Begin
+            | StatementPlan::Commit
+            | StatementPlan::Rollback
+            | StatementPlan::Set { .. }
+            | StatementPlan::Reset { .. }
+            | StatementPlan::Show { .. }
+            | StatementPlan::Noop { .. }),
+        ) => Some(p),
+        _ => None,
+    }
+}
 
 fn is_ddl(stmt: &Parsed) -> bool {
     matches!(stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::CreateTable(_) | sqlparser_stmt::CreateView(_) | sqlparser_stmt::CreateIndex(_) | sqlparser_stmt::Drop { .. }))
@@ -465,7 +516,9 @@ impl SimpleQueryHandler for QueryHandler {
         };
         let mut out = vec![];
         for stmt in stmts {
-            let r = self.statement(client, &session, stmt).await?;
+            let r = self
+                .statement(client, &session, stmt, &Format::UnifiedText)
+                .await?;
             if let Response::Error(_) = &r {
                 if let Some(b) = session.lock().expect("lock").block.as_mut() {
                     b.failed = true;
@@ -493,4 +546,142 @@ where
         )))
         .await?;
     Ok(())
+}
+
+/// A statement prepared with Parse: parsed once, typed by the coordinator.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    parsed: Parsed,
+    desc: planner::Description,
+}
+
+/// Parses and types extended-protocol statements.
+pub struct StatementParser {
+    coord: mpsc::UnboundedSender<Request>,
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut stmts = planner::parse(sql).map_err(user_error)?;
+        if stmts.len() > 1 {
+            return Err(user_error(SqlError::new(
+                sqlstate::SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            )));
+        }
+        let Some(parsed) = stmts.pop() else {
+            return Ok(None);
+        };
+        let declared: Vec<_> = types
+            .iter()
+            .map(|t| t.as_ref().and_then(|t| pgtypes::type_of_oid(t.oid())))
+            .collect();
+        let desc = match session_plan(&parsed) {
+            Some(plan) => planner::Description {
+                params: declared
+                    .iter()
+                    .map(|t| t.unwrap_or(catalog::ScalarType::Text))
+                    .collect(),
+                columns: plan.result_columns(),
+            },
+            None => ask(&self.coord, |reply| Request::Describe {
+                stmt: parsed.clone(),
+                declared,
+                reply,
+            })
+            .await
+            .map_err(user_error)?,
+        };
+        Ok(Some(Prepared { parsed, desc }))
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(stmt
+            .desc
+            .params
+            .iter()
+            .map(|t| pgtypes::wire_type(*t))
+            .collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Prepared,
+        formats: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        let columns = stmt.desc.columns.as_deref().unwrap_or_default();
+        Ok(fields(columns, formats.unwrap_or(&Format::UnifiedText)))
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for QueryHandler {
+    type Statement = Prepared;
+    type QueryParser = StatementParser;
+
+    fn query_parser(&self) -> Arc<StatementParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let prepared = &portal.statement.statement;
+        let types = &prepared.desc.params;
+        if portal.parameters.len() != types.len() {
+            return Ok(error_response(SqlError::new(
+                sqlstate::PROTOCOL_VIOLATION,
+                format!(
+                    "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
+                    portal.parameters.len(),
+                    portal.statement.id,
+                    types.len()
+                ),
+            )));
+        }
+        let mut values = Vec::with_capacity(types.len());
+        for (i, (value, ty)) in portal.parameters.iter().zip(types).enumerate() {
+            let binary = field_format(&portal.parameter_format, i) == FieldFormat::Binary;
+            match pgtypes::decode_param(value.as_deref(), binary, *ty) {
+                Ok(v) => values.push((v, *ty)),
+                Err(e) => return Ok(error_response(e)),
+            }
+        }
+        let stmt = match planner::bind_params(&prepared.parsed, &values) {
+            Ok(s) => s,
+            Err(e) => return Ok(error_response(e)),
+        };
+        let session = client
+            .session_extensions()
+            .get_or_insert_with(|| Mutex::new(Session::default()));
+        let r = self
+            .statement(client, &session, stmt, &portal.result_column_format)
+            .await?;
+        if let Response::Error(_) = &r {
+            if let Some(b) = session.lock().expect("lock").block.as_mut() {
+                b.failed = true;
+            }
+        }
+        Ok(r)
+    }
 }
