@@ -442,7 +442,7 @@ pub fn parse_timestamp(t: &str, tz: bool) -> Option<i64> {
     };
     let mut us = micros_from_datetime(dt);
     if tz {
-        us -= offset_secs * MICROS_PER_SEC;
+        us = us.checked_sub(offset_secs.checked_mul(MICROS_PER_SEC)?)?;
     }
     Some(us)
 }
@@ -503,7 +503,8 @@ fn split_offset(t: &str) -> (&str, i64) {
             None if off.len() == 4 => (off[..2].parse().ok(), off[2..].parse().ok()),
             None => (off.parse().ok(), Some(0)),
         };
-        if let (Some(h), Some(m)) = (h, m) {
+        // PostgreSQL accepts offsets up to 15:59 hours
+        if let (Some(h @ 0..=15), Some(m @ 0..=59)) = (h, m) {
             return (&t[..pos], sign * (h * 3600 + m * 60));
         }
     }
@@ -535,7 +536,7 @@ pub fn parse_interval(t: &str) -> Option<Interval> {
             continue;
         }
         if tok.contains(':') {
-            iv.micros += parse_time_span(tok)?;
+            iv.micros = iv.micros.checked_add(parse_time_span(tok)?)?;
             any = true;
             i += 1;
             continue;
@@ -564,9 +565,9 @@ pub fn parse_interval(t: &str) -> Option<Interval> {
     }
     if ago {
         iv = Interval {
-            months: -iv.months,
-            days: -iv.days,
-            micros: -iv.micros,
+            months: iv.months.checked_neg()?,
+            days: iv.days.checked_neg()?,
+            micros: iv.micros.checked_neg()?,
         };
     }
     Some(iv)
@@ -619,41 +620,59 @@ fn parse_time_span(tok: &str) -> Option<i64> {
         Some(sec) => parse_seconds(sec)?,
         None => (0, 0),
     };
-    let total = ((h * 60 + m) * 60 + s as i64) * MICROS_PER_SEC + us as i64;
+    let total = h
+        .checked_mul(60)?
+        .checked_add(m)?
+        .checked_mul(60)?
+        .checked_add(s as i64)?
+        .checked_mul(MICROS_PER_SEC)?
+        .checked_add(us as i64)?;
     Some(if neg { -total } else { total })
 }
 
 fn add_interval_unit(iv: &mut Interval, value: f64, unit: &str) -> Option<()> {
     let unit = unit.trim_end_matches(',');
-    let frac_days = |iv: &mut Interval, days: f64| {
+    // Each field must stay in range (PostgreSQL: "interval field value out
+    // of range"); overflow makes the input invalid.
+    fn add_months(iv: &mut Interval, m: f64) -> Option<()> {
+        iv.months = iv.months.checked_add(whole_i32(m)?)?;
+        Some(())
+    }
+    fn add_micros(iv: &mut Interval, us: f64) -> Option<()> {
+        let us = us.round();
+        if !(us.is_finite() && us.abs() < 9.2e18) {
+            return None;
+        }
+        iv.micros = iv.micros.checked_add(us as i64)?;
+        Some(())
+    }
+    fn add_days(iv: &mut Interval, days: f64) -> Option<()> {
         let whole = days.trunc();
-        iv.days += whole as i32;
-        iv.micros += ((days - whole) * MICROS_PER_DAY as f64).round() as i64;
-    };
+        iv.days = iv.days.checked_add(whole_i32(whole)?)?;
+        add_micros(iv, (days - whole) * MICROS_PER_DAY as f64)
+    }
+    fn whole_i32(v: f64) -> Option<i32> {
+        (v.is_finite() && v.abs() <= i32::MAX as f64).then_some(v as i32)
+    }
     match unit {
-        "millennium" | "millennia" | "millenniums" => iv.months += (value * 12000.0) as i32,
-        "century" | "centuries" => iv.months += (value * 1200.0) as i32,
-        "decade" | "decades" => iv.months += (value * 120.0) as i32,
-        "y" | "yr" | "yrs" | "year" | "years" => iv.months += (value * 12.0).round() as i32,
+        "millennium" | "millennia" | "millenniums" => add_months(iv, (value * 12000.0).trunc()),
+        "century" | "centuries" => add_months(iv, (value * 1200.0).trunc()),
+        "decade" | "decades" => add_months(iv, (value * 120.0).trunc()),
+        "y" | "yr" | "yrs" | "year" | "years" => add_months(iv, (value * 12.0).round()),
         "mon" | "mons" | "month" | "months" => {
             let whole = value.trunc();
-            iv.months += whole as i32;
-            frac_days(iv, (value - whole) * 30.0);
+            add_months(iv, whole)?;
+            add_days(iv, (value - whole) * 30.0)
         }
-        "w" | "week" | "weeks" => frac_days(iv, value * 7.0),
-        "d" | "day" | "days" => frac_days(iv, value),
-        "h" | "hr" | "hrs" | "hour" | "hours" => iv.micros += (value * 3600e6).round() as i64,
-        "m" | "min" | "mins" | "minute" | "minutes" => iv.micros += (value * 60e6).round() as i64,
-        "s" | "sec" | "secs" | "second" | "seconds" => iv.micros += (value * 1e6).round() as i64,
-        "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => {
-            iv.micros += (value * 1e3).round() as i64
-        }
-        "us" | "usec" | "usecs" | "microsecond" | "microseconds" => {
-            iv.micros += value.round() as i64
-        }
-        _ => return None,
+        "w" | "week" | "weeks" => add_days(iv, value * 7.0),
+        "d" | "day" | "days" => add_days(iv, value),
+        "h" | "hr" | "hrs" | "hour" | "hours" => add_micros(iv, value * 3600e6),
+        "m" | "min" | "mins" | "minute" | "minutes" => add_micros(iv, value * 60e6),
+        "s" | "sec" | "secs" | "second" | "seconds" => add_micros(iv, value * 1e6),
+        "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => add_micros(iv, value * 1e3),
+        "us" | "usec" | "usecs" | "microsecond" | "microseconds" => add_micros(iv, value),
+        _ => None,
     }
-    Some(())
 }
 
 #[cfg(test)]

@@ -765,9 +765,23 @@ fn numeric_typmod(info: &ast::ExactNumberInfo) -> SqlResult<Option<(u16, i16)>> 
 pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
     use ast::DataType as D;
     use ScalarType::*;
-    let len = |c: &Option<ast::CharacterLength>| match c {
-        Some(ast::CharacterLength::IntegerLength { length, .. }) => Some(*length as u32),
-        _ => None,
+    // PostgreSQL's limits on char(n) and varchar(n).
+    let len = |c: &Option<ast::CharacterLength>, ty: &str| -> SqlResult<Option<u32>> {
+        match c {
+            Some(ast::CharacterLength::IntegerLength { length, .. }) => match *length {
+                0 => Err(SqlError::new(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!("length for type {ty} must be at least 1"),
+                )),
+                n if n > 10_485_760 => Err(SqlError::new(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!("length for type {ty} cannot exceed 10485760"),
+                )),
+                n => Ok(Some(n as u32)),
+            },
+            Some(ast::CharacterLength::Max) => Err(SqlError::unsupported("length MAX")),
+            None => Ok(None),
+        }
     };
     Ok(match t {
         D::Bool | D::Boolean => Bool,
@@ -782,8 +796,8 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
         },
         D::Numeric(info) | D::Decimal(info) | D::Dec(info) => Numeric(numeric_typmod(info)?),
         D::Text | D::String(_) => Text,
-        D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) => Varchar(len(l)),
-        D::Char(l) | D::Character(l) => Char(len(l).unwrap_or(1)),
+        D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) => Varchar(len(l, "varchar")?),
+        D::Char(l) | D::Character(l) => Char(len(l, "char")?.unwrap_or(1)),
         D::Date => Date,
         D::Timestamp(_, tz) => match tz {
             ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone => TimestampTz,

@@ -47,9 +47,9 @@ pub fn eval_unary(op: UnaryOp, v: Datum) -> SqlResult<Datum> {
             Datum::Float64(f) => Datum::Float64(F64(-f.0)),
             Datum::Numeric(n) => Datum::Numeric(-n),
             Datum::Interval(iv) => Datum::Interval(Interval {
-                months: -iv.months,
-                days: -iv.days,
-                micros: -iv.micros,
+                months: iv.months.checked_neg().ok_or_else(|| range("interval"))?,
+                days: iv.days.checked_neg().ok_or_else(|| range("interval"))?,
+                micros: iv.micros.checked_neg().ok_or_else(|| range("interval"))?,
             }),
             other => return Err(SqlError::internal(format!("cannot negate {other:?}"))),
         },
@@ -242,16 +242,22 @@ fn add_interval_to_ts(us: i64, iv: &Interval, sign: i64) -> SqlResult<i64> {
     let (months, days, micros) = interval_to_micros_days(iv)?;
     let mut dt = strconv::datetime_from_micros(us);
     if months != 0 {
-        let m = (months * sign) as i32;
+        let m = months * sign;
+        let n =
+            chrono::Months::new(u32::try_from(m.unsigned_abs()).map_err(|_| range("timestamp"))?);
         dt = if m >= 0 {
-            dt.checked_add_months(chrono::Months::new(m as u32))
+            dt.checked_add_months(n)
         } else {
-            dt.checked_sub_months(chrono::Months::new((-m) as u32))
+            dt.checked_sub_months(n)
         }
         .ok_or_else(|| range("timestamp"))?;
     }
     let us = strconv::micros_from_datetime(dt);
-    us.checked_add(sign * (days as i64 * MICROS_PER_DAY + micros))
+    (days as i64)
+        .checked_mul(MICROS_PER_DAY)
+        .and_then(|d| d.checked_add(micros))
+        .and_then(|d| d.checked_mul(sign))
+        .and_then(|d| us.checked_add(d))
         .ok_or_else(|| range("timestamp"))
 }
 
@@ -277,18 +283,38 @@ fn datetime_arith(op: BinaryOp, l: Datum, r: Datum) -> SqlResult<Datum> {
         }
         (Sub, TimestampTz(t), Interval(iv)) => TimestampTz(add_interval_to_ts(t, &iv, -1)?),
         (Sub, Timestamp(a), Timestamp(b)) | (Sub, TimestampTz(a), TimestampTz(b)) => {
-            let d = a - b;
+            let infinite = |t: i64| t == i64::MAX || t == i64::MIN;
+            if infinite(a) || infinite(b) {
+                return Err(SqlError::new(
+                    sqlstate::DATETIME_FIELD_OVERFLOW,
+                    "cannot subtract infinite timestamps",
+                ));
+            }
+            let d = a.checked_sub(b).ok_or_else(|| range("interval"))?;
             Interval(catalog::Interval {
                 months: 0,
                 days: (d / MICROS_PER_DAY) as i32,
                 micros: d % MICROS_PER_DAY,
             })
         }
+        (Add | Sub, Date(d @ (i32::MAX | i32::MIN)), Int32(_))
+        | (Add, Int32(_), Date(d @ (i32::MAX | i32::MIN))) => {
+            Date(d) // infinity stays infinite
+        }
         (Add, Date(d), Int32(n)) | (Add, Int32(n), Date(d)) => {
             Date(d.checked_add(n).ok_or_else(|| range("date"))?)
         }
         (Sub, Date(d), Int32(n)) => Date(d.checked_sub(n).ok_or_else(|| range("date"))?),
-        (Sub, Date(a), Date(b)) => Int32(a - b),
+        (Sub, Date(a), Date(b)) => {
+            let infinite = |d: i32| d == i32::MAX || d == i32::MIN;
+            if infinite(a) || infinite(b) {
+                return Err(SqlError::new(
+                    sqlstate::DATETIME_FIELD_OVERFLOW,
+                    "cannot subtract infinite dates",
+                ));
+            }
+            Int32(a.checked_sub(b).ok_or_else(|| range("integer"))?)
+        }
         (Add, Date(d), Interval(iv)) | (Add, Interval(iv), Date(d)) => {
             Timestamp(add_interval_to_ts(date_to_ts(d), &iv, 1)?)
         }

@@ -54,6 +54,8 @@ pub enum Request {
     },
     /// Time passes: advance inputs and allow compaction.
     Tick,
+    /// Stop: the workers shut down with the coordinator.
+    Shutdown,
     /// A read finished: release its hold and drop its transient dataflow.
     ReadDone {
         ts: u64,
@@ -139,6 +141,7 @@ impl Coordinator {
                     let _ = reply.send(planner::describe(&stmt, &self.catalog, now, declared));
                 }
                 Request::Tick => self.tick(),
+                Request::Shutdown => break,
                 Request::ReadDone { ts, transient } => {
                     if let Some(n) = self.holds.get_mut(&ts) {
                         *n -= 1;

@@ -75,7 +75,18 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
         .recover(records)
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("replaying the log")?;
-    let coord_task = tokio::spawn(coord.run(rx));
+    // The coordinator gets a thread of its own: planning and computing a
+    // large write is synchronous work, and must not stall the sessions'
+    // network I/O or the signal handling on the shared runtime.
+    let coord_thread = std::thread::Builder::new()
+        .name("coordinator".into())
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(coord.run(rx)))
+        })
+        .context("starting the coordinator thread")?;
     let ticker = tx.clone();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(std::time::Duration::from_millis(1000));
@@ -90,6 +101,7 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     info!(addr = %args.listen, "accepting PostgreSQL connections");
+    let stop = tx.clone();
     let handlers = session::Handlers::new(tx);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
@@ -111,8 +123,13 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
     }
     info!("shutting down");
     drop(handlers);
-    coord_task.abort();
-    let _ = coord_task.await;
+    let _ = stop.send(coordinator::Request::Shutdown);
+    // Every acknowledged write is already in the log, so a coordinator still
+    // busy with a statement is not waited for long.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !coord_thread.is_finished() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     info!("stopped");
     // Open client connections must not keep the process alive.
     std::process::exit(0)
