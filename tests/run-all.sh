@@ -6,7 +6,8 @@
 #   4. sqllogictest files against ripple with --workers 1 and --workers 4
 #   5. the same files against PostgreSQL (where standard SQL)
 #   6. client tests (psycopg2, psycopg 3) against a real ripple process
-#   7. a short SQL fuzzing run (tests/fuzz/sqlfuzz.py; longer runs: --seconds, --seed)
+#   7. the differential oracle (tests/oracle/oracle.py) and a short SQL fuzzing run (tests/fuzz/sqlfuzz.py);
+#      longer local runs: --rounds / --seconds and --seed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,8 @@ fi
 echo "== client tests (psycopg 3, extended protocol, PostgreSQL as oracle)"
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 1
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 4
+echo "== differential oracle: materialized views vs PostgreSQL under random writes"
+python3 tests/oracle/oracle.py --ripple-bin "$BIN" --rounds 15 --seed 1 --workers 4
 echo "== SQL fuzzing (no input may crash or hang the server)"
 python3 tests/fuzz/sqlfuzz.py --ripple-bin "$BIN" --seconds 30 --seed 1
 echo "== all tests passed"

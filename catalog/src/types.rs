@@ -210,6 +210,23 @@ macro_rules! ordered_float {
 ordered_float!(F64, f64, u64);
 ordered_float!(F32, f32, u32);
 
+/// `d` shown with at least `scale` fractional digits when that does not
+/// change its value. Decimal arithmetic drops the scale of zero results
+/// (`0.00 * 2` gives `0`), while PostgreSQL keeps it (`0.00`): the callers
+/// restore the scale PostgreSQL's rules give.
+pub fn numeric_with_scale(d: Decimal, scale: u32) -> Decimal {
+    if d.scale() >= scale || scale > 28 {
+        return d;
+    }
+    let mut r = d;
+    r.rescale(scale);
+    if r == d {
+        r
+    } else {
+        d
+    }
+}
+
 /// An interval as PostgreSQL keeps it: months, days and microseconds, each
 /// signed independently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -91,15 +91,19 @@ fn sum(values: &[(&Datum, i64)]) -> SqlResult<Datum> {
         }
         Datum::Numeric(_) => {
             let mut acc = Decimal::ZERO;
+            let mut scale = 0;
             for (d, n) in values {
                 if let Datum::Numeric(v) = d {
                     let term = v
                         .checked_mul(Decimal::from(*n))
                         .ok_or_else(|| overflow("numeric"))?;
                     acc = acc.checked_add(term).ok_or_else(|| overflow("numeric"))?;
+                    scale = scale.max(v.scale());
                 }
             }
-            Ok(Datum::Numeric(acc))
+            Ok(Datum::Numeric(catalog::types::numeric_with_scale(
+                acc, scale,
+            )))
         }
         Datum::Float64(_) => Ok(Datum::Float64(F64(values
             .iter()

@@ -13,12 +13,12 @@ use differential_dataflow::trace::{Cursor, TraceReader};
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
-
-/// How long a worker with a waiting read steps without parking.
-const SPIN: Duration = Duration::from_millis(5);
 use timely::dataflow::operators::CapabilitySet;
 use timely::progress::Antichain;
 use timely::worker::Worker;
+
+/// How long a worker with a waiting read steps without parking.
+const SPIN: Duration = Duration::from_millis(5);
 
 pub type RowTrace = TraceAgent<ValSpine<Row, Row, u64, isize>>;
 pub type ErrTrace = TraceAgent<KeySpine<SqlError, u64, isize>>;

@@ -169,18 +169,25 @@ fn numeric_overflow() -> SqlError {
 }
 
 pub fn numeric_arith(op: BinaryOp, a: Decimal, b: Decimal) -> SqlResult<Decimal> {
-    match op {
-        BinaryOp::Add => a.checked_add(b).ok_or_else(numeric_overflow),
-        BinaryOp::Sub => a.checked_sub(b).ok_or_else(numeric_overflow),
-        BinaryOp::Mul => a.checked_mul(b).ok_or_else(numeric_overflow),
-        BinaryOp::Div => numeric_div(a, b),
+    // PostgreSQL's result scales: max of the operands' for + - %, their sum
+    // for *.
+    let max_scale = a.scale().max(b.scale());
+    let r = match op {
+        BinaryOp::Add => (a.checked_add(b), max_scale),
+        BinaryOp::Sub => (a.checked_sub(b), max_scale),
+        BinaryOp::Mul => (a.checked_mul(b), a.scale() + b.scale()),
+        BinaryOp::Div => return numeric_div(a, b),
         BinaryOp::Mod => {
             if b.is_zero() {
                 return Err(SqlError::division_by_zero());
             }
-            a.checked_rem(b).ok_or_else(numeric_overflow)
+            (a.checked_rem(b), max_scale)
         }
         _ => unreachable!(),
+    };
+    match r {
+        (Some(d), scale) => Ok(catalog::types::numeric_with_scale(d, scale)),
+        (None, _) => Err(numeric_overflow()),
     }
 }
 

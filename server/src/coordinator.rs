@@ -259,7 +259,25 @@ impl Coordinator {
                 StatementPlan::Insert { table, source } => {
                     let rows = match source {
                         Plan::Constant { rows, .. } => rows,
-                        other => self.read_now(other).await?,
+                        other => {
+                            // The read happens at the block's start: it
+                            // cannot see the block's own earlier writes.
+                            let written = |id: &GlobalId| {
+                                updates.iter().any(|(t, _, _)| t == id)
+                                    || (!updates.is_empty()
+                                        && self
+                                            .catalog
+                                            .get(*id)
+                                            .is_some_and(|i| i.kind != ItemKind::Table))
+                            };
+                            if other.depends_on().iter().any(written) {
+                                return Err(SqlError::new(
+                                    sqlstate::INVALID_TRANSACTION_STATE,
+                                    "INSERT … SELECT from a table written earlier in the same transaction block is not supported; COMMIT first",
+                                ));
+                            }
+                            self.read_now(other).await?
+                        }
                     };
                     let schema = self.schema_of(table)?;
                     let mut out = vec![];
@@ -275,7 +293,7 @@ impl Coordinator {
                     predicate,
                     assignments,
                 } => {
-                    let contents = self.table_contents(table, &mut overlay).await?;
+                    let contents = self.table_contents(table, &mut overlay, &updates).await?;
                     let schema = self.schema_of(table)?;
                     let mut out = vec![];
                     let mut n = 0;
@@ -299,7 +317,7 @@ impl Coordinator {
                     (table, out, format!("UPDATE {n}"))
                 }
                 StatementPlan::Delete { table, predicate } => {
-                    let contents = self.table_contents(table, &mut overlay).await?;
+                    let contents = self.table_contents(table, &mut overlay, &updates).await?;
                     let mut out = vec![];
                     let mut n = 0;
                     for (row, d) in contents {
@@ -325,11 +343,13 @@ impl Coordinator {
         Ok((updates, tags))
     }
 
-    /// The table's rows at the read timestamp plus this block's changes.
+    /// The table's rows at the read timestamp plus this block's changes
+    /// (`pending`, the updates of the block's earlier statements).
     async fn table_contents(
         &mut self,
         table: GlobalId,
         overlay: &mut HashMap<GlobalId, Contents>,
+        pending: &[(GlobalId, Row, isize)],
     ) -> SqlResult<Vec<(Row, isize)>> {
         if let std::collections::hash_map::Entry::Vacant(slot) = overlay.entry(table) {
             let name = self
@@ -345,7 +365,13 @@ impl Coordinator {
                     arity,
                 })
                 .await?;
-            slot.insert(rows.into_iter().collect());
+            let contents = slot.insert(rows.into_iter().collect());
+            let earlier: Vec<(Row, isize)> = pending
+                .iter()
+                .filter(|(id, _, _)| *id == table)
+                .map(|(_, r, d)| (r.clone(), *d))
+                .collect();
+            apply(contents, &earlier);
         }
         let contents = &overlay[&table];
         let mut rows: Vec<(Row, isize)> = contents

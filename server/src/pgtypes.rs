@@ -30,7 +30,9 @@ pub fn type_of_oid(oid: u32) -> Option<ScalarType> {
         1700 => ScalarType::Numeric(None),
         25 => ScalarType::Text,
         1043 => ScalarType::Varchar(None),
-        1042 => ScalarType::Char(1),
+        // bpchar without a length: no limit, so text (whose comparisons
+        // with char(n) columns ignore the padding the same way)
+        1042 => ScalarType::Text,
         1082 => ScalarType::Date,
         1114 => ScalarType::Timestamp,
         1184 => ScalarType::TimestampTz,

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Differential oracle: Ripple's materialized views against PostgreSQL.
+
+Creates the same tables in a real `ripple` and in a fresh PostgreSQL
+database, keeps every query of QUERIES as a materialized view in Ripple, and
+then applies random batches of INSERT / UPDATE / DELETE to both (each batch
+one transaction: NULLs, duplicate rows, deletes of a column's current min or
+max, deletes of a whole group, emptying a table, updates of join keys).
+After every batch it compares, as multisets, each view's contents and the
+same query asked ad hoc in Ripple with PostgreSQL's answer.
+
+Usage:
+  python3 tests/oracle/oracle.py --ripple-bin target/debug/ripple \
+      [--rounds 20] [--seed N] [--workers 2] [--pg-port 54329]
+
+A failure prints the seed, the round, the batch, the query and the rows that
+differ. Long local runs: --rounds 500 with a few seeds.
+"""
+
+import argparse
+import os
+import random
+import signal
+import sys
+import tempfile
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "clients"))
+from test_psycopg import CheckFailed, Server  # noqa: E402
+
+SCHEMA = [
+    "CREATE TABLE t1 (a int, b int, c text, d numeric(8,2))",
+    "CREATE TABLE t2 (a int, e int, f text)",
+    "CREATE TABLE t3 (k int NOT NULL, v bigint, w boolean)",
+]
+
+# Queries Ripple keeps as materialized views. Each must be deterministic as
+# a multiset (Top-K orders by enough columns to be total).
+QUERIES = [
+    # scans, filters, expressions
+    "SELECT a, b, c, d FROM t1",
+    "SELECT a, b FROM t1 WHERE b > 2 AND c IS NOT NULL",
+    "SELECT a + b AS s, b * 2 - 1 AS m, c || '!' AS x FROM t1 WHERE a IS NULL OR b < 5",
+    "SELECT CASE WHEN b > 3 THEN 'hi' WHEN b IS NULL THEN 'none' ELSE 'lo' END AS k, coalesce(c, '?') FROM t1",
+    "SELECT a, nullif(b, 0), d * 2 FROM t1 WHERE c LIKE '%x%' OR c = ''",
+    "SELECT a, b FROM t1 WHERE b BETWEEN 1 AND 4 AND a IN (1, 2, 3)",
+    # aggregates
+    "SELECT count(*) AS n, count(b) AS nb, sum(b) AS s, min(b) AS lo, max(b) AS hi FROM t1",
+    "SELECT a, count(*), sum(b), min(c), max(c) FROM t1 GROUP BY a",
+    "SELECT a, avg(b) AS av, sum(d) AS sd FROM t1 GROUP BY a",
+    "SELECT c, count(DISTINCT a) AS da, count(DISTINCT b) AS db FROM t1 GROUP BY c",
+    "SELECT a, sum(b) FROM t1 GROUP BY a HAVING count(*) > 1",
+    "SELECT a, max(b) - min(b) AS spread FROM t1 WHERE b IS NOT NULL GROUP BY a HAVING max(b) > 2",
+    "SELECT b % 3 AS r, count(*) FROM t1 GROUP BY b % 3",
+    "SELECT k, bool_and(w) AS all_w, bool_or(w) AS any_w, sum(v) FROM t3 GROUP BY k",
+    "SELECT min(d), max(d), sum(d), avg(d) FROM t1",
+    "SELECT count(*) FROM t2",
+    # distinct
+    "SELECT DISTINCT a FROM t1",
+    "SELECT DISTINCT a, c FROM t1 WHERE b IS NOT NULL",
+    # joins
+    "SELECT t1.a, t1.b, t2.e FROM t1 JOIN t2 ON t1.a = t2.a",
+    "SELECT t1.a, t1.b, t2.e, t2.f FROM t1 LEFT JOIN t2 ON t1.a = t2.a",
+    "SELECT t1.b, t2.a, t2.e FROM t1 RIGHT JOIN t2 ON t1.a = t2.a",
+    "SELECT t1.a AS a1, t2.a AS a2, t1.c, t2.f FROM t1 FULL JOIN t2 ON t1.a = t2.a",
+    "SELECT t1.a, t2.e FROM t1 JOIN t2 ON t1.a = t2.a AND t1.b < t2.e",
+    "SELECT t1.a, t2.e FROM t1 LEFT JOIN t2 ON t1.a = t2.a AND t2.e > 2",
+    "SELECT x.a, x.b, y.b AS b2 FROM t1 x JOIN t1 y ON x.a = y.a AND x.b < y.b",
+    "SELECT t1.a, count(*) FROM t1 CROSS JOIN t3 WHERE t3.k = 1 GROUP BY t1.a",
+    "SELECT t1.c, t2.f, t3.v FROM t1 JOIN t2 ON t1.a = t2.a JOIN t3 ON t2.e = t3.k",
+    "SELECT t2.a, count(t1.b) AS n, sum(t1.b) AS s FROM t2 LEFT JOIN t1 ON t1.a = t2.a GROUP BY t2.a",
+    "SELECT coalesce(t1.a, t2.a) AS a, count(*) FROM t1 FULL JOIN t2 ON t1.a = t2.a GROUP BY coalesce(t1.a, t2.a)",
+    "SELECT t1.a FROM t1 JOIN t2 USING (a) WHERE t2.f IS NULL",
+    # set operations
+    "SELECT a FROM t1 UNION SELECT a FROM t2",
+    "SELECT a, c FROM t1 UNION ALL SELECT a, f FROM t2",
+    "SELECT a FROM t1 EXCEPT SELECT a FROM t2",
+    "SELECT a FROM t1 INTERSECT SELECT a FROM t2",
+    # subqueries in FROM and CTEs
+    "SELECT s.a, s.n FROM (SELECT a, count(*) AS n FROM t1 GROUP BY a) s WHERE s.n >= 2",
+    "WITH g AS (SELECT a, sum(b) AS sb FROM t1 GROUP BY a) SELECT g.a, g.sb, t2.e FROM g JOIN t2 ON g.a = t2.a",
+    "WITH m AS (SELECT max(b) AS mb FROM t1) SELECT t1.a, t1.b FROM t1 JOIN m ON t1.b = m.mb",
+    # top-k
+    "SELECT a, b FROM t1 WHERE b IS NOT NULL AND a IS NOT NULL ORDER BY b DESC, a LIMIT 3",
+    "SELECT k, v FROM t3 WHERE v IS NOT NULL ORDER BY v, k LIMIT 2 OFFSET 1",
+]
+
+A_VALUES = [0, 1, 2, 3, 4, 5, None]
+B_VALUES = list(range(-3, 11)) + [None]
+C_VALUES = ["x", "y", "z", "xx", "", None]
+D_VALUES = [Decimal("0.00"), Decimal("1.50"), Decimal("-2.25"), Decimal("100"), Decimal("0.1"), None]
+
+
+def lit(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    return str(v)
+
+
+def row_t1(rng):
+    return f"({lit(rng.choice(A_VALUES))}, {lit(rng.choice(B_VALUES))}, " \
+           f"{lit(rng.choice(C_VALUES))}, {lit(rng.choice(D_VALUES))})"
+
+
+def row_t2(rng):
+    return f"({lit(rng.choice(A_VALUES))}, {lit(rng.choice(B_VALUES))}, {lit(rng.choice(C_VALUES))})"
+
+
+def row_t3(rng):
+    return f"({rng.randint(0, 4)}, {lit(rng.choice([None, 1, 2, -5, 10**12]))}, " \
+           f"{lit(rng.choice([True, False, None]))})"
+
+
+def batch(rng, pg_cur):
+    """One random transaction's statements, chosen against PostgreSQL's current state."""
+    out = []
+    for _ in range(rng.randint(1, 6)):
+        op = rng.randrange(12)
+        if op <= 2:
+            n = rng.randint(1, 5)
+            rows = [row_t1(rng) for _ in range(n)]
+            if rng.random() < 0.3:
+                rows += rows[:1]  # a duplicate row
+            out.append(f"INSERT INTO t1 VALUES {', '.join(rows)}")
+        elif op == 3:
+            out.append(f"INSERT INTO t2 VALUES {', '.join(row_t2(rng) for _ in range(rng.randint(1, 3)))}")
+        elif op == 4:
+            out.append(f"INSERT INTO t3 VALUES {', '.join(row_t3(rng) for _ in range(rng.randint(1, 3)))}")
+        elif op == 5:
+            # delete the current min or max of a column
+            col, fn = rng.choice([("b", "max"), ("b", "min"), ("d", "max"), ("d", "min")])
+            pg_cur.execute(f"SELECT {fn}({col}) FROM t1")
+            v = pg_cur.fetchone()[0]
+            if v is not None:
+                out.append(f"DELETE FROM t1 WHERE {col} = {lit(v)}")
+        elif op == 6:
+            a = rng.choice(A_VALUES)
+            cond = "a IS NULL" if a is None else f"a = {a}"
+            out.append(f"DELETE FROM t1 WHERE {cond}")  # a whole group
+        elif op == 7:
+            out.append(f"UPDATE t1 SET b = b + {rng.randint(-2, 2)} WHERE a = {rng.choice(A_VALUES[:-1])}")
+        elif op == 8:
+            out.append(f"UPDATE t1 SET c = {lit(rng.choice(C_VALUES))}, d = {lit(rng.choice(D_VALUES))} "
+                       f"WHERE b < {rng.randint(-2, 8)}")
+        elif op == 9:
+            out.append(f"UPDATE t2 SET a = {lit(rng.choice(A_VALUES))} WHERE e > {rng.randint(-3, 9)}")
+        elif op == 10:
+            if rng.random() < 0.3:
+                out.append(rng.choice(["DELETE FROM t2", "DELETE FROM t3"]))  # empty a table
+            else:
+                out.append(f"DELETE FROM t2 WHERE a = {rng.choice(A_VALUES[:-1])}")
+        else:
+            out.append(f"UPDATE t3 SET v = v * 2, w = NOT w WHERE k = {rng.randint(0, 4)}")
+    return out
+
+
+def canon(rows):
+    """A multiset of rows; Decimals keep their scale, floats their repr."""
+    return Counter(tuple(str(v) if isinstance(v, Decimal) else repr(v) for v in r) for r in rows)
+
+
+def fetch(cur, sql):
+    cur.execute(sql)
+    return canon(cur.fetchall())
+
+
+def describe_diff(want, got):
+    missing = want - got
+    extra = got - want
+    lines = []
+    for r, n in sorted(missing.items())[:10]:
+        lines.append(f"    missing x{n}: {r}")
+    for r, n in sorted(extra.items())[:10]:
+        lines.append(f"    extra   x{n}: {r}")
+    return "\n".join(lines)
+
+
+def connect_pg(port, dbname):
+    c = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=dbname, connect_timeout=5)
+    c.autocommit = True
+    return c
+
+
+def run(args):
+    rng = random.Random(args.seed)
+    admin = connect_pg(args.pg_port, "postgres")
+    admin.cursor().execute("DROP DATABASE IF EXISTS ripple_oracle")
+    admin.cursor().execute("CREATE DATABASE ripple_oracle")
+    pg = connect_pg(args.pg_port, "ripple_oracle")
+    tmp = tempfile.mkdtemp(prefix="ripple-oracle-")
+    server = Server(os.path.abspath(args.ripple_bin), args.workers,
+                    os.path.join(tmp, "data"), os.path.join(tmp, "ripple.log"))
+    server.start()
+    try:
+        rip = server.connect(autocommit=True)
+        rc, pc = rip.cursor(), pg.cursor()
+        for stmt in SCHEMA:
+            rc.execute(stmt)
+            pc.execute(stmt)
+        for i, q in enumerate(QUERIES):
+            try:
+                rc.execute(f"CREATE MATERIALIZED VIEW oracle_{i} AS {q}")
+            except psycopg2.Error as e:
+                raise CheckFailed(f"query {i} cannot be a view in Ripple: {q}\n  {e}") from None
+        for rnd in range(1, args.rounds + 1):
+            stmts = batch(rng, pc)
+            for conn, cur in ((rip, rc), (pg, pc)):
+                cur.execute("BEGIN")
+                for s in stmts:
+                    cur.execute(s)
+                cur.execute("COMMIT")
+            for i, q in enumerate(QUERIES):
+                want = fetch(pc, q)
+                for what, sql in (("view", f"SELECT * FROM oracle_{i}"), ("ad hoc", q)):
+                    got = fetch(rc, sql)
+                    if got != want:
+                        raise CheckFailed(
+                            f"round {rnd}, seed {args.seed}: {what} differs from PostgreSQL\n"
+                            f"  query: {q}\n  batch:\n    " + ";\n    ".join(stmts) + "\n"
+                            + describe_diff(want, got))
+        return len(QUERIES)
+    finally:
+        server.stop(signal.SIGTERM)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ripple-bin", default="target/debug/ripple")
+    p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--pg-port", type=int, default=int(os.environ.get("PGTEST_PORT", "54329")))
+    args = p.parse_args()
+    try:
+        n = run(args)
+    except (CheckFailed, psycopg2.Error) as e:
+        print(f"oracle: FAILED (seed {args.seed})\n{e}", file=sys.stderr)
+        return 1
+    print(f"oracle: {n} views and ad hoc queries equal PostgreSQL's answers "
+          f"after each of {args.rounds} batches (seed {args.seed}, workers {args.workers})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
