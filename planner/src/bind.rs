@@ -333,10 +333,14 @@ impl<'a> Binder<'a> {
                     input: Box::new(Plan::union(vec![lp, rp.negate()])),
                 }
             }
+            ast::SetOperator::Intersect if all => {
+                // min(a, b) multiplicities: a - max(a - b, 0)
+                let surplus = Plan::Threshold {
+                    input: Box::new(Plan::union(vec![lp.clone(), rp.negate()])),
+                };
+                Plan::union(vec![lp, surplus.negate()])
+            }
             ast::SetOperator::Intersect => {
-                if all {
-                    return Err(SqlError::unsupported("INTERSECT ALL"));
-                }
                 let on = (0..n).map(|i| (i, i)).collect();
                 Plan::Join {
                     left: Box::new(lp.distinct()),

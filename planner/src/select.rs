@@ -276,15 +276,16 @@ pub fn bind_projection(
         }
     }
     let visible = exprs.len();
-    let distinct = match &s.distinct {
-        None | Some(ast::Distinct::All) => false,
-        Some(ast::Distinct::Distinct) => true,
-        Some(ast::Distinct::On(_)) => return Err(SqlError::unsupported("DISTINCT ON")),
+    let (distinct, distinct_on) = match &s.distinct {
+        None | Some(ast::Distinct::All) => (false, None),
+        Some(ast::Distinct::Distinct) => (true, None),
+        Some(ast::Distinct::On(on)) => (false, Some(on)),
     };
-    let mut order = vec![];
-    for o in order_by {
-        let column =
-            match &o.expr {
+    // ORDER BY and DISTINCT ON items: an output ordinal, an output column
+    // name, or an expression over the input (added as a hidden column).
+    let mut sort_column =
+        |e: &AstExpr, clause: &'static str| -> SqlResult<usize> {
+            Ok(match e {
                 AstExpr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                     ordinal(&v.value, visible)?
                 }
@@ -301,13 +302,7 @@ pub fn bind_projection(
                         .expect("found above")
                 }
                 e => {
-                    let t = b.bind_expr(
-                        e,
-                        ExprCtx {
-                            clause: "ORDER BY",
-                            ..ctx
-                        },
-                    )?;
+                    let t = b.bind_expr(e, ExprCtx { clause, ..ctx })?;
                     match exprs.iter().position(|x| x.expr == t.expr) {
                         Some(i) => i,
                         None if distinct => return Err(SqlError::new(
@@ -327,9 +322,20 @@ pub fn bind_projection(
                         }
                     }
                 }
-            };
-        order.push(sort_key(column, &o.options));
+            })
+        };
+    let mut order = vec![];
+    for o in order_by {
+        order.push(sort_key(sort_column(&o.expr, "ORDER BY")?, &o.options));
     }
+    let on_columns = match distinct_on {
+        Some(on) => Some(
+            on.iter()
+                .map(|e| sort_column(e, "DISTINCT ON"))
+                .collect::<SqlResult<Vec<usize>>>()?,
+        ),
+        None => None,
+    };
     let base = plan.arity();
     let mut outputs = vec![];
     let mut maps = vec![];
@@ -345,6 +351,41 @@ pub fn bind_projection(
     let mut plan = plan.map(maps).project(outputs);
     if distinct {
         plan = plan.distinct();
+    }
+    if let Some(on) = on_columns {
+        // The first row of each group by ORDER BY, which must lead with the
+        // DISTINCT ON expressions (PostgreSQL's rule); without ORDER BY any
+        // row of the group will do, so take the least.
+        let mut leading: Vec<usize> = order.iter().take(on.len()).map(|k| k.column).collect();
+        let mut wanted = on.clone();
+        leading.sort_unstable();
+        leading.dedup();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if !order.is_empty() && leading != wanted {
+            return Err(SqlError::new(
+                sqlstate::INVALID_COLUMN_REFERENCE,
+                "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+            ));
+        }
+        let rank = if order.is_empty() {
+            (0..plan.arity())
+                .map(|column| SortKey {
+                    column,
+                    desc: false,
+                    nulls_first: false,
+                })
+                .collect()
+        } else {
+            order.clone()
+        };
+        plan = Plan::TopK {
+            input: Box::new(plan),
+            group_key: wanted,
+            order: rank,
+            limit: Some(1),
+            offset: 0,
+        };
     }
     Ok((
         Rel {

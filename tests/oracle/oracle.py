@@ -80,6 +80,11 @@ QUERIES = [
     "SELECT a, c FROM t1 UNION ALL SELECT a, f FROM t2",
     "SELECT a FROM t1 EXCEPT SELECT a FROM t2",
     "SELECT a FROM t1 INTERSECT SELECT a FROM t2",
+    "SELECT a FROM t1 INTERSECT ALL SELECT a FROM t2",
+    "SELECT a, c FROM t1 EXCEPT ALL SELECT a, f FROM t2",
+    # DISTINCT ON (a per-group top 1)
+    "SELECT DISTINCT ON (a) a, b, c FROM t1 ORDER BY a, b DESC, c",
+    "SELECT DISTINCT ON (k) k, v FROM t3 ORDER BY k, v NULLS FIRST",
     # subqueries in FROM and CTEs
     "SELECT s.a, s.n FROM (SELECT a, count(*) AS n FROM t1 GROUP BY a) s WHERE s.n >= 2",
     "WITH g AS (SELECT a, sum(b) AS sb FROM t1 GROUP BY a) SELECT g.a, g.sb, t2.e FROM g JOIN t2 ON g.a = t2.a",
