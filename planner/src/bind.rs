@@ -33,6 +33,12 @@ pub struct Binder<'a> {
     depth: RefCell<usize>,
     /// Catalog items this statement names directly (its dependencies).
     pub used: RefCell<Vec<catalog::GlobalId>>,
+    /// Scopes of the queries enclosing the subquery being bound, innermost
+    /// last: their columns bind as `Expr::Outer`.
+    pub outer: RefCell<Vec<Scope>>,
+    /// Subqueries in expressions already bound as a column of the relation
+    /// (by `subquery::query_key`): the column and its type.
+    pub subquery_cols: RefCell<std::collections::HashMap<usize, (usize, ScalarType)>>,
 }
 
 impl<'a> Binder<'a> {
@@ -43,6 +49,8 @@ impl<'a> Binder<'a> {
             ctes: RefCell::new(vec![]),
             depth: RefCell::new(0),
             used: RefCell::new(vec![]),
+            outer: RefCell::new(vec![]),
+            subquery_cols: RefCell::new(std::collections::HashMap::new()),
         }
     }
 
@@ -558,9 +566,7 @@ impl<'a> Binder<'a> {
         s: &ast::Select,
         order_by: &[ast::OrderByExpr],
     ) -> SqlResult<(Rel, usize, Vec<SortKey>)> {
-        let from = self.bind_from(&s.from)?;
-        let mut plan = from.plan;
-        let input = from.scope;
+        let mut rel = self.bind_from(&s.from)?;
         if let Some(w) = &s.selection {
             if contains_aggregate(w) {
                 return Err(SqlError::new(
@@ -568,27 +574,88 @@ impl<'a> Binder<'a> {
                     "aggregate functions are not allowed in WHERE",
                 ));
             }
-            let pred = self
-                .bind_expr(
-                    w,
-                    ExprCtx {
-                        scope: &input,
-                        agg: None,
-                        clause: "WHERE",
-                    },
-                )?
-                .into_bool("WHERE")?;
-            plan = plan.filter(vec![pred]);
+            // [NOT] EXISTS and [NOT] IN conjuncts become semi/antijoins;
+            // other subqueries become columns the rest of WHERE reads.
+            let mut parts = vec![];
+            ast_conjuncts(w, &mut parts);
+            let parts_len = parts.len();
+            let mut rest = vec![];
+            for c in parts {
+                rel = match self.where_subquery(c, rel)? {
+                    Ok(r) => r,
+                    Err(r) => {
+                        rest.push(c);
+                        r
+                    }
+                };
+            }
+            rel = self.attach_subqueries(&rest, rel)?;
+            let all_rest = rest.len() == parts_len;
+            if all_rest {
+                // nothing became a join: bind the condition as written (its
+                // errors name the AND, as PostgreSQL's do)
+                rest = vec![w];
+            }
+            let mut preds = vec![];
+            for c in rest {
+                preds.push(
+                    self.bind_expr(
+                        c,
+                        ExprCtx {
+                            scope: &rel.scope,
+                            agg: None,
+                            clause: "WHERE",
+                        },
+                    )?
+                    .into_bool("WHERE")?,
+                );
+            }
+            if !preds.is_empty() {
+                rel.plan = rel.plan.filter(preds);
+            }
         }
         let group_exprs: Vec<AstExpr> = match &s.group_by {
             ast::GroupByExpr::Expressions(e, m) if m.is_empty() => e.clone(),
             _ => return Err(SqlError::unsupported("GROUP BY ALL / ROLLUP / CUBE")),
         };
         let grouped = !group_exprs.is_empty() || s.having.is_some() || has_aggregates(s, order_by);
+        let select_exprs: Vec<&AstExpr> = s
+            .projection
+            .iter()
+            .filter_map(|p| match p {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+                _ => None,
+            })
+            .chain(s.having.iter())
+            .chain(order_by.iter().map(|o| &o.expr))
+            .collect();
         if grouped {
-            crate::select::bind_grouped(self, s, order_by, plan, input, group_exprs)
+            let mut found = 0;
+            for e in &select_exprs {
+                let _ = ast::visit_expressions(*e, |x| {
+                    if matches!(
+                        x,
+                        AstExpr::Subquery(_)
+                            | AstExpr::Exists { .. }
+                            | AstExpr::In {
+                                target: ast::InTarget::Subquery(_),
+                                ..
+                            }
+                    ) {
+                        found += 1;
+                    }
+                    std::ops::ControlFlow::<()>::Continue(())
+                });
+            }
+            if found > 0 {
+                return Err(SqlError::unsupported(
+                    "subqueries in the SELECT list, HAVING or ORDER BY of a grouped query",
+                ));
+            }
+            crate::select::bind_grouped(self, s, order_by, rel.plan, rel.scope, group_exprs)
         } else {
-            crate::select::bind_projection(self, s, order_by, plan, &input, None)
+            let rel = self.attach_subqueries(&select_exprs, rel)?;
+            crate::select::bind_projection(self, s, order_by, rel.plan, &rel.scope, None)
         }
     }
 
@@ -841,6 +908,32 @@ pub fn not_null(cols: impl Iterator<Item = usize>) -> Vec<Expr> {
 }
 
 /// Splits a predicate into its AND-ed conjuncts.
+/// The AND-ed parts of a condition, as written.
+pub fn ast_conjuncts<'e>(e: &'e AstExpr, out: &mut Vec<&'e AstExpr>) {
+    match e {
+        AstExpr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::And,
+            right,
+        } => {
+            ast_conjuncts(left, out);
+            ast_conjuncts(right, out);
+        }
+        AstExpr::Nested(inner)
+            if matches!(
+                **inner,
+                AstExpr::BinaryOp {
+                    op: ast::BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
+            ast_conjuncts(inner, out)
+        }
+        other => out.push(other),
+    }
+}
+
 pub fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
     match e {
         Expr::Binary(BinaryOp::And, l, r) => {

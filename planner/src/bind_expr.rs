@@ -106,14 +106,12 @@ fn call_args(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
 /// Whether the AST contains an aggregate call (outside subqueries).
 pub fn contains_aggregate(e: &AstExpr) -> bool {
     let mut found = false;
-    let _ = ast::visit_expressions(e, |x| {
+    crate::subquery::visit_outside_subqueries(e, &mut |x| {
         if let AstExpr::Function(f) = x {
             if f.over.is_none() && aggregate_kind(&function_name(f)).is_some() {
                 found = true;
-                return std::ops::ControlFlow::Break(());
             }
         }
-        std::ops::ControlFlow::Continue(())
     });
     found
 }
@@ -436,9 +434,39 @@ impl Binder<'_> {
                 }
                 Ok(Typed::new(Expr::Call(func, args), ScalarType::Text))
             }
-            AstExpr::Subquery(_) | AstExpr::Exists { .. } | AstExpr::In { .. } => Err(
-                SqlError::unsupported("subqueries in expressions (IN, EXISTS, scalar subqueries)"),
-            ),
+            AstExpr::Subquery(q) | AstExpr::Exists { subquery: q, .. } => {
+                // attach_subqueries bound it as a column of the relation
+                let found = self
+                    .subquery_cols
+                    .borrow()
+                    .get(&crate::subquery::query_key(q))
+                    .copied();
+                match found {
+                    Some((col, ty)) if ctx.agg.is_none() && col < ctx.scope.len() => {
+                        let t = Typed::new(Expr::Column(col), ty);
+                        Ok(match e {
+                            AstExpr::Exists { negated: true, .. } => {
+                                Typed::new(Expr::unary(UnaryOp::Not, t.expr), ScalarType::Bool)
+                            }
+                            _ => t,
+                        })
+                    }
+                    _ => Err(SqlError::unsupported(format!(
+                        "a subquery in {}",
+                        if ctx.clause.is_empty() {
+                            "this position"
+                        } else {
+                            ctx.clause
+                        }
+                    ))),
+                }
+            }
+            AstExpr::In {
+                target: ast::InTarget::Subquery(_),
+                ..
+            } => Err(SqlError::unsupported(
+                "IN (subquery) other than as a WHERE condition",
+            )),
             other => Err(SqlError::unsupported(format!("expression \"{other}\""))),
         }
     }
@@ -501,9 +529,20 @@ impl Binder<'_> {
             Some(agg) => agg.input,
             None => ctx.scope,
         };
-        let i = scope.resolve(table, name)?;
-        let item = &scope.items[i];
-        Ok(Typed::new(Expr::Column(i), item.ty))
+        match scope.resolve(table, name) {
+            Ok(i) => Ok(Typed::new(Expr::Column(i), scope.items[i].ty)),
+            Err(e)
+                if e.code == sqlstate::UNDEFINED_COLUMN || e.code == sqlstate::UNDEFINED_TABLE =>
+            {
+                // A correlated reference to the enclosing query's row.
+                let outer = self.outer.borrow();
+                match outer.last().map(|o| (o, o.resolve(table, name))) {
+                    Some((o, Ok(i))) => Ok(Typed::new(Expr::Outer(i), o.items[i].ty)),
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn bind_is(&self, x: &AstExpr, op: UnaryOp, ctx: ExprCtx) -> SqlResult<Typed> {

@@ -64,6 +64,9 @@ pub enum Func {
     Trim,
     LTrim,
     RTrim,
+    /// `(count, value)` of a scalar subquery's rows for one outer row: the
+    /// value, or error 21000 when the subquery returned more than one row.
+    SingleRow,
 }
 
 impl Func {
@@ -87,6 +90,7 @@ impl Func {
             Func::Trim => "btrim",
             Func::LTrim => "ltrim",
             Func::RTrim => "rtrim",
+            Func::SingleRow => "single_row",
         }
     }
 }
@@ -113,6 +117,10 @@ pub enum Expr {
         expr: Box<Expr>,
         to: ScalarType,
     },
+    /// Column `i` of the enclosing query's row, inside a correlated
+    /// subquery. Decorrelation (`subquery::apply`) replaces every one by a
+    /// column before the plan leaves the binder; it is never evaluated.
+    Outer(usize),
 }
 
 impl Expr {
@@ -194,6 +202,9 @@ impl Expr {
                 }
             }
             Expr::Cast { expr, to } => func::cast(expr.eval(row)?, *to),
+            Expr::Outer(i) => Err(catalog::SqlError::internal(format!(
+                "outer reference #{i} was not decorrelated"
+            ))),
         }
     }
 
@@ -202,53 +213,76 @@ impl Expr {
         Ok(self.eval(row)? == Datum::Bool(true))
     }
 
-    /// Whether the expression reads no columns.
+    /// Whether the expression reads no columns (of its row or an outer one).
     pub fn is_constant(&self) -> bool {
         let mut cols = Vec::new();
         self.collect_columns(&mut cols);
-        cols.is_empty()
+        cols.is_empty() && !self.has_outer()
+    }
+
+    /// Whether the expression reads the enclosing query's row.
+    pub fn has_outer(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, Expr::Outer(_)));
+        found
+    }
+
+    /// Calls `f` on this expression and every subexpression.
+    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Column(_) | Expr::Literal(_) | Expr::Outer(_) => {}
+            Expr::Unary(_, e) | Expr::Cast { expr: e, .. } => e.visit(f),
+            Expr::Binary(_, l, r) => {
+                l.visit(f);
+                r.visit(f);
+            }
+            Expr::Call(_, args) => args.iter().for_each(|a| a.visit(f)),
+            Expr::If { cond, then, els } => {
+                cond.visit(f);
+                then.visit(f);
+                els.visit(f);
+            }
+        }
     }
 
     /// Appends every column index this expression reads.
     pub fn collect_columns(&self, out: &mut Vec<usize>) {
+        self.visit(&mut |e| {
+            if let Expr::Column(i) = e {
+                out.push(*i)
+            }
+        });
+    }
+
+    /// Rebuilds the expression bottom-up, replacing each leaf (column,
+    /// literal, outer reference) by `f`'s answer.
+    pub fn map_leaves(&self, f: &impl Fn(&Expr) -> Expr) -> Expr {
         match self {
-            Expr::Column(i) => out.push(*i),
-            Expr::Literal(_) => {}
-            Expr::Unary(_, e) => e.collect_columns(out),
-            Expr::Binary(_, l, r) => {
-                l.collect_columns(out);
-                r.collect_columns(out);
+            Expr::Column(_) | Expr::Literal(_) | Expr::Outer(_) => f(self),
+            Expr::Unary(op, e) => Expr::unary(*op, e.map_leaves(f)),
+            Expr::Binary(op, l, r) => Expr::binary(*op, l.map_leaves(f), r.map_leaves(f)),
+            Expr::Call(func, args) => {
+                Expr::Call(*func, args.iter().map(|a| a.map_leaves(f)).collect())
             }
-            Expr::Call(_, args) => args.iter().for_each(|a| a.collect_columns(out)),
-            Expr::If { cond, then, els } => {
-                cond.collect_columns(out);
-                then.collect_columns(out);
-                els.collect_columns(out);
-            }
-            Expr::Cast { expr, .. } => expr.collect_columns(out),
+            Expr::If { cond, then, els } => Expr::If {
+                cond: Box::new(cond.map_leaves(f)),
+                then: Box::new(then.map_leaves(f)),
+                els: Box::new(els.map_leaves(f)),
+            },
+            Expr::Cast { expr, to } => Expr::Cast {
+                expr: Box::new(expr.map_leaves(f)),
+                to: *to,
+            },
         }
     }
 
     /// Rewrites column references through `f`.
     pub fn map_columns(&self, f: &impl Fn(usize) -> usize) -> Expr {
-        match self {
+        self.map_leaves(&|e| match e {
             Expr::Column(i) => Expr::Column(f(*i)),
-            Expr::Literal(d) => Expr::Literal(d.clone()),
-            Expr::Unary(op, e) => Expr::unary(*op, e.map_columns(f)),
-            Expr::Binary(op, l, r) => Expr::binary(*op, l.map_columns(f), r.map_columns(f)),
-            Expr::Call(func, args) => {
-                Expr::Call(*func, args.iter().map(|a| a.map_columns(f)).collect())
-            }
-            Expr::If { cond, then, els } => Expr::If {
-                cond: Box::new(cond.map_columns(f)),
-                then: Box::new(then.map_columns(f)),
-                els: Box::new(els.map_columns(f)),
-            },
-            Expr::Cast { expr, to } => Expr::Cast {
-                expr: Box::new(expr.map_columns(f)),
-                to: *to,
-            },
-        }
+            other => other.clone(),
+        })
     }
 }
 
@@ -275,6 +309,7 @@ impl std::fmt::Display for Expr {
             }
             Expr::If { cond, then, els } => write!(f, "if({cond}, {then}, {els})"),
             Expr::Cast { expr, to } => write!(f, "{expr}::{}", to.name()),
+            Expr::Outer(i) => write!(f, "outer#{i}"),
         }
     }
 }

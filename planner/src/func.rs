@@ -430,6 +430,15 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
     let arg = |i: usize| args.get(i).cloned().unwrap_or(Null);
     Ok(match f {
         Func::Coalesce => args.into_iter().find(|a| !a.is_null()).unwrap_or(Null),
+        Func::SingleRow => match arg(0) {
+            Int64(n) if n > 1 => {
+                return Err(SqlError::new(
+                    sqlstate::CARDINALITY_VIOLATION,
+                    "more than one row returned by a subquery used as an expression",
+                ))
+            }
+            _ => arg(1),
+        },
         Func::NullIf => {
             let (a, b) = (arg(0), arg(1));
             if !b.is_null() && a == b {

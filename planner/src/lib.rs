@@ -17,6 +17,7 @@ pub mod plan;
 pub mod scope;
 pub mod select;
 pub mod statement;
+pub mod subquery;
 
 pub use bind::Binder;
 pub use expr::Expr;

@@ -47,6 +47,8 @@ TROUBLE = [
     "LIMIT", "OFFSET", "JOIN", "ON", "UNION", "ALL", "EXCEPT", "CASE", "WHEN", "THEN", "ELSE",
     "END", "count(*)", "sum(", "avg(", "min(", "max(", "coalesce(", "nullif(", "round(",
     "substr(", "trim(", "now()", "$1", "$2", "$65536", "$0", "E'\\\\'", "$$x$$", "--", "/*",
+    "(SELECT 1)", "(SELECT a FROM t)", "EXISTS (SELECT 1 FROM u WHERE u.a = t.a)",
+    "IN (SELECT a FROM u)", "NOT IN (SELECT a FROM u)", "(SELECT count(*) FROM u WHERE u.a = a)",
 ]
 PARAMS = [None, 0, -1, 2**31, 2**63 - 1, 1.5, float("inf"), float("nan"), "", "x", "1",
           "2024-01-01", True, "'; DROP TABLE t; --"]

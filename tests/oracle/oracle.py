@@ -89,6 +89,17 @@ QUERIES = [
     "SELECT s.a, s.n FROM (SELECT a, count(*) AS n FROM t1 GROUP BY a) s WHERE s.n >= 2",
     "WITH g AS (SELECT a, sum(b) AS sb FROM t1 GROUP BY a) SELECT g.a, g.sb, t2.e FROM g JOIN t2 ON g.a = t2.a",
     "WITH m AS (SELECT max(b) AS mb FROM t1) SELECT t1.a, t1.b FROM t1 JOIN m ON t1.b = m.mb",
+    # subqueries: [NOT] EXISTS, [NOT] IN, scalar; correlated and not
+    "SELECT a, b FROM t1 WHERE a IN (SELECT a FROM t2)",
+    "SELECT a, b FROM t1 WHERE a NOT IN (SELECT a FROM t2)",
+    "SELECT a, c FROM t1 WHERE b NOT IN (SELECT e FROM t2 WHERE e IS NOT NULL)",
+    "SELECT a, b FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE t2.a = t1.a AND t2.e > t1.b)",
+    "SELECT a, b, c FROM t1 WHERE NOT EXISTS (SELECT 1 FROM t2 WHERE t2.a = t1.a)",
+    "SELECT a, b FROM t1 WHERE b > (SELECT avg(e) FROM t2 WHERE t2.a = t1.a)",
+    "SELECT a, b, (SELECT count(*) FROM t2 WHERE t2.a = t1.a) AS n FROM t1",
+    "SELECT k, (SELECT max(b) FROM t1 WHERE t1.a = t3.k) AS mb, EXISTS (SELECT 1 FROM t2 WHERE t2.e = t3.k) AS ex FROM t3",
+    "SELECT a FROM t2 WHERE e = (SELECT max(b) FROM t1) OR f IS NULL",
+    "SELECT count(*) FROM t1 WHERE a IN (SELECT k FROM t3 WHERE w)",
     # top-k
     "SELECT a, b FROM t1 WHERE b IS NOT NULL AND a IS NOT NULL ORDER BY b DESC, a LIMIT 3",
     "SELECT k, v FROM t3 WHERE v IS NOT NULL ORDER BY v, k LIMIT 2 OFFSET 1",

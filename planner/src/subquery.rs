@@ -1,0 +1,539 @@
+//! Subqueries in expressions — `EXISTS`, `IN`, `NOT IN` and scalar
+//! subqueries, correlated or not — decorrelated into joins, reductions and
+//! set differences so that they are maintained incrementally like any other
+//! plan.
+//!
+//! A correlated subquery refers to columns of the enclosing row
+//! (`Expr::Outer`). Decorrelation evaluates it once per distinct value `d`
+//! of the referenced outer columns: `D = DISTINCT(outer[corr])`, and
+//! `apply(D, sub)` yields `d ++ row` for every row the subquery gives for
+//! `d`. The result is then joined back to the outer rows on the correlated
+//! columns. Those joins match NULL with NULL on purpose: `d` values, NULLs
+//! included, come from the outer rows themselves.
+
+use crate::bind::{Binder, Rel};
+use crate::coerce::{bind_binary, Typed};
+use crate::expr::{BinaryOp, Expr, Func, UnaryOp};
+use crate::plan::{Aggregate, AggregateFunc, Plan};
+use crate::scope::{Scope, ScopeItem};
+use catalog::{sqlstate, Datum, Row, ScalarType, SqlError, SqlResult};
+use sqlparser::ast::{self, Expr as AstExpr};
+
+/// The expressions a plan node evaluates itself.
+fn node_exprs(plan: &Plan) -> Vec<&Expr> {
+    match plan {
+        Plan::Map { exprs, .. } => exprs.iter().collect(),
+        Plan::Filter { predicates, .. } => predicates.iter().collect(),
+        Plan::Reduce { aggregates, .. } => aggregates.iter().map(|a| &a.expr).collect(),
+        _ => vec![],
+    }
+}
+
+/// The outer columns `plan` refers to, sorted and without repeats.
+pub fn outer_refs(plan: &Plan) -> Vec<usize> {
+    let mut out = vec![];
+    plan.visit(&mut |p| {
+        for e in node_exprs(p) {
+            e.visit(&mut |x| {
+                if let Expr::Outer(i) = x {
+                    out.push(*i);
+                }
+            });
+        }
+    });
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn has_outer(plan: &Plan) -> bool {
+    !outer_refs(plan).is_empty()
+}
+
+fn cross(left: Plan, right: Plan) -> Plan {
+    Plan::Join {
+        left: Box::new(left),
+        right: Box::new(right),
+        on: vec![],
+        right_index: None,
+    }
+}
+
+/// `sub` evaluated for every row `d` of `d_plan` (the values of the outer
+/// columns `corr`, in that order): rows `d ++ row`.
+pub fn apply(sub: Plan, d_plan: &Plan, corr: &[usize]) -> Plan {
+    let k = corr.len();
+    if !has_outer(&sub) {
+        return cross(d_plan.clone(), sub);
+    }
+    let rw = |e: &Expr| {
+        e.map_leaves(&|leaf| match leaf {
+            Expr::Column(c) => Expr::Column(c + k),
+            Expr::Outer(i) => Expr::Column(corr.iter().position(|c| c == i).expect("collected")),
+            other => other.clone(),
+        })
+    };
+    let ds = || (0..k).collect::<Vec<usize>>();
+    let shift = |cols: &[usize]| cols.iter().map(|c| c + k).collect::<Vec<usize>>();
+    let recur = |p: Box<Plan>| Box::new(apply(*p, d_plan, corr));
+    match sub {
+        Plan::Get { .. } | Plan::Constant { .. } => unreachable!("leaves have no outer references"),
+        Plan::Map { input, exprs } => Plan::Map {
+            input: recur(input),
+            exprs: exprs.iter().map(rw).collect(),
+        },
+        Plan::Filter { input, predicates } => Plan::Filter {
+            input: recur(input),
+            predicates: predicates.iter().map(rw).collect(),
+        },
+        Plan::Project { input, outputs } => Plan::Project {
+            input: recur(input),
+            outputs: ds().into_iter().chain(shift(&outputs)).collect(),
+        },
+        Plan::Join {
+            left,
+            right,
+            on,
+            right_index,
+        } => {
+            let (la, ra) = (left.arity(), right.arity());
+            match (has_outer(&left), has_outer(&right)) {
+                (true, false) => Plan::Join {
+                    left: recur(left),
+                    right,
+                    on: on.iter().map(|(l, r)| (l + k, *r)).collect(),
+                    right_index,
+                },
+                (false, true) => Plan::Join {
+                    left: recur(right),
+                    right: left,
+                    on: on.iter().map(|(l, r)| (r + k, *l)).collect(),
+                    right_index: None,
+                }
+                .project(
+                    ds().into_iter()
+                        .chain(k + ra..k + ra + la)
+                        .chain(k..k + ra)
+                        .collect(),
+                ),
+                _ => Plan::Join {
+                    left: recur(left),
+                    right: recur(right),
+                    on: (0..k)
+                        .map(|i| (i, i))
+                        .chain(on.iter().map(|(l, r)| (l + k, r + k)))
+                        .collect(),
+                    right_index: None,
+                }
+                .project(
+                    ds().into_iter()
+                        .chain(k..k + la)
+                        .chain(2 * k + la..2 * k + la + ra)
+                        .collect(),
+                ),
+            }
+        }
+        Plan::Reduce {
+            input,
+            group_key,
+            aggregates,
+        } => Plan::Reduce {
+            input: recur(input),
+            group_key: ds().into_iter().chain(shift(&group_key)).collect(),
+            aggregates: aggregates
+                .into_iter()
+                .map(|a| Aggregate {
+                    expr: rw(&a.expr),
+                    ..a
+                })
+                .collect(),
+        },
+        Plan::TopK {
+            input,
+            group_key,
+            order,
+            limit,
+            offset,
+        } => Plan::TopK {
+            input: recur(input),
+            group_key: ds().into_iter().chain(shift(&group_key)).collect(),
+            order: order
+                .into_iter()
+                .map(|mut o| {
+                    o.column += k;
+                    o
+                })
+                .collect(),
+            limit,
+            offset,
+        },
+        Plan::Distinct { input } => Plan::Distinct {
+            input: recur(input),
+        },
+        Plan::Negate { input } => Plan::Negate {
+            input: recur(input),
+        },
+        Plan::Threshold { input } => Plan::Threshold {
+            input: recur(input),
+        },
+        Plan::Union { inputs } => Plan::Union {
+            inputs: inputs.into_iter().map(|p| apply(p, d_plan, corr)).collect(),
+        },
+    }
+}
+
+/// A subquery bound inside an enclosing relation, ready to decorrelate.
+struct Bound {
+    plan: Plan,
+    scope: Scope,
+}
+
+impl Bound {
+    /// The distinct values of the correlated outer columns (one empty row
+    /// when uncorrelated) and `apply` of the subquery over them.
+    fn applied(self, outer: &Plan) -> (Vec<usize>, Plan) {
+        let corr = outer_refs(&self.plan);
+        let d = if corr.is_empty() {
+            Plan::constant_row(Row::new(vec![]))
+        } else {
+            outer.clone().project(corr.clone()).distinct()
+        };
+        let a = apply(self.plan, &d, &corr);
+        (corr, a)
+    }
+}
+
+/// The AST node's identity, for finding a subquery's bound column again.
+pub fn query_key(q: &ast::Query) -> usize {
+    q as *const ast::Query as usize
+}
+
+impl Binder<'_> {
+    /// Binds `q` as a subquery of a relation whose columns `scope` names.
+    fn bind_subquery(&self, q: &ast::Query, scope: &Scope) -> SqlResult<Bound> {
+        self.outer.borrow_mut().push(scope.clone());
+        let rel = self.bind_query(q);
+        self.outer.borrow_mut().pop();
+        let Rel { plan, scope } = rel?;
+        Ok(Bound { plan, scope })
+    }
+
+    /// `expr IN (q)` as a filter over `q`'s rows: its one column equals the
+    /// (outer) `expr`; for NOT IN, also rows where either side is NULL, which
+    /// make NOT IN not true.
+    fn in_filter(
+        &self,
+        expr: &AstExpr,
+        q: &ast::Query,
+        rel: &Rel,
+        negated: bool,
+    ) -> SqlResult<Bound> {
+        let sub = self.bind_subquery(q, &rel.scope)?;
+        if sub.scope.len() != 1 {
+            return Err(SqlError::new(
+                sqlstate::SYNTAX_ERROR,
+                if sub.scope.len() > 1 {
+                    "subquery has too many columns"
+                } else {
+                    "subquery has too few columns"
+                },
+            ));
+        }
+        let x = self.bind_expr(
+            expr,
+            crate::bind_expr::ExprCtx {
+                scope: &rel.scope,
+                agg: None,
+                clause: "WHERE",
+            },
+        )?;
+        let x_outer = Typed {
+            expr: x.expr.map_leaves(&|leaf| match leaf {
+                Expr::Column(i) => Expr::Outer(*i),
+                other => other.clone(),
+            }),
+            ..x
+        };
+        let col = Typed::new(Expr::Column(0), sub.scope.items[0].ty);
+        let eq = bind_binary(BinaryOp::Eq, "=", col, x_outer.clone())?.expr;
+        let pred = if negated {
+            let col_null = Expr::unary(UnaryOp::IsNull, Expr::Column(0));
+            let x_null = Expr::unary(UnaryOp::IsNull, x_outer.expr);
+            Expr::binary(
+                BinaryOp::Or,
+                Expr::binary(BinaryOp::Or, eq, col_null),
+                x_null,
+            )
+        } else {
+            eq
+        };
+        Ok(Bound {
+            plan: sub.plan.filter(vec![pred]),
+            scope: sub.scope,
+        })
+    }
+
+    /// Keeps the rows of `rel` for which `sub` has a row (or, `negated`, has
+    /// none): a semijoin or antijoin on the correlated columns.
+    fn semijoin(&self, rel: Rel, sub: Bound, negated: bool) -> Rel {
+        let n = rel.plan.arity();
+        let (corr, a) = sub.applied(&rel.plan);
+        let k = corr.len();
+        let keys = a.project((0..k).collect()).distinct();
+        let semi = Plan::Join {
+            left: Box::new(rel.plan.clone()),
+            right: Box::new(keys),
+            on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
+            right_index: None,
+        }
+        .project((0..n).collect());
+        let plan = if negated {
+            Plan::union(vec![rel.plan, semi.negate()])
+        } else {
+            semi
+        };
+        Rel {
+            plan,
+            scope: rel.scope,
+        }
+    }
+
+    /// A WHERE conjunct that is `[NOT] EXISTS (…)` or `x [NOT] IN (…)`,
+    /// applied as a semijoin or antijoin; `None` for any other conjunct.
+    pub fn where_subquery(&self, c: &AstExpr, rel: Rel) -> SqlResult<Result<Rel, Rel>> {
+        match c {
+            AstExpr::Nested(inner) => self.where_subquery(inner, rel),
+            AstExpr::Exists { subquery, negated } => {
+                let sub = self.bind_subquery(subquery, &rel.scope)?;
+                Ok(Ok(self.semijoin(rel, sub, *negated)))
+            }
+            AstExpr::UnaryOp {
+                op: ast::UnaryOperator::Not,
+                expr,
+            } if matches!(strip(expr), AstExpr::Exists { .. }) => {
+                let AstExpr::Exists { subquery, negated } = strip(expr) else {
+                    unreachable!()
+                };
+                let sub = self.bind_subquery(subquery, &rel.scope)?;
+                Ok(Ok(self.semijoin(rel, sub, !*negated)))
+            }
+            AstExpr::In {
+                expr,
+                target: ast::InTarget::Subquery(subquery),
+                negated,
+                ..
+            } => {
+                let sub = self.in_filter(expr, subquery, &rel, *negated)?;
+                Ok(Ok(self.semijoin(rel, sub, *negated)))
+            }
+            _ => Ok(Err(rel)),
+        }
+    }
+
+    /// Adds one column per subquery in `exprs` that is not a WHERE conjunct
+    /// handled by `where_subquery`: the value of a scalar subquery (NULL
+    /// when it has no row, error 21000 when it has more than one) or of
+    /// `EXISTS` (true/false). `bind_expr` then reads the column.
+    pub fn attach_subqueries(&self, exprs: &[&AstExpr], mut rel: Rel) -> SqlResult<Rel> {
+        let mut found = vec![];
+        for e in exprs {
+            collect_subqueries(e, &mut found)?;
+        }
+        for Found { key, query, exists } in found {
+            if self.subquery_cols.borrow().contains_key(&key) {
+                continue;
+            }
+            let sub = self.bind_subquery(&query, &rel.scope)?;
+            let (ty, name) = if exists {
+                (ScalarType::Bool, "exists".to_string())
+            } else {
+                if sub.scope.len() != 1 {
+                    return Err(SqlError::new(
+                        sqlstate::SYNTAX_ERROR,
+                        "subquery must return only one column",
+                    ));
+                }
+                let item = &sub.scope.items[0];
+                (item.ty, item.name.clone())
+            };
+            let (corr, a) = sub.applied(&rel.plan);
+            let k = corr.len();
+            let keys: Vec<usize> = (0..k).collect();
+            // One row per d: (d, value).
+            let (per_d, missing) = if exists {
+                let s = a
+                    .project(keys.clone())
+                    .distinct()
+                    .map(vec![Expr::Literal(Datum::Bool(true))]);
+                (s, Datum::Bool(false))
+            } else {
+                let s = Plan::Reduce {
+                    input: Box::new(a),
+                    group_key: keys.clone(),
+                    aggregates: vec![
+                        Aggregate {
+                            func: AggregateFunc::CountStar,
+                            expr: Expr::Column(k),
+                            distinct: false,
+                        },
+                        Aggregate {
+                            func: AggregateFunc::Max,
+                            expr: Expr::Column(k),
+                            distinct: false,
+                        },
+                    ],
+                }
+                .map(vec![Expr::Call(
+                    Func::SingleRow,
+                    vec![Expr::Column(k), Expr::Column(k + 1)],
+                )])
+                .project(keys.iter().copied().chain([k + 2]).collect());
+                (s, Datum::Null)
+            };
+            let n = rel.plan.arity();
+            let joined = Plan::Join {
+                left: Box::new(rel.plan.clone()),
+                right: Box::new(per_d),
+                on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
+                right_index: None,
+            };
+            let matched = joined.clone().project((0..n).chain([n + k]).collect());
+            let unmatched = Plan::union(vec![rel.plan, joined.project((0..n).collect()).negate()])
+                .map(vec![Expr::Literal(missing)]);
+            rel.plan = Plan::union(vec![matched, unmatched]);
+            rel.scope.items.push(ScopeItem {
+                table: None,
+                name,
+                ty,
+                nullable: true,
+                hidden: true,
+            });
+            self.subquery_cols.borrow_mut().insert(key, (n, ty));
+        }
+        Ok(rel)
+    }
+}
+
+fn strip(e: &AstExpr) -> &AstExpr {
+    match e {
+        AstExpr::Nested(inner) => strip(inner),
+        other => other,
+    }
+}
+
+/// Calls `f` on every expression node of `e` that is not inside a subquery.
+pub fn visit_outside_subqueries(e: &AstExpr, f: &mut impl FnMut(&AstExpr)) {
+    struct V<'f, F> {
+        depth: usize,
+        f: &'f mut F,
+    }
+    impl<F: FnMut(&AstExpr)> ast::Visitor for V<'_, F> {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth += 1;
+            std::ops::ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth -= 1;
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, x: &AstExpr) -> std::ops::ControlFlow<()> {
+            if self.depth == 0 {
+                (self.f)(x);
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::Visit::visit(e, &mut V { depth: 0, f });
+}
+
+/// A subquery found in an expression: its identity in the AST (see
+/// `query_key`), a copy to bind, and whether it is `EXISTS`.
+struct Found {
+    key: usize,
+    query: ast::Query,
+    exists: bool,
+}
+
+/// The scalar and EXISTS subqueries of `e`, not those nested inside them;
+/// `IN (subquery)` outside a WHERE conjunct is not supported yet.
+fn collect_subqueries(e: &AstExpr, out: &mut Vec<Found>) -> SqlResult<()> {
+    let mut bad = false;
+    visit_outside_subqueries(e, &mut |x| {
+        let (q, exists) = match x {
+            AstExpr::Subquery(q) => (q, false),
+            AstExpr::Exists { subquery, .. } => (subquery, true),
+            AstExpr::In {
+                target: ast::InTarget::Subquery(_),
+                ..
+            } => {
+                bad = true;
+                return;
+            }
+            _ => return,
+        };
+        out.push(Found {
+            key: query_key(q),
+            query: (**q).clone(),
+            exists,
+        });
+    });
+    if bad {
+        return Err(SqlError::unsupported(
+            "IN (subquery) other than as a WHERE condition",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog::GlobalId;
+
+    fn get(arity: usize) -> Plan {
+        Plan::Get {
+            id: GlobalId(1),
+            name: "t".into(),
+            arity,
+        }
+    }
+
+    #[test]
+    fn apply_removes_every_outer_reference() {
+        // SELECT count(*) FROM t WHERE t.#0 = outer.#2, grouped globally
+        let sub = Plan::Reduce {
+            input: Box::new(get(2).filter(vec![Expr::binary(
+                BinaryOp::Eq,
+                Expr::Column(0),
+                Expr::Outer(2),
+            )])),
+            group_key: vec![],
+            aggregates: vec![Aggregate {
+                func: AggregateFunc::CountStar,
+                expr: Expr::Column(0),
+                distinct: false,
+            }],
+        };
+        let outer = get(3);
+        let corr = outer_refs(&sub);
+        assert_eq!(corr, vec![2]);
+        let d = outer.project(corr.clone()).distinct();
+        let a = apply(sub, &d, &corr);
+        assert!(outer_refs(&a).is_empty());
+        // d's one column, then the count
+        assert_eq!(a.arity(), 2);
+        match a {
+            Plan::Reduce { group_key, .. } => assert_eq!(group_key, vec![0]),
+            other => panic!("expected a reduce keyed by d, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn uncorrelated_parts_are_crossed_with_d() {
+        let d = Plan::constant_row(Row::new(vec![]));
+        let a = apply(get(2), &d, &[]);
+        assert_eq!(a.arity(), 2);
+        assert!(matches!(a, Plan::Join { ref on, .. } if on.is_empty()));
+    }
+}
