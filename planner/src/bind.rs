@@ -493,9 +493,8 @@ impl<'a> Binder<'a> {
                 alias,
                 ..
             } => {
-                if *lateral {
-                    return Err(SqlError::unsupported("LATERAL"));
-                }
+                // a LATERAL item first in FROM has nothing to its left
+                let _ = lateral;
                 let rel = self.bind_query(subquery)?;
                 let Some(a) = alias else {
                     return Err(SqlError::syntax("subquery in FROM must have an alias"));
@@ -531,6 +530,15 @@ impl<'a> Binder<'a> {
     pub fn bind_from(&self, from: &[ast::TableWithJoins]) -> SqlResult<Rel> {
         let mut acc: Option<Rel> = None;
         for twj in from {
+            if let (Some(l), Some((q, alias))) = (acc.take(), lateral(&twj.relation)) {
+                let mut rel =
+                    self.lateral_join(l, q, alias, crate::subquery::LateralKind::Inner, None)?;
+                for j in &twj.joins {
+                    rel = self.bind_join_item(rel, j)?;
+                }
+                acc = Some(rel);
+                continue;
+            }
             let rel = self.bind_table_with_joins(twj)?;
             acc = Some(match acc {
                 None => rel,
@@ -553,10 +561,33 @@ impl<'a> Binder<'a> {
     fn bind_table_with_joins(&self, twj: &ast::TableWithJoins) -> SqlResult<Rel> {
         let mut left = self.bind_table_factor(&twj.relation)?;
         for j in &twj.joins {
-            let right = self.bind_table_factor(&j.relation)?;
-            left = crate::join::bind_join(self, left, right, &j.join_operator)?;
+            left = self.bind_join_item(left, j)?;
         }
         Ok(left)
+    }
+
+    /// One `JOIN` of a FROM item onto `left`; a LATERAL subquery reads
+    /// `left`'s columns.
+    fn bind_join_item(&self, left: Rel, j: &ast::Join) -> SqlResult<Rel> {
+        use crate::subquery::LateralKind;
+        use ast::{JoinConstraint as C, JoinOperator as J};
+        if let Some((q, alias)) = lateral(&j.relation) {
+            let (kind, on) = match &j.join_operator {
+                J::CrossJoin(C::None) | J::Join(C::None) | J::Inner(C::None) => {
+                    (LateralKind::Inner, None)
+                }
+                J::Join(C::On(e)) | J::Inner(C::On(e)) => (LateralKind::Inner, Some(e)),
+                J::Left(C::On(e)) | J::LeftOuter(C::On(e)) => (LateralKind::Left, Some(e)),
+                _ => {
+                    return Err(SqlError::unsupported(
+                        "this kind of join with a LATERAL subquery (use [LEFT] JOIN LATERAL … ON or a comma)",
+                    ))
+                }
+            };
+            return self.lateral_join(left, q, alias, kind, on);
+        }
+        let right = self.bind_table_factor(&j.relation)?;
+        crate::join::bind_join(self, left, right, &j.join_operator)
     }
 
     /// Binds a SELECT. Returns the relation (visible columns first, then
@@ -732,6 +763,19 @@ impl<'a> Binder<'a> {
     }
 }
 
+/// The subquery and alias of a `LATERAL (…)` FROM item.
+fn lateral(tf: &TableFactor) -> Option<(&ast::Query, Option<&ast::TableAlias>)> {
+    match tf {
+        TableFactor::Derived {
+            lateral: true,
+            subquery,
+            alias,
+            ..
+        } => Some((subquery, alias.as_ref())),
+        _ => None,
+    }
+}
+
 fn has_aggregates(s: &ast::Select, order_by: &[ast::OrderByExpr]) -> bool {
     s.projection.iter().any(|p| match p {
         SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
@@ -766,7 +810,7 @@ pub fn sort_key(column: usize, o: &ast::OrderByOptions) -> SortKey {
     }
 }
 
-fn rename_columns(scope: &mut Scope, names: &[String]) -> SqlResult<()> {
+pub fn rename_columns(scope: &mut Scope, names: &[String]) -> SqlResult<()> {
     if names.len() > scope.len() {
         return Err(SqlError::new(
             sqlstate::INVALID_COLUMN_REFERENCE,

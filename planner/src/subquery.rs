@@ -414,6 +414,93 @@ impl Binder<'_> {
     }
 }
 
+/// How a LATERAL subquery joins the relation on its left.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LateralKind {
+    Inner,
+    Left,
+}
+
+impl Binder<'_> {
+    /// `left [LEFT] JOIN LATERAL (q) alias [ON cond]`: `q` may read `left`'s
+    /// columns; it is decorrelated like any subquery and joined back on the
+    /// columns it reads. With `Left`, rows of `left` without a match are kept,
+    /// padded with NULLs.
+    pub fn lateral_join(
+        &self,
+        left: Rel,
+        q: &ast::Query,
+        alias: Option<&ast::TableAlias>,
+        kind: LateralKind,
+        on: Option<&AstExpr>,
+    ) -> SqlResult<Rel> {
+        let Some(a) = alias else {
+            return Err(SqlError::syntax("subquery in FROM must have an alias"));
+        };
+        let sub = self.bind_subquery(q, &left.scope)?;
+        let mut right_scope = sub
+            .scope
+            .clone()
+            .with_alias(&crate::bind_expr::ident_name(&a.name));
+        crate::bind::rename_columns(
+            &mut right_scope,
+            &a.columns
+                .iter()
+                .map(|c| crate::bind_expr::ident_name(&c.name))
+                .collect::<Vec<_>>(),
+        )?;
+        let n = left.plan.arity();
+        let m = right_scope.len();
+        let (corr, applied) = sub.applied(&left.plan);
+        let k = corr.len();
+        let joined = Plan::Join {
+            left: Box::new(left.plan.clone()),
+            right: Box::new(applied),
+            on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
+            right_index: None,
+        }
+        .project((0..n).chain(n + k..n + k + m).collect());
+        let scope = left.scope.concat(&right_scope);
+        let matched = match on {
+            Some(cond) => {
+                let pred = self
+                    .bind_expr(
+                        cond,
+                        crate::bind_expr::ExprCtx {
+                            scope: &scope,
+                            agg: None,
+                            clause: "JOIN conditions",
+                        },
+                    )?
+                    .into_bool("JOIN/ON")?;
+                joined.filter(vec![pred])
+            }
+            None => joined,
+        };
+        let plan = match kind {
+            LateralKind::Inner => matched,
+            LateralKind::Left => {
+                let hits = matched.clone().project((0..n).collect()).distinct();
+                let with_match = Plan::Join {
+                    left: Box::new(left.plan.clone()),
+                    right: Box::new(hits),
+                    on: (0..n).map(|i| (i, i)).collect(),
+                    right_index: None,
+                }
+                .project((0..n).collect());
+                let unmatched =
+                    Plan::union(vec![left.plan, with_match.negate()]).map(Plan::nulls(m));
+                Plan::union(vec![matched, unmatched])
+            }
+        };
+        let scope = match kind {
+            LateralKind::Inner => scope,
+            LateralKind::Left => left.scope.concat(&right_scope.nullable()),
+        };
+        Ok(Rel { plan, scope })
+    }
+}
+
 fn strip(e: &AstExpr) -> &AstExpr {
     match e {
         AstExpr::Nested(inner) => strip(inner),

@@ -100,6 +100,9 @@ QUERIES = [
     "SELECT k, (SELECT max(b) FROM t1 WHERE t1.a = t3.k) AS mb, EXISTS (SELECT 1 FROM t2 WHERE t2.e = t3.k) AS ex FROM t3",
     "SELECT a FROM t2 WHERE e = (SELECT max(b) FROM t1) OR f IS NULL",
     "SELECT count(*) FROM t1 WHERE a IN (SELECT k FROM t3 WHERE w)",
+    # LATERAL (per-row top-k and per-row aggregates)
+    "SELECT t3.k, x.b FROM t3, LATERAL (SELECT b FROM t1 WHERE t1.a = t3.k AND b IS NOT NULL ORDER BY b DESC LIMIT 2) x",
+    "SELECT t2.a, t2.e, s.n FROM t2 LEFT JOIN LATERAL (SELECT count(*) AS n FROM t1 WHERE t1.b > t2.e) s ON true",
     # top-k
     "SELECT a, b FROM t1 WHERE b IS NOT NULL AND a IS NOT NULL ORDER BY b DESC, a LIMIT 3",
     "SELECT k, v FROM t3 WHERE v IS NOT NULL ORDER BY v, k LIMIT 2 OFFSET 1",
