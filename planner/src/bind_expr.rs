@@ -462,11 +462,29 @@ impl Binder<'_> {
                 }
             }
             AstExpr::In {
-                target: ast::InTarget::Subquery(_),
+                target: ast::InTarget::Subquery(q),
+                negated,
                 ..
-            } => Err(SqlError::unsupported(
-                "IN (subquery) other than as a WHERE condition",
-            )),
+            } => {
+                let found = self
+                    .subquery_cols
+                    .borrow()
+                    .get(&crate::subquery::query_key(q))
+                    .copied();
+                match found {
+                    Some((col, ty)) if ctx.agg.is_none() && col < ctx.scope.len() => {
+                        Ok(negate_if(Typed::new(Expr::Column(col), ty), *negated))
+                    }
+                    _ => Err(SqlError::unsupported(format!(
+                        "a subquery in {}",
+                        if ctx.clause.is_empty() {
+                            "this position"
+                        } else {
+                            ctx.clause
+                        }
+                    ))),
+                }
+            }
             other => Err(SqlError::unsupported(format!("expression \"{other}\""))),
         }
     }

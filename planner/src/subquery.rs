@@ -228,6 +228,33 @@ impl Binder<'_> {
         rel: &Rel,
         negated: bool,
     ) -> SqlResult<Bound> {
+        let (x, eq, sub) = self.in_filter_parts(expr, q, rel)?;
+        let pred = if negated {
+            let col_null = Expr::unary(UnaryOp::IsNull, Expr::Column(0));
+            let x_null = Expr::unary(UnaryOp::IsNull, outer_of(&x));
+            Expr::binary(
+                BinaryOp::Or,
+                Expr::binary(BinaryOp::Or, eq, col_null),
+                x_null,
+            )
+        } else {
+            eq
+        };
+        Ok(Bound {
+            plan: sub.plan.filter(vec![pred]),
+            scope: sub.scope,
+        })
+    }
+
+    /// Binds `expr IN (q)`'s parts: `expr` over the outer row, `q`'s one
+    /// column compared with it (as an expression over `q`'s row with outer
+    /// references), and `q` itself.
+    fn in_filter_parts(
+        &self,
+        expr: &AstExpr,
+        q: &ast::Query,
+        rel: &Rel,
+    ) -> SqlResult<(Expr, Expr, Bound)> {
         let sub = self.bind_subquery(q, &rel.scope)?;
         if sub.scope.len() != 1 {
             return Err(SqlError::new(
@@ -248,29 +275,12 @@ impl Binder<'_> {
             },
         )?;
         let x_outer = Typed {
-            expr: x.expr.map_leaves(&|leaf| match leaf {
-                Expr::Column(i) => Expr::Outer(*i),
-                other => other.clone(),
-            }),
-            ..x
+            expr: outer_of(&x.expr),
+            ..x.clone()
         };
         let col = Typed::new(Expr::Column(0), sub.scope.items[0].ty);
-        let eq = bind_binary(BinaryOp::Eq, "=", col, x_outer.clone())?.expr;
-        let pred = if negated {
-            let col_null = Expr::unary(UnaryOp::IsNull, Expr::Column(0));
-            let x_null = Expr::unary(UnaryOp::IsNull, x_outer.expr);
-            Expr::binary(
-                BinaryOp::Or,
-                Expr::binary(BinaryOp::Or, eq, col_null),
-                x_null,
-            )
-        } else {
-            eq
-        };
-        Ok(Bound {
-            plan: sub.plan.filter(vec![pred]),
-            scope: sub.scope,
-        })
+        let eq = bind_binary(BinaryOp::Eq, "=", col, x_outer)?.expr;
+        Ok((x.expr, eq, sub))
     }
 
     /// Keeps the rows of `rel` for which `sub` has a row (or, `negated`, has
@@ -339,10 +349,15 @@ impl Binder<'_> {
         for e in exprs {
             collect_subqueries(e, &mut found)?;
         }
-        for Found { key, query, exists } in found {
+        for Found { key, query, kind } in found {
             if self.subquery_cols.borrow().contains_key(&key) {
                 continue;
             }
+            if let Kind::In(x) = &kind {
+                rel = self.attach_in(key, x, &query, rel)?;
+                continue;
+            }
+            let exists = matches!(kind, Kind::Exists);
             let sub = self.bind_subquery(&query, &rel.scope)?;
             let (ty, name) = if exists {
                 (ScalarType::Bool, "exists".to_string())
@@ -410,6 +425,80 @@ impl Binder<'_> {
             });
             self.subquery_cols.borrow_mut().insert(key, (n, ty));
         }
+        Ok(rel)
+    }
+}
+
+impl Binder<'_> {
+    /// `x IN (q)` anywhere in an expression, as a boolean column with
+    /// PostgreSQL's three values: true when some row equals `x`; otherwise
+    /// NULL when `x` is NULL or some row is NULL (and there are rows);
+    /// otherwise false.
+    fn attach_in(&self, key: usize, x: &AstExpr, q: &ast::Query, mut rel: Rel) -> SqlResult<Rel> {
+        let sub = self.in_filter_parts(x, q, &rel)?;
+        let (x_expr, eq, sub) = sub;
+        // per subquery row: (value, value = x, value IS NULL)
+        let with_flags = Bound {
+            plan: sub
+                .plan
+                .map(vec![eq, Expr::unary(UnaryOp::IsNull, Expr::Column(0))]),
+            scope: sub.scope,
+        };
+        let (corr, a) = with_flags.applied(&rel.plan);
+        let k = corr.len();
+        let per_d = Plan::Reduce {
+            input: Box::new(a),
+            group_key: (0..k).collect(),
+            aggregates: vec![
+                Aggregate {
+                    func: AggregateFunc::BoolOr,
+                    expr: Expr::Column(k + 1),
+                    distinct: false,
+                },
+                Aggregate {
+                    func: AggregateFunc::BoolOr,
+                    expr: Expr::Column(k + 2),
+                    distinct: false,
+                },
+            ],
+        };
+        let n = rel.plan.arity();
+        let joined = Plan::Join {
+            left: Box::new(rel.plan.clone()),
+            right: Box::new(per_d),
+            on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
+            right_index: None,
+        };
+        let value = Expr::If {
+            cond: Box::new(Expr::Column(n + k)),
+            then: Box::new(Expr::Literal(Datum::Bool(true))),
+            els: Box::new(Expr::If {
+                cond: Box::new(Expr::binary(
+                    BinaryOp::Or,
+                    Expr::unary(UnaryOp::IsNull, x_expr),
+                    Expr::Column(n + k + 1),
+                )),
+                then: Box::new(Expr::Literal(Datum::Null)),
+                els: Box::new(Expr::Literal(Datum::Bool(false))),
+            }),
+        };
+        let matched = joined
+            .clone()
+            .map(vec![value])
+            .project((0..n).chain([n + k + 2]).collect());
+        let unmatched = Plan::union(vec![rel.plan, joined.project((0..n).collect()).negate()])
+            .map(vec![Expr::Literal(Datum::Bool(false))]);
+        rel.plan = Plan::union(vec![matched, unmatched]);
+        rel.scope.items.push(ScopeItem {
+            table: None,
+            name: "?column?".into(),
+            ty: ScalarType::Bool,
+            nullable: true,
+            hidden: true,
+        });
+        self.subquery_cols
+            .borrow_mut()
+            .insert(key, (n, ScalarType::Bool));
         Ok(rel)
     }
 }
@@ -501,6 +590,14 @@ impl Binder<'_> {
     }
 }
 
+/// An expression over the outer row, as seen from inside a subquery.
+fn outer_of(e: &Expr) -> Expr {
+    e.map_leaves(&|leaf| match leaf {
+        Expr::Column(i) => Expr::Outer(*i),
+        other => other.clone(),
+    })
+}
+
 fn strip(e: &AstExpr) -> &AstExpr {
     match e {
         AstExpr::Nested(inner) => strip(inner),
@@ -539,37 +636,39 @@ pub fn visit_outside_subqueries(e: &AstExpr, f: &mut impl FnMut(&AstExpr)) {
 struct Found {
     key: usize,
     query: ast::Query,
-    exists: bool,
+    kind: Kind,
 }
 
-/// The scalar and EXISTS subqueries of `e`, not those nested inside them;
-/// `IN (subquery)` outside a WHERE conjunct is not supported yet.
+/// What a subquery in an expression computes.
+enum Kind {
+    /// `(SELECT …)`: its one value.
+    Scalar,
+    /// `EXISTS (…)`.
+    Exists,
+    /// `x IN (…)` (the caller negates for NOT IN).
+    In(AstExpr),
+}
+
+/// The scalar, EXISTS and IN subqueries of `e`, not those nested inside
+/// them.
 fn collect_subqueries(e: &AstExpr, out: &mut Vec<Found>) -> SqlResult<()> {
-    let mut bad = false;
     visit_outside_subqueries(e, &mut |x| {
-        let (q, exists) = match x {
-            AstExpr::Subquery(q) => (q, false),
-            AstExpr::Exists { subquery, .. } => (subquery, true),
+        let (q, kind) = match x {
+            AstExpr::Subquery(q) => (q, Kind::Scalar),
+            AstExpr::Exists { subquery, .. } => (subquery, Kind::Exists),
             AstExpr::In {
-                target: ast::InTarget::Subquery(_),
+                expr,
+                target: ast::InTarget::Subquery(q),
                 ..
-            } => {
-                bad = true;
-                return;
-            }
+            } => (q, Kind::In((**expr).clone())),
             _ => return,
         };
         out.push(Found {
             key: query_key(q),
             query: (**q).clone(),
-            exists,
+            kind,
         });
     });
-    if bad {
-        return Err(SqlError::unsupported(
-            "IN (subquery) other than as a WHERE condition",
-        ));
-    }
     Ok(())
 }
 

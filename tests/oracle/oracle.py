@@ -100,6 +100,8 @@ QUERIES = [
     "SELECT k, (SELECT max(b) FROM t1 WHERE t1.a = t3.k) AS mb, EXISTS (SELECT 1 FROM t2 WHERE t2.e = t3.k) AS ex FROM t3",
     "SELECT a FROM t2 WHERE e = (SELECT max(b) FROM t1) OR f IS NULL",
     "SELECT count(*) FROM t1 WHERE a IN (SELECT k FROM t3 WHERE w)",
+    "SELECT a, b, b IN (SELECT e FROM t2 WHERE t2.a = t1.a) AS hit, b NOT IN (SELECT e FROM t2) AS miss FROM t1",
+    "SELECT a FROM t1 WHERE c IN (SELECT f FROM t2) OR b > 8",
     # LATERAL (per-row top-k and per-row aggregates)
     "SELECT t3.k, x.b FROM t3, LATERAL (SELECT b FROM t1 WHERE t1.a = t3.k AND b IS NOT NULL ORDER BY b DESC LIMIT 2) x",
     "SELECT t2.a, t2.e, s.n FROM t2 LEFT JOIN LATERAL (SELECT count(*) AS n FROM t1 WHERE t1.b > t2.e) s ON true",
