@@ -530,9 +530,10 @@ impl<'a> Binder<'a> {
     pub fn bind_from(&self, from: &[ast::TableWithJoins]) -> SqlResult<Rel> {
         let mut acc: Option<Rel> = None;
         for twj in from {
-            if let (Some(l), Some((q, alias))) = (acc.take(), lateral(&twj.relation)) {
+            if let (true, Some((q, alias))) = (acc.is_some(), lateral(&twj.relation)) {
+                let left = acc.take().expect("checked above");
                 let mut rel =
-                    self.lateral_join(l, q, alias, crate::subquery::LateralKind::Inner, None)?;
+                    self.lateral_join(left, q, alias, crate::subquery::LateralKind::Inner, None)?;
                 for j in &twj.joins {
                     rel = self.bind_join_item(rel, j)?;
                 }

@@ -646,7 +646,7 @@ enum Kind {
     /// `EXISTS (…)`.
     Exists,
     /// `x IN (…)` (the caller negates for NOT IN).
-    In(AstExpr),
+    In(Box<AstExpr>),
 }
 
 /// The scalar, EXISTS and IN subqueries of `e`, not those nested inside
@@ -660,7 +660,7 @@ fn collect_subqueries(e: &AstExpr, out: &mut Vec<Found>) -> SqlResult<()> {
                 expr,
                 target: ast::InTarget::Subquery(q),
                 ..
-            } => (q, Kind::In((**expr).clone())),
+            } => (q, Kind::In(expr.clone())),
             _ => return,
         };
         out.push(Found {

@@ -71,6 +71,8 @@ QUERIES = [
     "SELECT t1.a, t2.e FROM t1 LEFT JOIN t2 ON t1.a = t2.a AND t2.e > 2",
     "SELECT x.a, x.b, y.b AS b2 FROM t1 x JOIN t1 y ON x.a = y.a AND x.b < y.b",
     "SELECT t1.a, count(*) FROM t1 CROSS JOIN t3 WHERE t3.k = 1 GROUP BY t1.a",
+    "SELECT t1.a, t3.v FROM t1, t3 WHERE t1.a = t3.k AND t3.w",
+    "SELECT x.c, y.f, z.v FROM t1 x, t2 y, t3 z WHERE x.a = y.a AND y.e = z.k",
     "SELECT t1.c, t2.f, t3.v FROM t1 JOIN t2 ON t1.a = t2.a JOIN t3 ON t2.e = t3.k",
     "SELECT t2.a, count(t1.b) AS n, sum(t1.b) AS s FROM t2 LEFT JOIN t1 ON t1.a = t2.a GROUP BY t2.a",
     "SELECT coalesce(t1.a, t2.a) AS a, count(*) FROM t1 FULL JOIN t2 ON t1.a = t2.a GROUP BY coalesce(t1.a, t2.a)",
