@@ -414,6 +414,28 @@ impl Binder<'_> {
                 }
                 Ok(Typed::new(Expr::Call(Func::Substr, args), ScalarType::Text))
             }
+            AstExpr::Position { expr, r#in } => {
+                let needle = self.bind_expr(expr, ctx)?;
+                let hay = self.bind_expr(r#in, ctx)?;
+                bind_builtin("position", Func::StrPos, vec![hay, needle])
+            }
+            AstExpr::Extract { field, expr, .. } => {
+                let source = self.bind_expr(expr, ctx)?;
+                let source = if source.unknown {
+                    Typed::new(
+                        source.cast_to(ScalarType::Timestamp)?,
+                        ScalarType::Timestamp,
+                    )
+                } else {
+                    source
+                };
+                let name = match field {
+                    ast::DateTimeField::Custom(i) => ident_name(i),
+                    f => f.to_string().to_lowercase(),
+                };
+                let field = Typed::new(Expr::Literal(Datum::Text(name)), ScalarType::Text);
+                bind_builtin("extract", Func::Extract, vec![field, source])
+            }
             AstExpr::Trim {
                 expr,
                 trim_where,
@@ -705,6 +727,32 @@ impl Binder<'_> {
             "btrim" => text_fn(Func::Trim, 1..=2, Text),
             "ltrim" => text_fn(Func::LTrim, 1..=2, Text),
             "rtrim" => text_fn(Func::RTrim, 1..=2, Text),
+            "strpos" | "starts_with" | "split_part" | "left" | "right" | "lpad" | "rpad"
+            | "repeat" | "reverse" | "initcap" | "power" | "pow" | "sqrt" | "exp" | "ln"
+            | "log" | "log10" | "pi" | "make_date" | "date_trunc" | "date_part" => {
+                let func = match name.as_str() {
+                    "strpos" => Func::StrPos,
+                    "starts_with" => Func::StartsWith,
+                    "split_part" => Func::SplitPart,
+                    "left" => Func::Left,
+                    "right" => Func::Right,
+                    "lpad" => Func::Lpad,
+                    "rpad" => Func::Rpad,
+                    "repeat" => Func::Repeat,
+                    "reverse" => Func::Reverse,
+                    "initcap" => Func::Initcap,
+                    "power" | "pow" => Func::Power,
+                    "sqrt" => Func::Sqrt,
+                    "exp" => Func::Exp,
+                    "ln" => Func::Ln,
+                    "log" | "log10" => Func::Log10,
+                    "pi" => Func::Pi,
+                    "make_date" => Func::MakeDate,
+                    "date_trunc" => Func::DateTrunc,
+                    _ => Func::DatePart,
+                };
+                bind_builtin(&name, func, bound)
+            }
             "concat" => {
                 let exprs = bound
                     .into_iter()
@@ -721,6 +769,40 @@ impl Binder<'_> {
             _ => Err(no_function(&name, n)),
         }
     }
+}
+
+/// A function from `builtins`: arguments cast to its signature's types.
+fn bind_builtin(name: &str, func: Func, bound: Vec<Typed>) -> SqlResult<Typed> {
+    let types: Vec<ScalarType> = bound.iter().map(|b| b.ty).collect();
+    let Some((params, ret)) = crate::builtins::signature(func, &types) else {
+        return Err(no_function(name, bound.len()));
+    };
+    if params.len() != bound.len() {
+        return Err(no_function(name, bound.len()));
+    }
+    let mut exprs = vec![];
+    for (b, p) in bound.into_iter().zip(&params) {
+        if !(b.unknown
+            || b.ty == *p
+            || (b.ty.is_numeric() && p.is_numeric())
+            || (b.ty.is_string() && p.is_string())
+            || matches!(
+                (b.ty, p),
+                (
+                    ScalarType::Date,
+                    ScalarType::Timestamp | ScalarType::TimestampTz
+                ) | (ScalarType::Timestamp, ScalarType::TimestampTz)
+            ))
+        {
+            return Err(SqlError::new(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", types.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+        }
+        exprs.push(b.cast_to(*p)?);
+    }
+    Ok(Typed::new(Expr::Call(func, exprs), ret))
 }
 
 /// abs, round, trunc, ceil and floor: integers keep their type for abs,

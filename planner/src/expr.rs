@@ -67,6 +67,27 @@ pub enum Func {
     /// `(count, value)` of a scalar subquery's rows for one outer row: the
     /// value, or error 21000 when the subquery returned more than one row.
     SingleRow,
+    // The rest are evaluated in `builtins`.
+    StrPos,
+    StartsWith,
+    SplitPart,
+    Left,
+    Right,
+    Lpad,
+    Rpad,
+    Repeat,
+    Reverse,
+    Initcap,
+    Power,
+    Sqrt,
+    Exp,
+    Ln,
+    Log10,
+    Pi,
+    MakeDate,
+    DateTrunc,
+    Extract,
+    DatePart,
 }
 
 impl Func {
@@ -91,6 +112,26 @@ impl Func {
             Func::LTrim => "ltrim",
             Func::RTrim => "rtrim",
             Func::SingleRow => "single_row",
+            Func::StrPos => "strpos",
+            Func::StartsWith => "starts_with",
+            Func::SplitPart => "split_part",
+            Func::Left => "left",
+            Func::Right => "right",
+            Func::Lpad => "lpad",
+            Func::Rpad => "rpad",
+            Func::Repeat => "repeat",
+            Func::Reverse => "reverse",
+            Func::Initcap => "initcap",
+            Func::Power => "power",
+            Func::Sqrt => "sqrt",
+            Func::Exp => "exp",
+            Func::Ln => "ln",
+            Func::Log10 => "log",
+            Func::Pi => "pi",
+            Func::MakeDate => "make_date",
+            Func::DateTrunc => "date_trunc",
+            Func::Extract => "extract",
+            Func::DatePart => "date_part",
         }
     }
 }

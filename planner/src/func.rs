@@ -518,6 +518,12 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
                 _ => s.trim_end_matches(set).to_string(),
             })
         }
+        // strict functions from `builtins`: NULL in, NULL out
+        f if args.iter().any(Datum::is_null) => {
+            let _ = f;
+            Null
+        }
+        f => return crate::builtins::eval(f, &args),
     })
 }
 

@@ -8,6 +8,7 @@
 
 pub mod bind;
 pub mod bind_expr;
+pub mod builtins;
 pub mod coerce;
 pub mod explain;
 pub mod expr;

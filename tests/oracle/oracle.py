@@ -47,6 +47,8 @@ QUERIES = [
     "SELECT a + b AS s, b * 2 - 1 AS m, c || '!' AS x FROM t1 WHERE a IS NULL OR b < 5",
     "SELECT CASE WHEN b > 3 THEN 'hi' WHEN b IS NULL THEN 'none' ELSE 'lo' END AS k, coalesce(c, '?') FROM t1",
     "SELECT a, nullif(b, 0), d * 2 FROM t1 WHERE c LIKE '%x%' OR c = ''",
+    "SELECT lpad(c, 4, '*'), strpos(c, 'x'), left(c, 1), repeat(c, 2), split_part(c || '-' || c, '-', 2) FROM t1",
+    "SELECT k, date_trunc('month', make_date(2024, k + 1, 1)), extract(doy from make_date(2024, 1, k + 1)) FROM t3",
     "SELECT a, b FROM t1 WHERE b BETWEEN 1 AND 4 AND a IN (1, 2, 3)",
     # aggregates
     "SELECT count(*) AS n, count(b) AS nb, sum(b) AS s, min(b) AS lo, max(b) AS hi FROM t1",
