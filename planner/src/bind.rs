@@ -39,6 +39,9 @@ pub struct Binder<'a> {
     /// Subqueries in expressions already bound as a column of the relation
     /// (by `subquery::query_key`): the column and its type.
     pub subquery_cols: RefCell<std::collections::HashMap<usize, (usize, ScalarType)>>,
+    /// Copies of subquery ASTs bound during this statement, kept so that
+    /// the addresses `subquery_cols` is keyed by are never reused.
+    pub keep_alive: RefCell<Vec<Box<ast::Query>>>,
 }
 
 impl<'a> Binder<'a> {
@@ -51,6 +54,7 @@ impl<'a> Binder<'a> {
             used: RefCell::new(vec![]),
             outer: RefCell::new(vec![]),
             subquery_cols: RefCell::new(std::collections::HashMap::new()),
+            keep_alive: RefCell::new(vec![]),
         }
     }
 

@@ -355,10 +355,12 @@ impl Binder<'_> {
             }
             if let Kind::In(x) = &kind {
                 rel = self.attach_in(key, x, &query, rel)?;
+                self.keep_alive.borrow_mut().push(query);
                 continue;
             }
             let exists = matches!(kind, Kind::Exists);
             let sub = self.bind_subquery(&query, &rel.scope)?;
+            self.keep_alive.borrow_mut().push(query);
             let (ty, name) = if exists {
                 (ScalarType::Bool, "exists".to_string())
             } else {
@@ -635,7 +637,9 @@ pub fn visit_outside_subqueries(e: &AstExpr, f: &mut impl FnMut(&AstExpr)) {
 /// `query_key`), a copy to bind, and whether it is `EXISTS`.
 struct Found {
     key: usize,
-    query: ast::Query,
+    /// Boxed, and kept alive for the binder's lifetime once bound: the
+    /// subqueries nested in it are found again by address.
+    query: Box<ast::Query>,
     kind: Kind,
 }
 
@@ -665,7 +669,7 @@ fn collect_subqueries(e: &AstExpr, out: &mut Vec<Found>) -> SqlResult<()> {
         };
         out.push(Found {
             key: query_key(q),
-            query: (**q).clone(),
+            query: q.clone(),
             kind,
         });
     });
