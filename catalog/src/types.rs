@@ -264,7 +264,13 @@ impl Ord for Interval {
 /// One SQL value. Variants order as their types do; within a type, values
 /// order as SQL orders them (NULL first here; ORDER BY applies SQL's NULLS
 /// LAST default itself).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Equality is exact, not SQL's: numerics that are equal in value but
+/// written with different scales (`1.5`, `1.50`) are different datums,
+/// because PostgreSQL shows them differently and a maintained view must
+/// notice when an output changes from one to the other. SQL comparisons go
+/// through `planner::func::sql_cmp`; joins compare numerics by value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Datum {
     Null,
     Bool(bool),
@@ -284,7 +290,100 @@ pub enum Datum {
     Interval(Interval),
 }
 
+impl PartialEq for Datum {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Datum {}
+
+impl PartialOrd for Datum {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Datum {
+    fn cmp(&self, other: &Self) -> Ordering {
+        use Datum::*;
+        match (self, other) {
+            (Null, Null) => Ordering::Equal,
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (Int16(a), Int16(b)) => a.cmp(b),
+            (Int32(a), Int32(b)) => a.cmp(b),
+            (Int64(a), Int64(b)) => a.cmp(b),
+            (Float32(a), Float32(b)) => a.cmp(b),
+            (Float64(a), Float64(b)) => a.cmp(b),
+            // by value, then by scale: 1.5 < 1.50 < 1.6
+            (Numeric(a), Numeric(b)) => a.cmp(b).then_with(|| a.scale().cmp(&b.scale())),
+            (Text(a), Text(b)) => a.cmp(b),
+            (Date(a), Date(b)) => a.cmp(b),
+            (Timestamp(a), Timestamp(b)) => a.cmp(b),
+            (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
+            (Interval(a), Interval(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl std::hash::Hash for Datum {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        use Datum::*;
+        self.rank().hash(state);
+        match self {
+            Null => {}
+            Bool(b) => b.hash(state),
+            Int16(i) => i.hash(state),
+            Int32(i) => i.hash(state),
+            Int64(i) => i.hash(state),
+            Float32(f) => f.hash(state),
+            Float64(f) => f.hash(state),
+            // consistent with `cmp`: value and scale (a zero's sign ignored)
+            Numeric(d) => (d.mantissa(), d.scale()).hash(state),
+            Text(s) => s.hash(state),
+            Date(d) => d.hash(state),
+            Timestamp(t) | TimestampTz(t) => t.hash(state),
+            Interval(iv) => iv.hash(state),
+        }
+    }
+}
+
 impl Datum {
+    /// Position of the variant in the declaration (the order of types).
+    fn rank(&self) -> u8 {
+        match self {
+            Datum::Null => 0,
+            Datum::Bool(_) => 1,
+            Datum::Int16(_) => 2,
+            Datum::Int32(_) => 3,
+            Datum::Int64(_) => 4,
+            Datum::Float32(_) => 5,
+            Datum::Float64(_) => 6,
+            Datum::Numeric(_) => 7,
+            Datum::Text(_) => 8,
+            Datum::Date(_) => 9,
+            Datum::Timestamp(_) => 10,
+            Datum::TimestampTz(_) => 11,
+            Datum::Interval(_) => 12,
+        }
+    }
+
+    /// The datum with numerics reduced to their value (trailing zeros
+    /// dropped): the form join keys compare in, as SQL's `=` does.
+    pub fn normalized(&self) -> Datum {
+        match self {
+            Datum::Numeric(d) => {
+                let mut n = d.normalize();
+                if n.is_zero() {
+                    n.set_sign_positive(true);
+                }
+                Datum::Numeric(n)
+            }
+            other => other.clone(),
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Datum::Null)
     }
@@ -402,6 +501,24 @@ mod tests {
         assert_eq!(F64(f64::NAN), F64(f64::NAN));
         assert!(F64(f64::NAN) > F64(f64::INFINITY));
         assert!(F64(1.0) < F64(2.0));
+    }
+
+    #[test]
+    fn numerics_are_equal_only_with_the_same_scale() {
+        use std::str::FromStr;
+        let n = |s: &str| Datum::Numeric(Decimal::from_str(s).unwrap());
+        assert_ne!(n("1.5"), n("1.50"));
+        assert!(n("1.5") < n("1.50") && n("1.50") < n("1.6"));
+        assert_eq!(n("1.50").normalized(), n("1.5"));
+        assert_eq!(n("-0.00").normalized(), n("0"));
+        let hash = |d: &Datum| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            d.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&n("0.00")), hash(&n("-0.00")));
+        assert_eq!(n("0.00"), n("-0.00"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use catalog::{GlobalId, Row, SqlError};
 use differential_dataflow::operators::arrange::ShutdownButton;
 use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
-use planner::{Plan, SortKey};
+use planner::{AggregateFunc, Plan, SortKey};
 use std::collections::HashMap;
 use timely::dataflow::operators::vec::ToStream;
 use timely::dataflow::operators::CapabilitySet;
@@ -71,6 +71,15 @@ impl<'s> RenderCtx<'s, '_> {
             self.errs
                 .push(arranged.as_collection(|k: &SqlError, _: &()| k.clone()));
         }
+    }
+
+    /// As `split`, for keyed results.
+    fn split_pairs(
+        &mut self,
+        results: VecCollection<'s, u64, (Row, Result<Row, SqlError>), isize>,
+    ) -> VecCollection<'s, u64, (Row, Row), isize> {
+        self.errs.push(results.clone().flat_map(|(_, r)| r.err()));
+        results.flat_map(|(k, r)| r.ok().map(|v| (k, v)))
     }
 
     /// Splits results into rows and errors, keeping the errors.
@@ -136,7 +145,7 @@ impl<'s> RenderCtx<'s, '_> {
             } => {
                 let lkeys: Vec<usize> = on.iter().map(|(l, _)| *l).collect();
                 let rkeys: Vec<usize> = on.iter().map(|(_, r)| *r).collect();
-                let l = self.render(left)?.map(move |r| (r.project(&lkeys), r));
+                let l = self.render(left)?.map(move |r| (join_key(&r, &lkeys), r));
                 match right_index {
                     Some(ix) => {
                         let (trace, _) = self.imports.rows.get(ix).ok_or_else(|| {
@@ -156,7 +165,7 @@ impl<'s> RenderCtx<'s, '_> {
                         l.join_core(arranged, |_k, a: &Row, b: &Row| Some(a.concat(b)))
                     }
                     None => {
-                        let r = self.render(right)?.map(move |r| (r.project(&rkeys), r));
+                        let r = self.render(right)?.map(move |r| (join_key(&r, &rkeys), r));
                         l.join_map(r, |_k, a: &Row, b: &Row| a.concat(b))
                     }
                 }
@@ -178,12 +187,33 @@ impl<'s> RenderCtx<'s, '_> {
                     return Err(SqlError::internal("aggregate argument is not a column"));
                 }
                 let aggs = aggregates.clone();
-                let grouped = self
+                let mut pairs = self
                     .render(input)?
-                    .map(move |r| (r.project(&keys), r.project(&cols)))
-                    .reduce(move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
-                        out.push((aggregate::evaluate(&aggs, vals), 1));
+                    .map(move |r| (r.project(&keys), r.project(&cols)));
+                // min and max reduce in stages over hash buckets of the
+                // values, so a change re-reads a bucket, not the group
+                let hierarchical = !aggs.is_empty()
+                    && aggs.iter().all(|a| {
+                        matches!(a.func, AggregateFunc::Min | AggregateFunc::Max) && !a.distinct
                     });
+                if hierarchical {
+                    for modulus in BUCKETS {
+                        let aggs = aggs.clone();
+                        let partial = pairs
+                            .map(move |(k, v)| (with_bucket(k, &v, modulus), v))
+                            .reduce(move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
+                                out.push((aggregate::evaluate(&aggs, vals), 1));
+                            });
+                        pairs = self.split_pairs(partial.map(|(kb, v)| (without_bucket(&kb), v)));
+                    }
+                }
+                let grouped = pairs.reduce(
+                    move |_k,
+                          vals: &[(&Row, isize)],
+                          out: &mut Vec<(Result<Row, SqlError>, isize)>| {
+                        out.push((aggregate::evaluate(&aggs, vals), 1));
+                    },
+                );
                 let results = grouped.map(|(k, v)| v.map(|a| k.concat(&a)));
                 self.split(results)
             }
@@ -196,8 +226,23 @@ impl<'s> RenderCtx<'s, '_> {
             } => {
                 let keys = group_key.clone();
                 let (order, limit, offset) = (order.clone(), *limit, *offset);
-                self.render(input)?
-                    .map(move |r| (r.project(&keys), r))
+                let mut pairs = self.render(input)?.map(move |r| (r.project(&keys), r));
+                // With a limit, each stage keeps only the top rows of a hash
+                // bucket, so a change re-sorts a bucket, not the group.
+                if let Some(limit) = limit {
+                    for modulus in BUCKETS {
+                        let order = order.clone();
+                        pairs = pairs
+                            .map(move |(k, r)| (with_bucket(k, &r, modulus), r))
+                            .reduce(
+                                move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
+                                    top_k(vals, &order, Some(offset + limit), 0, out);
+                                },
+                            )
+                            .map(|(kb, r)| (without_bucket(&kb), r));
+                    }
+                }
+                pairs
                     .reduce(
                         move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
                             top_k(vals, &order, limit, offset, out);
@@ -223,6 +268,33 @@ impl<'s> RenderCtx<'s, '_> {
             }
         })
     }
+}
+
+/// The columns `keys` of `row` as a join key: numerics by value, so that
+/// `1.5` meets `1.50` as SQL's `=` says (index arrangements use the same).
+pub fn join_key(row: &Row, keys: &[usize]) -> Row {
+    Row::new(keys.iter().map(|k| row.get(*k).normalized()).collect())
+}
+
+/// Bucket counts of the stages of hierarchical min/max and Top-K: a change
+/// costs about group size / 4096 + 3 × 16 rows of work instead of the
+/// group's size.
+const BUCKETS: [u64; 3] = [4096, 256, 16];
+
+/// `key` with the hash bucket of `value` appended.
+fn with_bucket(mut key: Row, value: &Row, modulus: u64) -> Row {
+    use std::hash::{Hash, Hasher};
+    // a fixed-key hasher: every worker and every run buckets alike
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut h);
+    key.push(catalog::Datum::Int64((h.finish() % modulus) as i64));
+    key
+}
+
+/// `key` without the bucket `with_bucket` appended.
+fn without_bucket(key: &Row) -> Row {
+    let n = key.len().saturating_sub(1);
+    key.project(&(0..n).collect::<Vec<_>>())
 }
 
 /// Compares rows by sort keys with PostgreSQL's NULL placement.

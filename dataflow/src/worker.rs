@@ -225,7 +225,7 @@ impl WorkerState {
             };
             let rows = out
                 .map(move |r| match &keys {
-                    Some(k) => (r.project(k), r),
+                    Some(k) => (crate::render::join_key(&r, k), r),
                     None => (r, Row::empty()),
                 })
                 .arrange_by_key()

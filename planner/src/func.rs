@@ -61,6 +61,8 @@ pub fn eval_unary(op: UnaryOp, v: Datum) -> SqlResult<Datum> {
 pub fn sql_cmp(l: &Datum, r: &Datum) -> Ordering {
     match (l, r) {
         (Datum::Interval(a), Datum::Interval(b)) => a.as_micros_approx().cmp(&b.as_micros_approx()),
+        // numerics compare by value (`1.5 = 1.50`)
+        (Datum::Numeric(a), Datum::Numeric(b)) => a.cmp(b),
         _ => l.cmp(r),
     }
 }
@@ -441,7 +443,7 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
         },
         Func::NullIf => {
             let (a, b) = (arg(0), arg(1));
-            if !b.is_null() && a == b {
+            if !b.is_null() && !a.is_null() && sql_cmp(&a, &b) == Ordering::Equal {
                 Null
             } else {
                 a

@@ -28,6 +28,10 @@ struct Args {
     pg_port: u16,
     pg: bool,
     only: Option<String>,
+    /// Another ripple binary to run (e.g. an older build, to compare).
+    ripple_bin: Option<String>,
+    /// Rows in the one group of the min/max benchmark.
+    group_rows: u64,
 }
 
 fn parse_args() -> Args {
@@ -38,6 +42,8 @@ fn parse_args() -> Args {
         pg_port: 54329,
         pg: true,
         only: None,
+        ripple_bin: None,
+        group_rows: 200_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -48,6 +54,8 @@ fn parse_args() -> Args {
             "--workers" => args.workers = value().parse().expect("--workers"),
             "--pg-port" => args.pg_port = value().parse().expect("--pg-port"),
             "--only" => args.only = Some(value()),
+            "--ripple-bin" => args.ripple_bin = Some(value()),
+            "--group-rows" => args.group_rows = value().parse().expect("--group-rows"),
             "--no-pg" => args.pg = false,
             // `cargo bench` passes --bench to every bench target.
             "--bench" => {}
@@ -66,13 +74,18 @@ struct Server {
 }
 
 impl Server {
-    fn start(workers: usize, extra: &[&str]) -> Server {
+    fn start(args: &Args, extra: &[&str]) -> Server {
+        let workers = args.workers;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let data = std::env::temp_dir().join(format!("ripple-bench-{}-{port}", std::process::id()));
-        let child = Command::new(env!("CARGO_BIN_EXE_ripple"))
+        let bin = args
+            .ripple_bin
+            .clone()
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_ripple").to_string());
+        let child = Command::new(bin)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(&data)
@@ -211,7 +224,7 @@ struct IngestResult {
 }
 
 async fn bench_ripple(args: &Args) -> IngestResult {
-    let server = Server::start(args.workers, &[]);
+    let server = Server::start(args, &[]);
     let c = connect_ripple(&server).await;
     setup(&c).await;
     exec(&c, MV).await;
@@ -275,7 +288,7 @@ async fn bench_postgres(args: &Args) -> Option<PgResult> {
 /// One row updated `updates` times under a sum/count view; RSS sampled ten
 /// times along the way, each after a compaction tick has passed.
 async fn bench_compaction(args: &Args) -> (Vec<(u64, f64)>, f64) {
-    let server = Server::start(args.workers, &["--unsafe-no-fsync"]);
+    let server = Server::start(args, &["--unsafe-no-fsync"]);
     let c = connect_ripple(&server).await;
     exec(&c, "CREATE TABLE one (k int, v bigint)").await;
     exec(
@@ -311,6 +324,53 @@ async fn bench_compaction(args: &Args) -> (Vec<(u64, f64)>, f64) {
     (samples, rate)
 }
 
+/// One group of `group_rows` rows under a min/max view; then the current
+/// maximum is deleted and a new row inserted, and the view read, repeatedly.
+/// Returns (p50, p99) of that write-and-read in milliseconds.
+async fn bench_minmax(args: &Args) -> (f64, f64) {
+    let server = Server::start(args, &["--unsafe-no-fsync"]);
+    let c = connect_ripple(&server).await;
+    exec(&c, "CREATE TABLE big (g int, v bigint)").await;
+    exec(
+        &c,
+        "CREATE MATERIALIZED VIEW ext AS SELECT g, min(v), max(v), count(*) FROM big GROUP BY g",
+    )
+    .await;
+    for b in (0..args.group_rows).step_by(BATCH as usize) {
+        let values: Vec<String> = (b..(b + BATCH).min(args.group_rows))
+            .map(|i| format!("(1, {})", (i * 7919) % 1_000_003))
+            .collect();
+        exec(&c, &format!("INSERT INTO big VALUES {}", values.join(","))).await;
+    }
+    let mut samples = vec![];
+    for i in 0..200u64 {
+        let max: i64 = first_value(&c, "SELECT max FROM ext WHERE g = 1")
+            .await
+            .parse()
+            .expect("max");
+        let start = Instant::now();
+        exec(
+            &c,
+            &format!(
+                "BEGIN; DELETE FROM big WHERE v = {max}; INSERT INTO big VALUES (1, {}); COMMIT",
+                2_000_000 + i
+            ),
+        )
+        .await;
+        let seen: i64 = first_value(&c, "SELECT max FROM ext WHERE g = 1")
+            .await
+            .parse()
+            .expect("max");
+        samples.push(start.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(seen, 2_000_000 + i as i64, "the view's max did not follow");
+    }
+    samples.sort_by(f64::total_cmp);
+    (
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    )
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args = parse_args();
@@ -343,6 +403,13 @@ async fn main() {
         println!(
             "| server memory per stored row (RSS growth / rows) | {:.0} B | - |",
             r.bytes_per_row
+        );
+    }
+    if want("minmax") {
+        let (p50, p99) = bench_minmax(&args).await;
+        println!(
+            "\nmin/max view over one group of {} rows: delete the max + insert, then read, p50 / p99: {p50:.2} / {p99:.2} ms",
+            args.group_rows
         );
     }
     if want("compaction") {

@@ -274,13 +274,19 @@ def run(args):
                 for what, sql in (("view", f"SELECT * FROM oracle_{i}"), ("ad hoc", q)):
                     got = fetch(rc, sql)
                     if got != want:
+                        if what == "view":
+                            adhoc_ok = fetch(rc, q) == want
+                            what += " (the same query ad hoc " + ("agrees" if adhoc_ok else "differs too") + ")"
                         raise CheckFailed(
                             f"round {rnd}, seed {args.seed}: {what} differs from PostgreSQL\n"
                             f"  query: {q}\n  batch:\n    " + ";\n    ".join(stmts) + "\n"
                             + describe_diff(want, got))
         return len(QUERIES)
     finally:
-        server.stop(signal.SIGTERM)
+        if args.keep:
+            print(f"oracle: ripple left running on port {server.port}, data in {tmp}", file=sys.stderr)
+        else:
+            server.stop(signal.SIGTERM)
 
 
 def main():
@@ -290,7 +296,11 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--pg-port", type=int, default=int(os.environ.get("PGTEST_PORT", "54329")))
+    p.add_argument("--keep", action="store_true", help="leave ripple running after the run")
+    p.add_argument("--query", help="only the queries containing this text (to narrow a failure)")
     args = p.parse_args()
+    if args.query:
+        QUERIES[:] = [q for q in QUERIES if args.query in q]
     try:
         n = run(args)
     except (CheckFailed, psycopg2.Error) as e:
