@@ -236,7 +236,9 @@ impl<'s> RenderCtx<'s, '_> {
                             .map(move |(k, r)| (with_bucket(k, &r, modulus), r))
                             .reduce(
                                 move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
-                                    top_k(vals, &order, Some(offset + limit), 0, out);
+                                    let keep =
+                                        offset.saturating_add(limit).min(isize::MAX as usize);
+                                    top_k(vals, &order, Some(keep), 0, out);
                                 },
                             )
                             .map(|(kb, r)| (without_bucket(&kb), r));
