@@ -296,11 +296,11 @@ fn trunc_ts(unit: &str, us: i64) -> SqlResult<i64> {
     };
     let r = match unit {
         "microseconds" | "microsecond" => Some(us),
-        "milliseconds" | "millisecond" => Some(us.div_euclid(1000) * 1000),
-        "second" | "seconds" => Some(us.div_euclid(MICROS_PER_SEC) * MICROS_PER_SEC),
-        "minute" | "minutes" => Some(us.div_euclid(60 * MICROS_PER_SEC) * 60 * MICROS_PER_SEC),
-        "hour" | "hours" => Some(us.div_euclid(3600 * MICROS_PER_SEC) * 3600 * MICROS_PER_SEC),
-        "day" | "days" => Some(us.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY),
+        "milliseconds" | "millisecond" => floor_to(us, 1000),
+        "second" | "seconds" => floor_to(us, MICROS_PER_SEC),
+        "minute" | "minutes" => floor_to(us, 60 * MICROS_PER_SEC),
+        "hour" | "hours" => floor_to(us, 3600 * MICROS_PER_SEC),
+        "day" | "days" => floor_to(us, MICROS_PER_DAY),
         "week" | "weeks" => {
             let monday =
                 date - chrono::Duration::days(date.weekday().num_days_from_monday() as i64);
@@ -317,12 +317,29 @@ fn trunc_ts(unit: &str, us: i64) -> SqlResult<i64> {
     r.ok_or_else(|| SqlError::new(sqlstate::DATETIME_FIELD_OVERFLOW, "timestamp out of range"))
 }
 
+/// `us` rounded down to a multiple of `unit` (None past the i64 range).
+fn floor_to(us: i64, unit: i64) -> Option<i64> {
+    us.div_euclid(unit).checked_mul(unit)
+}
+
 /// `extract(field FROM v)`: the value and the numeric scale PostgreSQL
 /// gives it (6 for seconds and epoch, 3 for milliseconds, else 0).
 fn extract(field: &str, v: &Datum) -> SqlResult<(Decimal, u32)> {
     let us = match v {
+        // PostgreSQL gives ±Infinity for some fields of infinite values,
+        // which Ripple's numeric cannot hold
+        Datum::Timestamp(i64::MAX | i64::MIN)
+        | Datum::TimestampTz(i64::MAX | i64::MIN)
+        | Datum::Date(i32::MAX | i32::MIN) => {
+            return Err(SqlError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "extract from an infinite date or timestamp is not supported",
+            ))
+        }
         Datum::Timestamp(us) | Datum::TimestampTz(us) => *us,
-        Datum::Date(d) => *d as i64 * MICROS_PER_DAY,
+        Datum::Date(d) => (*d as i64)
+            .checked_mul(MICROS_PER_DAY)
+            .ok_or_else(|| SqlError::new(sqlstate::DATETIME_FIELD_OVERFLOW, "date out of range"))?,
         Datum::Interval(iv) => return extract_interval(field, iv),
         _ => return Err(SqlError::internal("extract from a non-datetime")),
     };

@@ -275,7 +275,8 @@ fn date_to_ts(d: i32) -> i64 {
     match d {
         i32::MAX => i64::MAX,
         i32::MIN => i64::MIN,
-        d => d as i64 * MICROS_PER_DAY,
+        // far beyond PostgreSQL's date range: saturate rather than wrap
+        d => (d as i64).saturating_mul(MICROS_PER_DAY),
     }
 }
 

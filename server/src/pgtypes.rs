@@ -86,7 +86,7 @@ impl ToSql for WireDatum<'_> {
             }),
             Datum::Timestamp(us) | Datum::TimestampTz(us) => out.put_i64(match *us {
                 i64::MAX | i64::MIN => *us,
-                us => us - PG_EPOCH_MICROS,
+                us => us.saturating_sub(PG_EPOCH_MICROS),
             }),
             Datum::Interval(iv) => {
                 out.put_i64(iv.micros);
