@@ -456,46 +456,25 @@ impl Binder<'_> {
                 }
                 Ok(Typed::new(Expr::Call(func, args), ScalarType::Text))
             }
-            AstExpr::Subquery(q) | AstExpr::Exists { subquery: q, .. } => {
+            AstExpr::Subquery(q)
+            | AstExpr::Exists { subquery: q, .. }
+            | AstExpr::In {
+                target: ast::InTarget::Subquery(q),
+                ..
+            } => {
                 // attach_subqueries bound it as a column of the relation
                 let found = self
                     .subquery_cols
                     .borrow()
                     .get(&crate::subquery::query_key(q))
                     .copied();
+                let negated = matches!(
+                    e,
+                    AstExpr::Exists { negated: true, .. } | AstExpr::In { negated: true, .. }
+                );
                 match found {
                     Some((col, ty)) if ctx.agg.is_none() && col < ctx.scope.len() => {
-                        let t = Typed::new(Expr::Column(col), ty);
-                        Ok(match e {
-                            AstExpr::Exists { negated: true, .. } => {
-                                Typed::new(Expr::unary(UnaryOp::Not, t.expr), ScalarType::Bool)
-                            }
-                            _ => t,
-                        })
-                    }
-                    _ => Err(SqlError::unsupported(format!(
-                        "a subquery in {}",
-                        if ctx.clause.is_empty() {
-                            "this position"
-                        } else {
-                            ctx.clause
-                        }
-                    ))),
-                }
-            }
-            AstExpr::In {
-                target: ast::InTarget::Subquery(q),
-                negated,
-                ..
-            } => {
-                let found = self
-                    .subquery_cols
-                    .borrow()
-                    .get(&crate::subquery::query_key(q))
-                    .copied();
-                match found {
-                    Some((col, ty)) if ctx.agg.is_none() && col < ctx.scope.len() => {
-                        Ok(negate_if(Typed::new(Expr::Column(col), ty), *negated))
+                        Ok(negate_if(Typed::new(Expr::Column(col), ty), negated))
                     }
                     _ => Err(SqlError::unsupported(format!(
                         "a subquery in {}",

@@ -63,14 +63,7 @@ fn text(d: &Datum) -> &str {
     }
 }
 
-fn int(d: &Datum) -> i64 {
-    match d {
-        Datum::Int16(i) => *i as i64,
-        Datum::Int32(i) => *i as i64,
-        Datum::Int64(i) => *i,
-        _ => 0,
-    }
-}
+use crate::func::int_arg as int;
 
 fn float(d: &Datum) -> f64 {
     match d {

@@ -522,10 +522,7 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
             })
         }
         // strict functions from `builtins`: NULL in, NULL out
-        f if args.iter().any(Datum::is_null) => {
-            let _ = f;
-            Null
-        }
+        _ if args.iter().any(Datum::is_null) => Null,
         f => return crate::builtins::eval(f, &args),
     })
 }
@@ -534,7 +531,7 @@ fn text_arg(d: &Datum) -> String {
     text_of(d).unwrap_or_default()
 }
 
-fn int_arg(d: &Datum) -> i64 {
+pub(crate) fn int_arg(d: &Datum) -> i64 {
     match d {
         Datum::Int16(i) => *i as i64,
         Datum::Int32(i) => *i as i64,

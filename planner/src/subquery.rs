@@ -50,6 +50,18 @@ fn has_outer(plan: &Plan) -> bool {
     !outer_refs(plan).is_empty()
 }
 
+/// `outer` joined with `per_d`, a plan whose first columns are the values
+/// of the outer columns `corr` (NULL meets NULL: both sides come from the
+/// outer rows).
+fn join_on_d(outer: Plan, per_d: Plan, corr: &[usize]) -> Plan {
+    Plan::Join {
+        left: Box::new(outer),
+        right: Box::new(per_d),
+        on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
+        right_index: None,
+    }
+}
+
 fn cross(left: Plan, right: Plan) -> Plan {
     Plan::Join {
         left: Box::new(left),
@@ -290,13 +302,7 @@ impl Binder<'_> {
         let (corr, a) = sub.applied(&rel.plan);
         let k = corr.len();
         let keys = a.project((0..k).collect()).distinct();
-        let semi = Plan::Join {
-            left: Box::new(rel.plan.clone()),
-            right: Box::new(keys),
-            on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
-            right_index: None,
-        }
-        .project((0..n).collect());
+        let semi = join_on_d(rel.plan.clone(), keys, &corr).project((0..n).collect());
         let plan = if negated {
             Plan::union(vec![rel.plan, semi.negate()])
         } else {
@@ -407,27 +413,52 @@ impl Binder<'_> {
                 .project(keys.iter().copied().chain([k + 2]).collect());
                 (s, Datum::Null)
             };
-            let n = rel.plan.arity();
-            let joined = Plan::Join {
-                left: Box::new(rel.plan.clone()),
-                right: Box::new(per_d),
-                on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
-                right_index: None,
-            };
-            let matched = joined.clone().project((0..n).chain([n + k]).collect());
-            let unmatched = Plan::union(vec![rel.plan, joined.project((0..n).collect()).negate()])
-                .map(vec![Expr::Literal(missing)]);
-            rel.plan = Plan::union(vec![matched, unmatched]);
-            rel.scope.items.push(ScopeItem {
-                table: None,
-                name,
-                ty,
-                nullable: true,
-                hidden: true,
-            });
-            self.subquery_cols.borrow_mut().insert(key, (n, ty));
+            let value = Expr::Column(rel.plan.arity() + k);
+            self.attach_column(&mut rel, key, &corr, per_d, value, missing, name, ty);
         }
         Ok(rel)
+    }
+
+    /// Appends a hidden column to `rel`: `value`, computed over a row of
+    /// `rel` followed by its `d`'s row of `per_d` (one row per `d`, keyed by
+    /// the values of `corr`), or `missing` for rows whose `d` has none; and
+    /// records it as subquery `key`'s column.
+    #[allow(clippy::too_many_arguments)]
+    fn attach_column(
+        &self,
+        rel: &mut Rel,
+        key: usize,
+        corr: &[usize],
+        per_d: Plan,
+        value: Expr,
+        missing: Datum,
+        name: String,
+        ty: ScalarType,
+    ) {
+        let n = rel.plan.arity();
+        let joined = join_on_d(rel.plan.clone(), per_d, corr);
+        let width = joined.arity();
+        let matched = match value {
+            Expr::Column(c) => joined.clone().project((0..n).chain([c]).collect()),
+            v => joined
+                .clone()
+                .map(vec![v])
+                .project((0..n).chain([width]).collect()),
+        };
+        let unmatched = Plan::union(vec![
+            rel.plan.clone(),
+            joined.project((0..n).collect()).negate(),
+        ])
+        .map(vec![Expr::Literal(missing)]);
+        rel.plan = Plan::union(vec![matched, unmatched]);
+        rel.scope.items.push(ScopeItem {
+            table: None,
+            name,
+            ty,
+            nullable: true,
+            hidden: true,
+        });
+        self.subquery_cols.borrow_mut().insert(key, (n, ty));
     }
 }
 
@@ -465,12 +496,6 @@ impl Binder<'_> {
             ],
         };
         let n = rel.plan.arity();
-        let joined = Plan::Join {
-            left: Box::new(rel.plan.clone()),
-            right: Box::new(per_d),
-            on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
-            right_index: None,
-        };
         let value = Expr::If {
             cond: Box::new(Expr::Column(n + k)),
             then: Box::new(Expr::Literal(Datum::Bool(true))),
@@ -484,23 +509,16 @@ impl Binder<'_> {
                 els: Box::new(Expr::Literal(Datum::Bool(false))),
             }),
         };
-        let matched = joined
-            .clone()
-            .map(vec![value])
-            .project((0..n).chain([n + k + 2]).collect());
-        let unmatched = Plan::union(vec![rel.plan, joined.project((0..n).collect()).negate()])
-            .map(vec![Expr::Literal(Datum::Bool(false))]);
-        rel.plan = Plan::union(vec![matched, unmatched]);
-        rel.scope.items.push(ScopeItem {
-            table: None,
-            name: "?column?".into(),
-            ty: ScalarType::Bool,
-            nullable: true,
-            hidden: true,
-        });
-        self.subquery_cols
-            .borrow_mut()
-            .insert(key, (n, ScalarType::Bool));
+        self.attach_column(
+            &mut rel,
+            key,
+            &corr,
+            per_d,
+            value,
+            Datum::Bool(false),
+            "?column?".into(),
+            ScalarType::Bool,
+        );
         Ok(rel)
     }
 }
@@ -544,13 +562,8 @@ impl Binder<'_> {
         let m = right_scope.len();
         let (corr, applied) = sub.applied(&left.plan);
         let k = corr.len();
-        let joined = Plan::Join {
-            left: Box::new(left.plan.clone()),
-            right: Box::new(applied),
-            on: corr.iter().enumerate().map(|(j, c)| (*c, j)).collect(),
-            right_index: None,
-        }
-        .project((0..n).chain(n + k..n + k + m).collect());
+        let joined = join_on_d(left.plan.clone(), applied, &corr)
+            .project((0..n).chain(n + k..n + k + m).collect());
         let scope = left.scope.concat(&right_scope);
         let matched = match on {
             Some(cond) => {
