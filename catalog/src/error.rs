@@ -52,6 +52,8 @@ pub mod sqlstate {
     pub const PROTOCOL_VIOLATION: &str = "08P01";
     pub const UNDEFINED_PSTATEMENT: &str = "26000";
     pub const INDETERMINATE_DATATYPE: &str = "42P18";
+    pub const INVALID_RECURSION: &str = "42P19";
+    pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
 }
 
 /// An error with a SQLSTATE, in PostgreSQL's words.

@@ -6,18 +6,23 @@
 use crate::aggregate;
 use crate::worker::{ErrTrace, RowTrace};
 use catalog::{GlobalId, Row, SqlError};
+use differential_dataflow::lattice::Lattice;
 use differential_dataflow::operators::arrange::ShutdownButton;
+use differential_dataflow::operators::iterate::Variable;
 use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
 use planner::{AggregateFunc, Plan, SortKey};
 use std::collections::HashMap;
-use timely::dataflow::operators::vec::ToStream;
+use timely::dataflow::operators::vec::{Filter, Map as _, ToStream};
 use timely::dataflow::operators::CapabilitySet;
 use timely::dataflow::Scope;
-use timely::progress::Antichain;
+use timely::order::Product;
+use timely::progress::{Antichain, Timestamp};
 
-pub type Rows<'s> = VecCollection<'s, u64, Row, isize>;
-pub type Errs<'s> = VecCollection<'s, u64, SqlError, isize>;
+pub type Coll<'s, T> = VecCollection<'s, T, Row, isize>;
+pub type ErrColl<'s, T> = VecCollection<'s, T, SqlError, isize>;
+pub type Rows<'s> = Coll<'s, u64>;
+pub type Errs<'s> = ErrColl<'s, u64>;
 
 /// Traces a dataflow may import: the arrangement of each table, view and
 /// index, and its error arrangement if it has one.
@@ -73,27 +78,103 @@ impl<'s> RenderCtx<'s, '_> {
         }
     }
 
-    /// As `split`, for keyed results.
-    fn split_pairs(
-        &mut self,
-        results: VecCollection<'s, u64, (Row, Result<Row, SqlError>), isize>,
-    ) -> VecCollection<'s, u64, (Row, Row), isize> {
-        self.errs.push(results.clone().flat_map(|(_, r)| r.err()));
-        results.flat_map(|(k, r)| r.ok().map(|v| (k, v)))
-    }
-
-    /// Splits results into rows and errors, keeping the errors.
-    fn split(&mut self, results: VecCollection<'s, u64, Result<Row, SqlError>, isize>) -> Rows<'s> {
-        self.errs.push(results.clone().flat_map(|r| r.err()));
-        results.flat_map(|r| r.ok())
-    }
-
     /// Renders `plan`, returning its rows; errors accumulate in `self.errs`.
     pub fn render(&mut self, plan: &Plan) -> Result<Rows<'s>, SqlError> {
-        Ok(match plan {
+        render_plan(self, plan)
+    }
+
+    /// WITH RECURSIVE: the parts of `step` that do not read the recursive
+    /// reference render here and enter the loop; the rest renders inside
+    /// an iterative scope whose variable holds the rows so far.
+    fn render_recursive(
+        &mut self,
+        id: usize,
+        base: &Plan,
+        step: &Plan,
+        distinct: bool,
+    ) -> Result<Rows<'s>, SqlError> {
+        let base = self.render(base)?;
+        let mut outside = HashMap::new();
+        self.render_outside(step, id, &mut outside)?;
+        let outer = self.scope;
+        let (rows, errs) = outer.iterative::<u64, _, _>(|inner| {
+            let (variable, rec) = Variable::new(inner, Product::new(0, 1));
+            let mut cx = LoopCtx {
+                id,
+                rec,
+                outside: outside
+                    .into_iter()
+                    .map(|(k, c)| (k, c.enter(inner)))
+                    .collect(),
+                errs: vec![],
+            };
+            let step = render_plan(&mut cx, step)?;
+            let next = base.enter(inner).concat(step);
+            let next = if distinct {
+                next.distinct()
+            } else {
+                next.consolidate()
+            };
+            // A recursion that has not converged after MAX_ITERATIONS rounds
+            // stops there and reports an error (PostgreSQL would run on).
+            let overflow = next
+                .inner
+                .clone()
+                .flat_map(|(_, t, _): (Row, Product<u64, u64>, isize)| {
+                    (t.inner >= MAX_ITERATIONS).then(|| (recursion_limit(), t, 1))
+                })
+                .as_collection();
+            cx.errs.push(overflow);
+            variable.set(
+                next.inner
+                    .clone()
+                    .filter(|(_, t, _)| t.inner < MAX_ITERATIONS)
+                    .as_collection(),
+            );
+            let errs: Vec<Errs<'s>> = cx.errs.into_iter().map(|e| e.leave(outer)).collect();
+            Ok::<_, SqlError>((next.leave(outer), errs))
+        })?;
+        self.errs.extend(errs);
+        Ok(rows)
+    }
+
+    /// Renders the largest subplans of `step` that do not read
+    /// `RecRef { id }`, keyed by their address in `step`.
+    fn render_outside(
+        &mut self,
+        plan: &Plan,
+        id: usize,
+        out: &mut HashMap<usize, Rows<'s>>,
+    ) -> Result<(), SqlError> {
+        if !plan.reads_rec(id) {
+            out.insert(plan as *const Plan as usize, self.render(plan)?);
+            return Ok(());
+        }
+        let mut children = vec![];
+        plan.visit_children(&mut |c| children.push(c));
+        for c in children {
+            self.render_outside(c, id, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Rounds a WITH RECURSIVE may take before it is stopped with an error.
+const MAX_ITERATIONS: u64 = 10_000;
+
+fn recursion_limit() -> SqlError {
+    SqlError::new(
+        catalog::sqlstate::PROGRAM_LIMIT_EXCEEDED,
+        format!("recursive query did not converge within {MAX_ITERATIONS} iterations"),
+    )
+}
+
+impl<'s> Render<'s, u64> for RenderCtx<'s, '_> {
+    fn special(&mut self, plan: &Plan) -> Option<Result<Rows<'s>, SqlError>> {
+        Some(match plan {
             Plan::Get { id, .. } => {
                 self.import_errs(*id);
-                self.import_rows(*id)?
+                self.import_rows(*id)
             }
             Plan::Constant { rows, .. } => {
                 // Worker 0 holds the rows; the source finishes at once.
@@ -104,172 +185,270 @@ impl<'s> RenderCtx<'s, '_> {
                 } else {
                     vec![]
                 };
-                updates.to_stream(self.scope).as_collection()
-            }
-            Plan::Map { input, exprs } => {
-                let exprs = exprs.clone();
-                let rows = self.render(input)?;
-                let results = rows.map(move |mut row| {
-                    for e in &exprs {
-                        let v = e.eval(&row)?;
-                        row.push(v);
-                    }
-                    Ok(row)
-                });
-                self.split(results)
-            }
-            Plan::Filter { input, predicates } => {
-                let preds = predicates.clone();
-                let rows = self.render(input)?;
-                let results = rows.flat_map(move |row| {
-                    for p in &preds {
-                        match p.eval_predicate(&row) {
-                            Ok(true) => {}
-                            Ok(false) => return None,
-                            Err(e) => return Some(Err(e)),
-                        }
-                    }
-                    Some(Ok(row))
-                });
-                self.split(results)
-            }
-            Plan::Project { input, outputs } => {
-                let outputs = outputs.clone();
-                self.render(input)?.map(move |r| r.project(&outputs))
+                Ok(updates.to_stream(self.scope).as_collection())
             }
             Plan::Join {
                 left,
                 right,
                 on,
-                right_index,
-            } => {
-                let lkeys: Vec<usize> = on.iter().map(|(l, _)| *l).collect();
-                let rkeys: Vec<usize> = on.iter().map(|(_, r)| *r).collect();
-                let l = self.render(left)?.map(move |r| (join_key(&r, &lkeys), r));
-                match right_index {
-                    Some(ix) => {
-                        let (trace, _) = self.imports.rows.get(ix).ok_or_else(|| {
-                            SqlError::internal(format!("index {ix} is not available"))
-                        })?;
-                        let mut trace = trace.clone();
-                        let (arranged, button) = trace.import_frontier_core(
-                            self.scope,
-                            &format!("ImportIndex {ix}"),
-                            Antichain::from_elem(self.as_of),
-                            Antichain::new(),
-                        );
-                        self.buttons.push(button);
-                        if let Plan::Get { id, .. } = right.as_ref() {
-                            self.import_errs(*id);
-                        }
-                        l.join_core(arranged, |_k, a: &Row, b: &Row| Some(a.concat(b)))
-                    }
-                    None => {
-                        let r = self.render(right)?.map(move |r| (join_key(&r, &rkeys), r));
-                        l.join_map(r, |_k, a: &Row, b: &Row| a.concat(b))
-                    }
-                }
-            }
-            Plan::Reduce {
-                input,
-                group_key,
-                aggregates,
-            } => {
-                let keys = group_key.clone();
-                let cols: Vec<usize> = aggregates
-                    .iter()
-                    .map(|a| match a.expr {
-                        planner::Expr::Column(c) => c,
-                        _ => usize::MAX,
-                    })
-                    .collect();
-                if cols.contains(&usize::MAX) {
-                    return Err(SqlError::internal("aggregate argument is not a column"));
-                }
-                let aggs = aggregates.clone();
-                let mut pairs = self
-                    .render(input)?
-                    .map(move |r| (r.project(&keys), r.project(&cols)));
-                // min and max reduce in stages over hash buckets of the
-                // values, so a change re-reads a bucket, not the group
-                let hierarchical = !aggs.is_empty()
-                    && aggs.iter().all(|a| {
-                        matches!(a.func, AggregateFunc::Min | AggregateFunc::Max) && !a.distinct
-                    });
-                if hierarchical {
-                    for modulus in BUCKETS {
-                        let aggs = aggs.clone();
-                        let partial = pairs
-                            .map(move |(k, v)| (with_bucket(k, &v, modulus), v))
-                            .reduce(move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
-                                out.push((aggregate::evaluate(&aggs, vals), 1));
-                            });
-                        pairs = self.split_pairs(partial.map(|(kb, v)| (without_bucket(&kb), v)));
-                    }
-                }
-                let grouped = pairs.reduce(
-                    move |_k,
-                          vals: &[(&Row, isize)],
-                          out: &mut Vec<(Result<Row, SqlError>, isize)>| {
-                        out.push((aggregate::evaluate(&aggs, vals), 1));
-                    },
-                );
-                let results = grouped.map(|(k, v)| v.map(|a| k.concat(&a)));
-                self.split(results)
-            }
-            Plan::TopK {
-                input,
-                group_key,
-                order,
-                limit,
-                offset,
-            } => {
-                let keys = group_key.clone();
-                let (order, limit, offset) = (order.clone(), *limit, *offset);
-                let mut pairs = self.render(input)?.map(move |r| (r.project(&keys), r));
-                // With a limit, each stage keeps only the top rows of a hash
-                // bucket, so a change re-sorts a bucket, not the group.
-                if let Some(limit) = limit {
-                    for modulus in BUCKETS {
-                        let order = order.clone();
-                        pairs = pairs
-                            .map(move |(k, r)| (with_bucket(k, &r, modulus), r))
-                            .reduce(
-                                move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
-                                    let keep =
-                                        offset.saturating_add(limit).min(isize::MAX as usize);
-                                    top_k(vals, &order, Some(keep), 0, out);
-                                },
-                            )
-                            .map(|(kb, r)| (without_bucket(&kb), r));
-                    }
-                }
-                pairs
-                    .reduce(
-                        move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
-                            top_k(vals, &order, limit, offset, out);
-                        },
-                    )
-                    .map(|(_k, r)| r)
-            }
-            Plan::Distinct { input } => self.render(input)?.distinct(),
-            Plan::Negate { input } => self.render(input)?.negate(),
-            Plan::Threshold { input } => self
-                .render(input)?
-                .threshold(|_, r| if *r > 0 { *r } else { 0 }),
-            Plan::Union { inputs } => {
-                let mut parts = inputs
-                    .iter()
-                    .map(|p| self.render(p))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter();
-                let first = parts
-                    .next()
-                    .ok_or_else(|| SqlError::internal("empty union"))?;
-                first.concatenate(parts)
-            }
+                right_index: Some(ix),
+            } => self.render_index_join(left, right, on, *ix),
+            Plan::Recursive {
+                id,
+                base,
+                step,
+                distinct,
+            } => self.render_recursive(*id, base, step, *distinct),
+            Plan::RecRef { id, .. } => Err(SqlError::internal(format!(
+                "recursive reference {id} outside its query"
+            ))),
+            _ => return None,
         })
     }
+
+    fn errs(&mut self) -> &mut Vec<Errs<'s>> {
+        &mut self.errs
+    }
+}
+
+impl<'s> RenderCtx<'s, '_> {
+    /// A join whose right side is an index: the left side probes the
+    /// index's shared arrangement.
+    fn render_index_join(
+        &mut self,
+        left: &Plan,
+        right: &Plan,
+        on: &[(usize, usize)],
+        ix: GlobalId,
+    ) -> Result<Rows<'s>, SqlError> {
+        let lkeys: Vec<usize> = on.iter().map(|(l, _)| *l).collect();
+        let l = self.render(left)?.map(move |r| (join_key(&r, &lkeys), r));
+        let (trace, _) = self
+            .imports
+            .rows
+            .get(&ix)
+            .ok_or_else(|| SqlError::internal(format!("index {ix} is not available")))?;
+        let mut trace = trace.clone();
+        let (arranged, button) = trace.import_frontier_core(
+            self.scope,
+            &format!("ImportIndex {ix}"),
+            Antichain::from_elem(self.as_of),
+            Antichain::new(),
+        );
+        self.buttons.push(button);
+        if let Plan::Get { id, .. } = right {
+            self.import_errs(*id);
+        }
+        Ok(l.join_core(arranged, |_k, a: &Row, b: &Row| Some(a.concat(b))))
+    }
+}
+
+/// The inside of a WITH RECURSIVE loop: the recursive reference, and the
+/// subplans rendered outside and entered.
+struct LoopCtx<'s> {
+    id: usize,
+    rec: Coll<'s, Product<u64, u64>>,
+    outside: HashMap<usize, Coll<'s, Product<u64, u64>>>,
+    errs: Vec<ErrColl<'s, Product<u64, u64>>>,
+}
+
+impl<'s> Render<'s, Product<u64, u64>> for LoopCtx<'s> {
+    fn special(&mut self, plan: &Plan) -> Option<Result<Coll<'s, Product<u64, u64>>, SqlError>> {
+        if let Some(c) = self.outside.get(&(plan as *const Plan as usize)) {
+            return Some(Ok(c.clone()));
+        }
+        match plan {
+            Plan::RecRef { id, .. } if *id == self.id => Some(Ok(self.rec.clone())),
+            Plan::Get { .. } | Plan::Constant { .. } | Plan::RecRef { .. } => Some(Err(
+                SqlError::internal("a leaf of a recursive step was not rendered outside the loop"),
+            )),
+            Plan::Recursive { .. } => Some(Err(SqlError::unsupported(
+                "WITH RECURSIVE inside the recursive term of another WITH RECURSIVE",
+            ))),
+            _ => None,
+        }
+    }
+
+    fn errs(&mut self) -> &mut Vec<ErrColl<'s, Product<u64, u64>>> {
+        &mut self.errs
+    }
+}
+
+/// A scope plans render in: it renders the nodes that depend on where the
+/// rendering happens (sources, index joins, recursion) and keeps errors.
+pub trait Render<'s, T: Timestamp + Lattice> {
+    /// Renders `plan` if this scope renders it specially.
+    fn special(&mut self, plan: &Plan) -> Option<Result<Coll<'s, T>, SqlError>>;
+    /// Error streams met so far.
+    fn errs(&mut self) -> &mut Vec<ErrColl<'s, T>>;
+}
+
+/// Splits results into rows and errors, keeping the errors.
+fn split<'s, T: Timestamp + Lattice>(
+    cx: &mut impl Render<'s, T>,
+    results: VecCollection<'s, T, Result<Row, SqlError>, isize>,
+) -> Coll<'s, T> {
+    cx.errs().push(results.clone().flat_map(|r| r.err()));
+    results.flat_map(|r| r.ok())
+}
+
+/// As `split`, for keyed results.
+fn split_pairs<'s, T: Timestamp + Lattice>(
+    cx: &mut impl Render<'s, T>,
+    results: VecCollection<'s, T, (Row, Result<Row, SqlError>), isize>,
+) -> VecCollection<'s, T, (Row, Row), isize> {
+    cx.errs().push(results.clone().flat_map(|(_, r)| r.err()));
+    results.flat_map(|(k, r)| r.ok().map(|v| (k, v)))
+}
+
+/// Renders `plan` in `cx`'s scope.
+fn render_plan<'s, T, C>(cx: &mut C, plan: &Plan) -> Result<Coll<'s, T>, SqlError>
+where
+    T: Timestamp + Lattice,
+    C: Render<'s, T>,
+{
+    if let Some(special) = cx.special(plan) {
+        return special;
+    }
+    Ok(match plan {
+        Plan::Get { .. } | Plan::Constant { .. } | Plan::Recursive { .. } | Plan::RecRef { .. } => {
+            return Err(SqlError::internal("leaf not rendered by its scope"))
+        }
+        Plan::Map { input, exprs } => {
+            let exprs = exprs.clone();
+            let rows = render_plan(cx, input)?;
+            let results = rows.map(move |mut row| {
+                for e in &exprs {
+                    let v = e.eval(&row)?;
+                    row.push(v);
+                }
+                Ok(row)
+            });
+            split(cx, results)
+        }
+        Plan::Filter { input, predicates } => {
+            let preds = predicates.clone();
+            let rows = render_plan(cx, input)?;
+            let results = rows.flat_map(move |row| {
+                for p in &preds {
+                    match p.eval_predicate(&row) {
+                        Ok(true) => {}
+                        Ok(false) => return None,
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+                Some(Ok(row))
+            });
+            split(cx, results)
+        }
+        Plan::Project { input, outputs } => {
+            let outputs = outputs.clone();
+            render_plan(cx, input)?.map(move |r| r.project(&outputs))
+        }
+        Plan::Join {
+            left, right, on, ..
+        } => {
+            let lkeys: Vec<usize> = on.iter().map(|(l, _)| *l).collect();
+            let rkeys: Vec<usize> = on.iter().map(|(_, r)| *r).collect();
+            let l = render_plan(cx, left)?.map(move |r| (join_key(&r, &lkeys), r));
+            let r = render_plan(cx, right)?.map(move |r| (join_key(&r, &rkeys), r));
+            l.join_map(r, |_k, a: &Row, b: &Row| a.concat(b))
+        }
+        Plan::Reduce {
+            input,
+            group_key,
+            aggregates,
+        } => {
+            let keys = group_key.clone();
+            let cols: Vec<usize> = aggregates
+                .iter()
+                .map(|a| match a.expr {
+                    planner::Expr::Column(c) => c,
+                    _ => usize::MAX,
+                })
+                .collect();
+            if cols.contains(&usize::MAX) {
+                return Err(SqlError::internal("aggregate argument is not a column"));
+            }
+            let aggs = aggregates.clone();
+            let mut pairs =
+                render_plan(cx, input)?.map(move |r| (r.project(&keys), r.project(&cols)));
+            // min and max reduce in stages over hash buckets of the
+            // values, so a change re-reads a bucket, not the group
+            let hierarchical = !aggs.is_empty()
+                && aggs.iter().all(|a| {
+                    matches!(a.func, AggregateFunc::Min | AggregateFunc::Max) && !a.distinct
+                });
+            if hierarchical {
+                for modulus in BUCKETS {
+                    let aggs = aggs.clone();
+                    let partial = pairs
+                        .map(move |(k, v)| (with_bucket(k, &v, modulus), v))
+                        .reduce(move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
+                            out.push((aggregate::evaluate(&aggs, vals), 1));
+                        });
+                    pairs = split_pairs(cx, partial.map(|(kb, v)| (without_bucket(&kb), v)));
+                }
+            }
+            let grouped = pairs.reduce(
+                move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
+                    out.push((aggregate::evaluate(&aggs, vals), 1));
+                },
+            );
+            let results = grouped.map(|(k, v)| v.map(|a| k.concat(&a)));
+            split(cx, results)
+        }
+        Plan::TopK {
+            input,
+            group_key,
+            order,
+            limit,
+            offset,
+        } => {
+            let keys = group_key.clone();
+            let (order, limit, offset) = (order.clone(), *limit, *offset);
+            let mut pairs = render_plan(cx, input)?.map(move |r| (r.project(&keys), r));
+            // With a limit, each stage keeps only the top rows of a hash
+            // bucket, so a change re-sorts a bucket, not the group.
+            if let Some(limit) = limit {
+                for modulus in BUCKETS {
+                    let order = order.clone();
+                    pairs = pairs
+                        .map(move |(k, r)| (with_bucket(k, &r, modulus), r))
+                        .reduce(
+                            move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
+                                let keep = offset.saturating_add(limit).min(isize::MAX as usize);
+                                top_k(vals, &order, Some(keep), 0, out);
+                            },
+                        )
+                        .map(|(kb, r)| (without_bucket(&kb), r));
+                }
+            }
+            pairs
+                .reduce(
+                    move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Row, isize)>| {
+                        top_k(vals, &order, limit, offset, out);
+                    },
+                )
+                .map(|(_k, r)| r)
+        }
+        Plan::Distinct { input } => render_plan(cx, input)?.distinct(),
+        Plan::Negate { input } => render_plan(cx, input)?.negate(),
+        Plan::Threshold { input } => {
+            render_plan(cx, input)?.threshold(|_, r| if *r > 0 { *r } else { 0 })
+        }
+        Plan::Union { inputs } => {
+            let mut parts = inputs
+                .iter()
+                .map(|p| render_plan(cx, p))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter();
+            let first = parts
+                .next()
+                .ok_or_else(|| SqlError::internal("empty union"))?;
+            first.concatenate(parts)
+        }
+    })
 }
 
 /// The columns `keys` of `row` as a join key: numerics by value, so that

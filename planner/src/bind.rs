@@ -21,6 +21,79 @@ pub struct Rel {
     pub scope: Scope,
 }
 
+/// A common table expression in scope.
+struct Cte {
+    name: String,
+    plan: Plan,
+    scope: Scope,
+    use_: CteUse,
+}
+
+enum CteUse {
+    Plain,
+    /// The recursive reference of a WITH RECURSIVE step, bound with
+    /// `depth` enclosing subquery scopes.
+    Recursive {
+        depth: usize,
+    },
+    /// A name that must not be read here: reading it fails with this error.
+    Forbidden(&'static str, String),
+}
+
+/// Checks that the step of a recursive query reads the recursive
+/// reference in a way whose fixed point is PostgreSQL's answer: once, and
+/// only through operators that distribute over union (with UNION, also
+/// DISTINCT and EXCEPT on the reading side, which distribute over set union).
+fn check_recursive_step(step: &Plan, id: usize, distinct: bool, name: &str) -> SqlResult<()> {
+    let mut refs = 0;
+    step.visit(&mut |p| refs += matches!(p, Plan::RecRef { id: i, .. } if *i == id) as usize);
+    let err = |m: String| Err(SqlError::new(sqlstate::INVALID_RECURSION, m));
+    let mut result = Ok(());
+    step.visit(&mut |p| {
+        if result.is_err() || !p.reads_rec(id) {
+            return;
+        }
+        result = match p {
+            Plan::Reduce { aggregates, .. } if !aggregates.is_empty() => err(
+                "aggregate functions are not allowed in a recursive query's recursive term".into(),
+            ),
+            Plan::Threshold { input } => match input.as_ref() {
+                Plan::Union { inputs }
+                    if inputs
+                        .iter()
+                        .any(|i| matches!(i, Plan::Negate { .. }) && i.reads_rec(id)) =>
+                {
+                    err(format!(
+                        "recursive reference to query \"{name}\" must not appear within EXCEPT"
+                    ))
+                }
+                _ if distinct => Ok(()),
+                _ => Err(SqlError::unsupported(
+                    "EXCEPT in the recursive term of WITH RECURSIVE … UNION ALL",
+                )),
+            },
+            Plan::Negate { .. } => err(format!(
+                "recursive reference to query \"{name}\" must not appear within an outer join"
+            )),
+            Plan::TopK { .. } => Err(SqlError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "LIMIT or DISTINCT ON in a recursive query is not implemented",
+            )),
+            Plan::Distinct { .. } | Plan::Reduce { .. } if !distinct => Err(SqlError::unsupported(
+                "DISTINCT or GROUP BY in the recursive term of WITH RECURSIVE … UNION ALL",
+            )),
+            _ => Ok(()),
+        };
+    });
+    result?;
+    if refs > 1 {
+        return err(format!(
+            "recursive reference to query \"{name}\" must not appear more than once"
+        ));
+    }
+    Ok(())
+}
+
 /// Binds SQL against a catalog. Pure: the clock reading used for `now()` is
 /// passed in.
 pub struct Binder<'a> {
@@ -28,7 +101,9 @@ pub struct Binder<'a> {
     /// Statement time (epoch ms) for now(); `None` where now() is not allowed (views).
     pub now: Option<Timestamp>,
     /// Common table expressions in scope, innermost last.
-    ctes: RefCell<Vec<(String, Plan, Scope)>>,
+    ctes: RefCell<Vec<Cte>>,
+    /// Ids handed to WITH RECURSIVE bindings.
+    next_rec: std::cell::Cell<usize>,
     /// Views being expanded, to stop recursive definitions.
     depth: RefCell<usize>,
     /// Catalog items this statement names directly (its dependencies).
@@ -50,6 +125,7 @@ impl<'a> Binder<'a> {
             catalog,
             now,
             ctes: RefCell::new(vec![]),
+            next_rec: std::cell::Cell::new(0),
             depth: RefCell::new(0),
             used: RefCell::new(vec![]),
             outer: RefCell::new(vec![]),
@@ -86,33 +162,166 @@ impl<'a> Binder<'a> {
             // promise could not be kept.
             return Err(SqlError::unsupported("SELECT … FOR UPDATE/SHARE"));
         }
-        let pushed = self.push_ctes(q)?;
-        let result = self.bind_query_body(q, top);
-        let keep = self.ctes.borrow().len() - pushed;
-        self.ctes.borrow_mut().truncate(keep);
+        let before = self.ctes.borrow().len();
+        let result = self
+            .push_ctes(q)
+            .and_then(|()| self.bind_query_body(q, top));
+        self.ctes.borrow_mut().truncate(before);
         result
     }
 
-    fn push_ctes(&self, q: &ast::Query) -> SqlResult<usize> {
-        let Some(with) = &q.with else { return Ok(0) };
-        if with.recursive {
-            return Err(SqlError::unsupported("WITH RECURSIVE"));
-        }
+    fn push_ctes(&self, q: &ast::Query) -> SqlResult<()> {
+        let Some(with) = &q.with else { return Ok(()) };
         for cte in &with.cte_tables {
-            let rel = self.bind_query(&cte.query)?;
             let name = ident_name(&cte.alias.name);
+            let columns: Vec<String> = cte
+                .alias
+                .columns
+                .iter()
+                .map(|c| ident_name(&c.name))
+                .collect();
+            let rel = if with.recursive {
+                self.bind_recursive_cte(&name, &columns, &cte.query)?
+            } else {
+                self.bind_query(&cte.query)?
+            };
             let mut scope = rel.scope.with_alias(&name);
-            rename_columns(
-                &mut scope,
-                &cte.alias
-                    .columns
-                    .iter()
-                    .map(|c| ident_name(&c.name))
-                    .collect::<Vec<_>>(),
-            )?;
-            self.ctes.borrow_mut().push((name, rel.plan, scope));
+            rename_columns(&mut scope, &columns)?;
+            self.push_cte(name, rel.plan, scope, CteUse::Plain);
         }
-        Ok(with.cte_tables.len())
+        Ok(())
+    }
+
+    fn push_cte(&self, name: String, plan: Plan, scope: Scope, use_: CteUse) {
+        self.ctes.borrow_mut().push(Cte {
+            name,
+            plan,
+            scope,
+            use_,
+        });
+    }
+
+    /// Runs `bind` with the CTE `name` in scope.
+    fn with_cte(
+        &self,
+        name: &str,
+        plan: Plan,
+        scope: Scope,
+        use_: CteUse,
+        bind: impl FnOnce() -> SqlResult<Rel>,
+    ) -> SqlResult<Rel> {
+        let before = self.ctes.borrow().len();
+        self.push_cte(name.into(), plan, scope, use_);
+        let rel = bind();
+        self.ctes.borrow_mut().truncate(before);
+        rel
+    }
+
+    /// Binds `q`, a query of WITH RECURSIVE named `name`, with the shape
+    /// and restrictions PostgreSQL gives it: `base UNION [ALL] step` where
+    /// only `step` reads `name`, once, outside subqueries, aggregates and
+    /// outer joins. A query that does not read itself binds as usual.
+    fn bind_recursive_cte(&self, name: &str, columns: &[String], q: &ast::Query) -> SqlResult<Rel> {
+        let union = match q.body.as_ref() {
+            SetExpr::SetOperation {
+                op: ast::SetOperator::Union,
+                set_quantifier,
+                left,
+                right,
+            } => Some((left, right, set_quantifier)),
+            _ => None,
+        };
+        let Some((left, right, quantifier)) =
+            union.filter(|_| q.order_by.is_none() && q.limit_clause.is_none())
+        else {
+            let (code, message) = if union.is_some() {
+                (
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "ORDER BY or LIMIT in a recursive query is not implemented".to_string(),
+                )
+            } else {
+                (sqlstate::INVALID_RECURSION, format!("recursive query \"{name}\" does not have the form non-recursive-term UNION [ALL] recursive-term"))
+            };
+            return self.with_cte(
+                name,
+                Plan::union(vec![]),
+                Scope::default(),
+                CteUse::Forbidden(code, message),
+                || self.bind_query(q),
+            );
+        };
+        let base = self.with_cte(
+            name,
+            Plan::union(vec![]),
+            Scope::default(),
+            CteUse::Forbidden(
+                sqlstate::INVALID_RECURSION,
+                format!("recursive reference to query \"{name}\" must not appear within its non-recursive term"),
+            ),
+            || self.bind_set_expr(left),
+        )?;
+        let id = self.next_rec.get();
+        self.next_rec.set(id + 1);
+        let mut scope = base.scope.clone().with_alias(name);
+        rename_columns(&mut scope, columns)?;
+        for item in &mut scope.items {
+            item.nullable = true;
+        }
+        let arity = scope.len();
+        let depth = self.outer.borrow().len();
+        let step = self.with_cte(
+            name,
+            Plan::RecRef { id, arity },
+            scope,
+            CteUse::Recursive { depth },
+            || self.bind_set_expr(right),
+        )?;
+        if !step.plan.reads_rec(id) {
+            return self.bind_set_operation(&ast::SetOperator::Union, quantifier, base, step);
+        }
+        let distinct = !matches!(quantifier, ast::SetQuantifier::All);
+        if base.scope.len() != step.scope.len() {
+            return Err(SqlError::new(
+                sqlstate::SYNTAX_ERROR,
+                "each UNION query must have the same number of columns",
+            ));
+        }
+        // the step's columns take the base's types, as PostgreSQL requires
+        let mut casts = vec![];
+        for (i, (b, s)) in base.scope.items.iter().zip(&step.scope.items).enumerate() {
+            let ts = Typed::new(Expr::Column(i), s.ty);
+            let overall =
+                common_type_all(&[Typed::new(Expr::Column(i), b.ty), ts.clone()], "UNION")?;
+            if overall != b.ty {
+                return Err(SqlError::new(
+                    sqlstate::DATATYPE_MISMATCH,
+                    format!(
+                        "recursive query \"{name}\" column {} has type {} in non-recursive term but type {} overall",
+                        i + 1,
+                        b.ty.name(),
+                        overall.name()
+                    ),
+                ));
+            }
+            casts.push(ts.cast_to(overall)?);
+        }
+        let step_plan = if casts.iter().enumerate().all(|(i, e)| *e == Expr::Column(i)) {
+            step.plan
+        } else {
+            step.plan.map(casts).project((arity..2 * arity).collect())
+        };
+        check_recursive_step(&step_plan, id, distinct, name)?;
+        Ok(Rel {
+            plan: Plan::Recursive {
+                id,
+                base: Box::new(base.plan),
+                step: Box::new(step_plan),
+                distinct,
+            },
+            scope: Scope {
+                items: base.scope.items,
+            },
+        })
     }
 
     fn bind_query_body(&self, q: &ast::Query, top: bool) -> SqlResult<(Rel, Finishing)> {
@@ -426,11 +635,21 @@ impl<'a> Binder<'a> {
     /// Binds a table, materialized view, view or CTE by name.
     pub fn bind_named_relation(&self, name: &str, alias: Option<&str>) -> SqlResult<Rel> {
         let label = alias.unwrap_or(name);
-        if let Some((_, plan, scope)) = self.ctes.borrow().iter().rev().find(|(n, _, _)| n == name)
-        {
+        if let Some(cte) = self.ctes.borrow().iter().rev().find(|c| c.name == name) {
+            match &cte.use_ {
+                CteUse::Plain => {}
+                CteUse::Forbidden(code, message) => return Err(SqlError::new(code, message.clone())),
+                CteUse::Recursive { depth } if self.outer.borrow().len() > *depth => {
+                    return Err(SqlError::new(
+                        sqlstate::INVALID_RECURSION,
+                        format!("recursive reference to query \"{name}\" must not appear within a subquery"),
+                    ))
+                }
+                CteUse::Recursive { .. } => {}
+            }
             return Ok(Rel {
-                plan: plan.clone(),
-                scope: scope.clone().with_alias(label),
+                plan: cte.plan.clone(),
+                scope: cte.scope.clone().with_alias(label),
             });
         }
         let item = self.catalog.resolve(name)?;

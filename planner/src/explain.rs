@@ -105,10 +105,19 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
         Plan::Negate { .. } => "Negate".into(),
         Plan::Threshold { .. } => "Threshold".into(),
         Plan::Union { .. } => "Union".into(),
+        Plan::Recursive { id, distinct, .. } => format!(
+            "Recursive id={id} {}",
+            if *distinct { "distinct" } else { "all" }
+        ),
+        Plan::RecRef { id, .. } => format!("RecursiveRef id={id}"),
     };
     let _ = writeln!(out, "{pad}{line}");
     match plan {
-        Plan::Get { .. } | Plan::Constant { .. } => {}
+        Plan::Get { .. } | Plan::Constant { .. } | Plan::RecRef { .. } => {}
+        Plan::Recursive { base, step, .. } => {
+            write_plan(base, depth + 1, out);
+            write_plan(step, depth + 1, out);
+        }
         Plan::Map { input, .. }
         | Plan::Filter { input, .. }
         | Plan::Project { input, .. }

@@ -103,13 +103,29 @@ pub enum Plan {
     Threshold { input: Box<Plan> },
     /// Multiset union (no state).
     Union { inputs: Vec<Plan> },
+    /// WITH RECURSIVE: the least fixed point of `R = base ∪ step(R)`, where
+    /// `step` reads `R` through `RecRef { id }`; with `distinct`, each row
+    /// once (UNION). Rendered with differential's iteration: keeps the
+    /// state of `step`'s operators per round, and a change re-derives only
+    /// the rows it affects.
+    Recursive {
+        id: usize,
+        base: Box<Plan>,
+        step: Box<Plan>,
+        distinct: bool,
+    },
+    /// The rows of the enclosing `Recursive { id }` so far.
+    RecRef { id: usize, arity: usize },
 }
 
 impl Plan {
     /// Number of output columns.
     pub fn arity(&self) -> usize {
         match self {
-            Plan::Get { arity, .. } | Plan::Constant { arity, .. } => *arity,
+            Plan::Get { arity, .. } | Plan::Constant { arity, .. } | Plan::RecRef { arity, .. } => {
+                *arity
+            }
+            Plan::Recursive { base, .. } => base.arity(),
             Plan::Map { input, exprs } => input.arity() + exprs.len(),
             Plan::Filter { input, .. }
             | Plan::Distinct { input }
@@ -150,10 +166,19 @@ impl Plan {
     }
 
     /// Calls `f` on this node and every descendant, parents first.
-    pub fn visit(&self, f: &mut impl FnMut(&Plan)) {
+    pub fn visit<'p>(&'p self, f: &mut impl FnMut(&'p Plan)) {
         f(self);
+        self.visit_children(&mut |c| c.visit(f));
+    }
+
+    /// Calls `f` on each direct input of this node.
+    pub fn visit_children<'p>(&'p self, f: &mut impl FnMut(&'p Plan)) {
         match self {
-            Plan::Get { .. } | Plan::Constant { .. } => {}
+            Plan::Get { .. } | Plan::Constant { .. } | Plan::RecRef { .. } => {}
+            Plan::Recursive { base, step, .. } => {
+                f(base);
+                f(step);
+            }
             Plan::Map { input, .. }
             | Plan::Filter { input, .. }
             | Plan::Project { input, .. }
@@ -161,13 +186,20 @@ impl Plan {
             | Plan::TopK { input, .. }
             | Plan::Distinct { input }
             | Plan::Negate { input }
-            | Plan::Threshold { input } => input.visit(f),
+            | Plan::Threshold { input } => f(input),
             Plan::Join { left, right, .. } => {
-                left.visit(f);
-                right.visit(f);
+                f(left);
+                f(right);
             }
-            Plan::Union { inputs } => inputs.iter().for_each(|i| i.visit(f)),
+            Plan::Union { inputs } => inputs.iter().for_each(f),
         }
+    }
+
+    /// Whether the plan reads `RecRef { id }`.
+    pub fn reads_rec(&self, id: usize) -> bool {
+        let mut found = false;
+        self.visit(&mut |p| found |= matches!(p, Plan::RecRef { id: i, .. } if *i == id));
+        found
     }
 
     pub fn project(self, outputs: Vec<usize>) -> Plan {

@@ -89,7 +89,10 @@ pub fn apply(sub: Plan, d_plan: &Plan, corr: &[usize]) -> Plan {
     let shift = |cols: &[usize]| cols.iter().map(|c| c + k).collect::<Vec<usize>>();
     let recur = |p: Box<Plan>| Box::new(apply(*p, d_plan, corr));
     match sub {
-        Plan::Get { .. } | Plan::Constant { .. } => unreachable!("leaves have no outer references"),
+        Plan::Get { .. } | Plan::Constant { .. } | Plan::RecRef { .. } => {
+            unreachable!("leaves have no outer references")
+        }
+        Plan::Recursive { .. } => unreachable!("bind_subquery refuses correlated recursion"),
         Plan::Map { input, exprs } => Plan::Map {
             input: recur(input),
             exprs: exprs.iter().map(rw).collect(),
@@ -227,6 +230,15 @@ impl Binder<'_> {
         let rel = self.bind_query(q);
         self.outer.borrow_mut().pop();
         let Rel { plan, scope } = rel?;
+        let mut correlated_recursion = false;
+        plan.visit(&mut |p| {
+            correlated_recursion |= matches!(p, Plan::Recursive { .. }) && has_outer(p)
+        });
+        if correlated_recursion {
+            return Err(SqlError::unsupported(
+                "WITH RECURSIVE inside a subquery that refers to the enclosing query",
+            ));
+        }
         Ok(Bound { plan, scope })
     }
 
