@@ -136,6 +136,12 @@ QUERIES = [
     "SELECT t1.a AS a1, t2.a AS a2 FROM t1 FULL JOIN t2 ON t1.a = t2.a AND t1.b = t2.e",
     "SELECT count(*) FROM t1 WHERE b NOT IN (SELECT v FROM t3)",
     "SELECT a, count(*) FROM t1 GROUP BY a HAVING sum(b) > 3 OR count(*) = 1",
+    # WITH RECURSIVE: t2 as a graph a -> e (cycles, duplicate edges, NULLs)
+    "WITH RECURSIVE r(x, y) AS (SELECT a, e FROM t2 WHERE e IS NOT NULL UNION SELECT r.x, t2.e FROM r JOIN t2 ON r.y = t2.a WHERE t2.e IS NOT NULL) SELECT x, y FROM r",
+    "WITH RECURSIVE p(x, y, depth) AS (SELECT a, e, 1 FROM t2 UNION ALL SELECT p.x, t2.e, p.depth + 1 FROM p JOIN t2 ON p.y = t2.a WHERE p.depth < 3) SELECT x, y, depth FROM p",
+    "WITH RECURSIVE r(x) AS (SELECT k FROM t3 WHERE w UNION SELECT t1.b FROM r JOIN t1 ON t1.a = r.x) SELECT x FROM r",
+    "WITH RECURSIVE c(k, n) AS (SELECT k, 0 FROM t3 UNION ALL SELECT k, n + 1 FROM c WHERE n < k) SELECT k, count(*), sum(n) FROM c GROUP BY k",
+    "WITH RECURSIVE r(x, y) AS (SELECT a, e FROM t2 UNION SELECT r.x, t2.e FROM r JOIN t2 ON r.y = t2.a) SELECT x, count(*) FROM r GROUP BY x",
     # top-k
     "SELECT a, b FROM t1 WHERE b IS NOT NULL AND a IS NOT NULL ORDER BY b DESC, a LIMIT 3",
     "SELECT k, v FROM t3 WHERE v IS NOT NULL ORDER BY v, k LIMIT 2 OFFSET 1",
