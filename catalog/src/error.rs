@@ -54,6 +54,10 @@ pub mod sqlstate {
     pub const INDETERMINATE_DATATYPE: &str = "42P18";
     pub const INVALID_RECURSION: &str = "42P19";
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
+    pub const WINDOWING_ERROR: &str = "42P20";
+    pub const INVALID_PRECEDING_OR_FOLLOWING_SIZE: &str = "22013";
+    pub const INVALID_ARGUMENT_FOR_NTILE: &str = "22014";
+    pub const INVALID_ARGUMENT_FOR_NTH_VALUE: &str = "22016";
 }
 
 /// An error with a SQLSTATE, in PostgreSQL's words.

@@ -17,7 +17,7 @@ pub fn evaluate(aggs: &[Aggregate], vals: &[(&Row, isize)]) -> SqlResult<Row> {
     Ok(out)
 }
 
-fn evaluate_one(agg: &Aggregate, col: usize, vals: &[(&Row, isize)]) -> SqlResult<Datum> {
+pub fn evaluate_one(agg: &Aggregate, col: usize, vals: &[(&Row, isize)]) -> SqlResult<Datum> {
     if agg.func == AggregateFunc::CountStar {
         return Ok(Datum::Int64(vals.iter().map(|(_, n)| *n as i64).sum()));
     }

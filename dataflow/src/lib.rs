@@ -12,6 +12,7 @@
 
 pub mod aggregate;
 pub mod render;
+pub mod window;
 pub mod worker;
 
 use catalog::{GlobalId, Row, SqlError};

@@ -432,6 +432,27 @@ where
                 )
                 .map(|(_k, r)| r)
         }
+        Plan::Window {
+            input,
+            partition,
+            order,
+            calls,
+        } => {
+            let keys = partition.clone();
+            let (order, calls) = (order.clone(), calls.clone());
+            let results = render_plan(cx, input)?
+                .map(move |r| (r.project(&keys), r))
+                .reduce(
+                    move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
+                        match crate::window::evaluate(vals, &order, &calls) {
+                            Ok(rows) => out.extend(rows.into_iter().map(|(r, n)| (Ok(r), n))),
+                            Err(e) => out.push((Err(e), 1)),
+                        }
+                    },
+                )
+                .map(|(_k, r)| r);
+            split(cx, results)
+        }
         Plan::Distinct { input } => render_plan(cx, input)?.distinct(),
         Plan::Negate { input } => render_plan(cx, input)?.negate(),
         Plan::Threshold { input } => {

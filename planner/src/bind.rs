@@ -75,6 +75,9 @@ fn check_recursive_step(step: &Plan, id: usize, distinct: bool, name: &str) -> S
             Plan::Negate { .. } => err(format!(
                 "recursive reference to query \"{name}\" must not appear within an outer join"
             )),
+            Plan::Window { .. } => Err(SqlError::unsupported(
+                "window functions in the recursive term of WITH RECURSIVE",
+            )),
             Plan::TopK { .. } => Err(SqlError::new(
                 sqlstate::FEATURE_NOT_SUPPORTED,
                 "LIMIT or DISTINCT ON in a recursive query is not implemented",
@@ -117,6 +120,9 @@ pub struct Binder<'a> {
     /// Copies of subquery ASTs bound during this statement, kept so that
     /// the addresses `subquery_cols` is keyed by are never reused.
     pub keep_alive: RefCell<Vec<Box<ast::Query>>>,
+    /// Window calls already evaluated as a column of the relation (by
+    /// `window::call_key`): the column and its type.
+    pub window_cols: RefCell<std::collections::HashMap<usize, (usize, ScalarType)>>,
 }
 
 impl<'a> Binder<'a> {
@@ -131,6 +137,7 @@ impl<'a> Binder<'a> {
             outer: RefCell::new(vec![]),
             subquery_cols: RefCell::new(std::collections::HashMap::new()),
             keep_alive: RefCell::new(vec![]),
+            window_cols: RefCell::new(std::collections::HashMap::new()),
         }
     }
 

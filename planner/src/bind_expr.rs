@@ -119,6 +119,17 @@ pub fn contains_aggregate(e: &AstExpr) -> bool {
 impl Binder<'_> {
     /// Binds an aggregate call's argument against the input scope.
     pub fn bind_agg_call(&self, f: &ast::Function, input: &Scope) -> SqlResult<AggCall> {
+        let ctx = ExprCtx {
+            scope: input,
+            agg: None,
+            clause: "aggregate function calls",
+        };
+        self.bind_agg_call_in(f, ctx, false)
+    }
+
+    /// Binds an aggregate call whose argument binds in `ctx`; `window`: the
+    /// call has OVER, so (in a grouped query) it may contain aggregates.
+    pub fn bind_agg_call_in(&self, f: &ast::Function, ctx: ExprCtx, window: bool) -> SqlResult<AggCall> {
         let name = function_name(f);
         let kind = aggregate_kind(&name).expect("caller checked");
         if f.filter.is_some() || !f.within_group.is_empty() {
@@ -127,11 +138,6 @@ impl Binder<'_> {
             ));
         }
         let (args, star, distinct) = call_args(f)?;
-        let ctx = ExprCtx {
-            scope: input,
-            agg: None,
-            clause: "aggregate function calls",
-        };
         if star || (kind == "count" && args.is_empty()) {
             if kind != "count" {
                 return Err(SqlError::syntax(format!("{name}(*) is not supported")));
@@ -147,7 +153,7 @@ impl Binder<'_> {
         if args.len() != 1 {
             return Err(no_function(&name, args.len()));
         }
-        if contains_aggregate(&args[0]) {
+        if contains_aggregate(&args[0]) && !(window && ctx.agg.is_some()) {
             return Err(SqlError::new(
                 sqlstate::GROUPING_ERROR,
                 "aggregate function calls cannot be nested",
@@ -613,7 +619,13 @@ impl Binder<'_> {
     fn bind_function(&self, f: &ast::Function, ctx: ExprCtx) -> SqlResult<Typed> {
         let name = function_name(f);
         if f.over.is_some() {
-            return Err(SqlError::unsupported("window functions"));
+            return match self.window_cols.borrow().get(&crate::window::call_key(f)) {
+                Some((c, ty)) => Ok(Typed::new(Expr::Column(*c), *ty)),
+                None => Err(SqlError::new(
+                    sqlstate::WINDOWING_ERROR,
+                    format!("window functions are not allowed in {}", ctx.clause),
+                )),
+            };
         }
         if aggregate_kind(&name).is_some() {
             return Err(SqlError::new(

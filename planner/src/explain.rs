@@ -101,6 +101,24 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
             offset,
             ..
         } => format!("TopK group_by={group_key:?} limit={limit:?} offset={offset}"),
+        Plan::Window {
+            partition,
+            order,
+            calls,
+            ..
+        } => format!(
+            "Window partition_by={partition:?} order_by=[{}] calls=[{}]",
+            order
+                .iter()
+                .map(|k| format!("#{}{}", k.column, if k.desc { " desc" } else { "" }))
+                .collect::<Vec<_>>()
+                .join(", "),
+            calls
+                .iter()
+                .map(|c| format!("{:?}({})", c.func, c.args.iter().map(|a| format!("#{a}")).collect::<Vec<_>>().join(", ")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Plan::Distinct { .. } => "Distinct".into(),
         Plan::Negate { .. } => "Negate".into(),
         Plan::Threshold { .. } => "Threshold".into(),
@@ -123,6 +141,7 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
         | Plan::Project { input, .. }
         | Plan::Reduce { input, .. }
         | Plan::TopK { input, .. }
+        | Plan::Window { input, .. }
         | Plan::Distinct { input }
         | Plan::Negate { input }
         | Plan::Threshold { input } => write_plan(input, depth + 1, out),

@@ -19,10 +19,14 @@ pub mod scope;
 pub mod select;
 pub mod statement;
 pub mod subquery;
+pub mod window;
 
 pub use bind::Binder;
 pub use expr::Expr;
-pub use plan::{Aggregate, AggregateFunc, Finishing, Plan, ReadPlan, SortKey, StatementPlan};
+pub use plan::{
+    Aggregate, AggregateFunc, Finishing, Frame, FrameBound, Plan, ReadPlan, SortKey, StatementPlan,
+    WindowCall, WindowFunc,
+};
 
 use catalog::{sqlstate, Catalog, ItemKind, SqlError, SqlResult, Timestamp};
 use sqlparser::ast::Statement;

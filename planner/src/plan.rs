@@ -24,6 +24,63 @@ pub enum AggregateFunc {
     BoolOr,
 }
 
+/// Window functions (`f(…) OVER (…)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    /// ntile(n): `args[0]` is n.
+    Ntile,
+    /// lag/lead(x [, offset [, default]]).
+    Lag,
+    Lead,
+    FirstValue,
+    LastValue,
+    /// nth_value(x, n).
+    NthValue,
+    /// An aggregate over the frame.
+    Aggregate(AggregateFunc),
+}
+
+/// A frame bound, counted in rows (ROWS) or peer groups' edges (RANGE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(u64),
+    CurrentRow,
+    Following(u64),
+    UnboundedFollowing,
+}
+
+/// A window frame: `rows` is ROWS mode, otherwise RANGE (whose bounds are
+/// unbounded or the current row's peer group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Frame {
+    pub rows: bool,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+impl Frame {
+    /// RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW.
+    pub const DEFAULT: Frame = Frame {
+        rows: false,
+        start: FrameBound::UnboundedPreceding,
+        end: FrameBound::CurrentRow,
+    };
+}
+
+/// One window function call: arguments are input columns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WindowCall {
+    pub func: WindowFunc,
+    pub args: Vec<usize>,
+    pub frame: Frame,
+}
+
 /// One aggregate of a `Reduce`: `func` over `expr`, optionally DISTINCT.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Aggregate {
@@ -95,6 +152,16 @@ pub enum Plan {
         limit: Option<usize>,
         offset: usize,
     },
+    /// Window functions over partitions of `partition` columns ordered by
+    /// `order`: each input row with one column per call appended. Keeps
+    /// the input and output arranged by partition; a change re-evaluates
+    /// its partition only.
+    Window {
+        input: Box<Plan>,
+        partition: Vec<usize>,
+        order: Vec<SortKey>,
+        calls: Vec<WindowCall>,
+    },
     /// Each distinct row once. Keeps the input and output arranged.
     Distinct { input: Box<Plan> },
     /// Multiplicities negated (no state).
@@ -133,6 +200,7 @@ impl Plan {
             | Plan::Threshold { input }
             | Plan::TopK { input, .. } => input.arity(),
             Plan::Project { outputs, .. } => outputs.len(),
+            Plan::Window { input, calls, .. } => input.arity() + calls.len(),
             Plan::Join { left, right, .. } => left.arity() + right.arity(),
             Plan::Reduce {
                 group_key,
@@ -171,6 +239,32 @@ impl Plan {
         self.visit_children(&mut |c| c.visit(f));
     }
 
+    /// Calls `f` on this node and then on every descendant, mutably.
+    pub fn visit_mut(&mut self, f: &mut impl FnMut(&mut Plan)) {
+        f(self);
+        match self {
+            Plan::Get { .. } | Plan::Constant { .. } | Plan::RecRef { .. } => {}
+            Plan::Recursive { base, step, .. } => {
+                base.visit_mut(f);
+                step.visit_mut(f);
+            }
+            Plan::Map { input, .. }
+            | Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Reduce { input, .. }
+            | Plan::TopK { input, .. }
+            | Plan::Window { input, .. }
+            | Plan::Distinct { input }
+            | Plan::Negate { input }
+            | Plan::Threshold { input } => input.visit_mut(f),
+            Plan::Join { left, right, .. } => {
+                left.visit_mut(f);
+                right.visit_mut(f);
+            }
+            Plan::Union { inputs } => inputs.iter_mut().for_each(|i| i.visit_mut(f)),
+        }
+    }
+
     /// Calls `f` on each direct input of this node.
     pub fn visit_children<'p>(&'p self, f: &mut impl FnMut(&'p Plan)) {
         match self {
@@ -184,6 +278,7 @@ impl Plan {
             | Plan::Project { input, .. }
             | Plan::Reduce { input, .. }
             | Plan::TopK { input, .. }
+            | Plan::Window { input, .. }
             | Plan::Distinct { input }
             | Plan::Negate { input }
             | Plan::Threshold { input } => f(input),

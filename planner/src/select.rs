@@ -185,6 +185,7 @@ pub fn bind_projection(
         agg,
         clause: "SELECT",
     };
+    let plan = b.bind_windows(s, order_by, plan, ctx)?;
     let mut exprs: Vec<Typed> = vec![];
     let mut items: Vec<ScopeItem> = vec![];
     for p in &s.projection {

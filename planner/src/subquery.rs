@@ -182,6 +182,29 @@ pub fn apply(sub: Plan, d_plan: &Plan, corr: &[usize]) -> Plan {
             limit,
             offset,
         },
+        Plan::Window {
+            input,
+            partition,
+            order,
+            calls,
+        } => Plan::Window {
+            input: recur(input),
+            partition: ds().into_iter().chain(shift(&partition)).collect(),
+            order: order
+                .into_iter()
+                .map(|mut o| {
+                    o.column += k;
+                    o
+                })
+                .collect(),
+            calls: calls
+                .into_iter()
+                .map(|mut c| {
+                    c.args = shift(&c.args);
+                    c
+                })
+                .collect(),
+        },
         Plan::Distinct { input } => Plan::Distinct {
             input: recur(input),
         },
