@@ -8,16 +8,30 @@ use planner::{Aggregate, AggregateFunc};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
-/// Computes every aggregate of one group.
+/// Computes every aggregate of one group. Column `i` of each value row is
+/// aggregate `i`'s argument; the aggregates' extra arguments follow, in
+/// aggregate order.
 pub fn evaluate(aggs: &[Aggregate], vals: &[(&Row, isize)]) -> SqlResult<Row> {
     let mut out = Row::new(Vec::with_capacity(aggs.len()));
+    let mut extra_at = aggs.len();
     for (i, agg) in aggs.iter().enumerate() {
-        out.push(evaluate_one(agg, i, vals)?);
+        out.push(evaluate_one(agg, i, extra_at, vals)?);
+        extra_at += agg.extra.len();
     }
     Ok(out)
 }
 
-pub fn evaluate_one(agg: &Aggregate, col: usize, vals: &[(&Row, isize)]) -> SqlResult<Datum> {
+/// One aggregate whose argument is column `col` of the value rows and
+/// whose extra arguments start at column `extra_at`.
+pub fn evaluate_one(
+    agg: &Aggregate,
+    col: usize,
+    extra_at: usize,
+    vals: &[(&Row, isize)],
+) -> SqlResult<Datum> {
+    if agg.func == AggregateFunc::StringAgg {
+        return string_agg(agg, col, extra_at, vals);
+    }
     if agg.func == AggregateFunc::CountStar {
         return Ok(Datum::Int64(vals.iter().map(|(_, n)| *n as i64).sum()));
     }
@@ -37,7 +51,7 @@ pub fn evaluate_one(agg: &Aggregate, col: usize, vals: &[(&Row, isize)]) -> SqlR
     };
     let count: i64 = values.iter().map(|(_, n)| n).sum();
     Ok(match agg.func {
-        AggregateFunc::CountStar => unreachable!("handled above"),
+        AggregateFunc::CountStar | AggregateFunc::StringAgg => unreachable!("handled above"),
         AggregateFunc::Count => Datum::Int64(count),
         _ if values.is_empty() => Datum::Null,
         AggregateFunc::Min => values
@@ -55,12 +69,124 @@ pub fn evaluate_one(agg: &Aggregate, col: usize, vals: &[(&Row, isize)]) -> SqlR
         AggregateFunc::BoolAnd => Datum::Bool(values.iter().all(|(d, _)| **d == Datum::Bool(true))),
         AggregateFunc::BoolOr => Datum::Bool(values.iter().any(|(d, _)| **d == Datum::Bool(true))),
         AggregateFunc::Sum(_) => sum(&values)?,
+        AggregateFunc::VarSamp(_) => variance(&values, true, false)?,
+        AggregateFunc::VarPop(_) => variance(&values, false, false)?,
+        AggregateFunc::StddevSamp(_) => variance(&values, true, true)?,
+        AggregateFunc::StddevPop(_) => variance(&values, false, true)?,
         AggregateFunc::Avg(_) => match sum(&values)? {
             Datum::Numeric(s) => Datum::Numeric(numeric_div(s, Decimal::from(count))?),
             Datum::Float64(F64(s)) => Datum::Float64(F64(s / count as f64)),
             other => return Err(SqlError::internal(format!("avg over {other:?}"))),
         },
     })
+}
+
+/// string_agg: the non-NULL values in the call's ORDER BY (by value
+/// without one), each preceded by its row's delimiter except the first.
+fn string_agg(agg: &Aggregate, col: usize, extra_at: usize, vals: &[(&Row, isize)]) -> SqlResult<Datum> {
+    let order: Vec<planner::SortKey> = agg
+        .order
+        .iter()
+        .map(|k| planner::SortKey {
+            column: extra_at + k.column,
+            ..k.clone()
+        })
+        .collect();
+    let mut rows: Vec<(&Row, isize)> = vals
+        .iter()
+        .filter(|(r, _)| !r.get(col).is_null())
+        .map(|(r, n)| (*r, if agg.distinct { 1 } else { *n }))
+        .collect();
+    // DISTINCT requires the ORDER BY to be the argument, so equal values
+    // end up adjacent
+    rows.sort_by(|a, b| {
+        crate::render::compare(a.0, b.0, &order).then_with(|| a.0.get(col).cmp(b.0.get(col)))
+    });
+    if agg.distinct {
+        rows.dedup_by(|a, b| a.0.get(col) == b.0.get(col));
+    }
+    let mut out: Option<String> = None;
+    for (r, n) in rows {
+        let text = |d: &Datum| match d {
+            Datum::Text(s) => s.clone(),
+            _ => String::new(),
+        };
+        for _ in 0..n {
+            match &mut out {
+                None => out = Some(text(r.get(col))),
+                Some(acc) => {
+                    acc.push_str(&text(r.get(extra_at)));
+                    acc.push_str(&text(r.get(col)));
+                }
+            }
+        }
+    }
+    Ok(out.map(|s| Datum::Text(s)).unwrap_or(Datum::Null))
+}
+
+/// Variance or standard deviation, sample or population, as PostgreSQL
+/// computes them: exactly for numeric (N·Σx² − (Σx)² over N(N−1) or N²,
+/// with numeric division's scale), Youngs-Cramer for double.
+fn variance(values: &[(&Datum, i64)], sample: bool, sqrt: bool) -> SqlResult<Datum> {
+    let n: i64 = values.iter().map(|(_, c)| c).sum();
+    if n == 0 || (sample && n == 1) {
+        return Ok(Datum::Null);
+    }
+    if let Datum::Float64(_) = values[0].0 {
+        let (mut count, mut sx, mut sxx) = (0f64, 0f64, 0f64);
+        for (d, c) in values {
+            let x = match d {
+                Datum::Float64(F64(x)) => *x,
+                _ => 0.0,
+            };
+            for _ in 0..*c {
+                count += 1.0;
+                sx += x;
+                if count > 1.0 {
+                    let tmp = x * count - sx;
+                    sxx += tmp * tmp / (count * (count - 1.0));
+                }
+            }
+        }
+        let v = sxx / if sample { count - 1.0 } else { count };
+        return Ok(Datum::Float64(F64(if sqrt { v.sqrt() } else { v })));
+    }
+    let (mut sx, mut sxx) = (Decimal::ZERO, Decimal::ZERO);
+    let big = || overflow("numeric");
+    for (d, c) in values {
+        if let Datum::Numeric(x) = d {
+            let c = Decimal::from(*c);
+            sx = x.checked_mul(c).and_then(|t| sx.checked_add(t)).ok_or_else(big)?;
+            sxx = x
+                .checked_mul(*x)
+                .and_then(|t| t.checked_mul(c))
+                .and_then(|t| sxx.checked_add(t))
+                .ok_or_else(big)?;
+        }
+    }
+    let nd = Decimal::from(n);
+    let numerator = nd
+        .checked_mul(sxx)
+        .and_then(|a| sx.checked_mul(sx).and_then(|b| a.checked_sub(b)))
+        .ok_or_else(big)?;
+    if numerator <= Decimal::ZERO {
+        return Ok(Datum::Numeric(Decimal::ZERO));
+    }
+    let denominator = nd
+        .checked_mul(if sample { nd - Decimal::ONE } else { nd })
+        .ok_or_else(big)?;
+    let v = numeric_div(numerator, denominator)?;
+    if !sqrt {
+        return Ok(Datum::Numeric(v));
+    }
+    use rust_decimal::MathematicalOps;
+    let scale = v.scale();
+    let mut r = v
+        .sqrt()
+        .ok_or_else(big)?
+        .round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(scale);
+    Ok(Datum::Numeric(r))
 }
 
 fn overflow(ty: &str) -> SqlError {
@@ -173,7 +299,7 @@ mod tests {
         let n = Row::new(vec![Datum::Null]);
         let vals = vec![(&n, 1), (&a, 3), (&b, 1)];
         let ty = catalog::ScalarType::Int64;
-        let run = |f, d| evaluate_one(&agg(f, d), 0, &vals).unwrap();
+        let run = |f, d| evaluate_one(&agg(f, d), 0, 1, &vals).unwrap();
         assert_eq!(run(AggregateFunc::CountStar, false), Datum::Int64(5));
         assert_eq!(run(AggregateFunc::Count, false), Datum::Int64(4));
         assert_eq!(run(AggregateFunc::Count, true), Datum::Int64(2));
@@ -189,7 +315,7 @@ mod tests {
         let b = Row::new(vec![Datum::Numeric(Decimal::from(2))]);
         let vals = vec![(&a, 1), (&b, 1)];
         let ty = catalog::ScalarType::Numeric(None);
-        let d = evaluate_one(&agg(AggregateFunc::Avg(ty), false), 0, &vals).unwrap();
+        let d = evaluate_one(&agg(AggregateFunc::Avg(ty), false), 0, 1, &vals).unwrap();
         assert_eq!(
             catalog::strconv::format_datum(&d).unwrap(),
             "1.5000000000000000"

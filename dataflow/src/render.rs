@@ -360,10 +360,14 @@ where
             aggregates,
         } => {
             let keys = group_key.clone();
+            // each aggregate's argument, then every aggregate's extra
+            // arguments, as `aggregate::evaluate` reads them
             let cols: Vec<usize> = aggregates
                 .iter()
-                .map(|a| match a.expr {
-                    planner::Expr::Column(c) => c,
+                .map(|a| &a.expr)
+                .chain(aggregates.iter().flat_map(|a| a.extra.iter()))
+                .map(|e| match e {
+                    planner::Expr::Column(c) => *c,
                     _ => usize::MAX,
                 })
                 .collect();

@@ -186,11 +186,7 @@ fn evaluate_call(call: &WindowCall, p: &Peers, group: &[usize]) -> SqlResult<Vec
         }
         WindowFunc::Aggregate(func) => {
             let col = call.args.first().copied().unwrap_or(0);
-            let agg = Aggregate {
-                func,
-                expr: Expr::Column(col),
-                distinct: false,
-            };
+            let agg = Aggregate::new(func, Expr::Column(col), false);
             let mut last: Option<(std::ops::Range<usize>, Datum)> = None;
             for i in 0..n {
                 let f = p.frame(&call.frame, i);
@@ -199,7 +195,7 @@ fn evaluate_call(call: &WindowCall, p: &Peers, group: &[usize]) -> SqlResult<Vec
                     Some((r, v)) if *r == f => v.clone(),
                     _ => {
                         let vals: Vec<(&Row, isize)> = rows[f.clone()].iter().map(|r| (*r, 1)).collect();
-                        aggregate::evaluate_one(&agg, col, &vals)?
+                        aggregate::evaluate_one(&agg, col, col, &vals)?
                     }
                 };
                 last = Some((f, value.clone()));

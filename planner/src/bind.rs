@@ -960,13 +960,22 @@ impl<'a> Binder<'a> {
         aggs: &[AggCall],
     ) -> Plan {
         let group_key: Vec<usize> = (nkeys_at..nkeys_at + keys).collect();
+        // the input holds the keys, each aggregate's argument, then each
+        // aggregate's extra arguments (as bind_grouped lays them out)
+        let mut next_extra = nkeys_at + keys + aggs.len();
         let aggregates = aggs
             .iter()
             .enumerate()
-            .map(|(i, a)| Aggregate {
-                func: a.func,
-                expr: Expr::Column(nkeys_at + keys + i),
-                distinct: a.distinct,
+            .map(|(i, a)| {
+                let extra = (next_extra..next_extra + a.extra.len()).map(Expr::Column).collect();
+                next_extra += a.extra.len();
+                Aggregate {
+                    func: a.func,
+                    expr: Expr::Column(nkeys_at + keys + i),
+                    distinct: a.distinct,
+                    extra,
+                    order: a.order.clone(),
+                }
             })
             .collect();
         let reduce = Plan::Reduce {

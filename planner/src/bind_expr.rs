@@ -19,6 +19,10 @@ pub struct AggCall {
     pub arg: Typed,
     pub distinct: bool,
     pub result: ScalarType,
+    /// Further arguments (string_agg's delimiter, then its sort keys).
+    pub extra: Vec<Expr>,
+    /// The call's ORDER BY over positions in `extra`.
+    pub order: Vec<crate::plan::SortKey>,
 }
 
 /// What a grouped SELECT's expressions may refer to: group keys (bound
@@ -55,6 +59,11 @@ pub fn aggregate_kind(name: &str) -> Option<&'static str> {
         "avg" => "avg",
         "bool_and" | "every" => "bool_and",
         "bool_or" => "bool_or",
+        "string_agg" => "string_agg",
+        "variance" | "var_samp" => "var_samp",
+        "var_pop" => "var_pop",
+        "stddev" | "stddev_samp" => "stddev_samp",
+        "stddev_pop" => "stddev_pop",
         _ => return None,
     })
 }
@@ -70,6 +79,28 @@ pub fn function_name(f: &ast::Function) -> String {
 
 /// The plain expression arguments of a call, and whether `*` was given.
 fn call_args(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
+    if !agg_order_by(f).is_empty() {
+        return Err(SqlError::unsupported(
+            "ORDER BY inside a call of a function that is not an aggregate",
+        ));
+    }
+    call_args_ordered(f)
+}
+
+/// An aggregate call's ORDER BY (`string_agg(x, ',' ORDER BY y)`).
+fn agg_order_by(f: &ast::Function) -> &[ast::OrderByExpr] {
+    if let FunctionArguments::List(list) = &f.args {
+        for c in &list.clauses {
+            if let ast::FunctionArgumentClause::OrderBy(o) = c {
+                return o;
+            }
+        }
+    }
+    &[]
+}
+
+/// As `call_args`, allowing an ORDER BY clause.
+fn call_args_ordered(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
     match &f.args {
         FunctionArguments::None => Ok((vec![], false, false)),
         FunctionArguments::Subquery(_) => {
@@ -80,10 +111,12 @@ fn call_args(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
                 list.duplicate_treatment,
                 Some(ast::DuplicateTreatment::Distinct)
             );
-            if !list.clauses.is_empty() {
-                return Err(SqlError::unsupported(
-                    "ORDER BY or other clauses inside a function call",
-                ));
+            if list
+                .clauses
+                .iter()
+                .any(|c| !matches!(c, ast::FunctionArgumentClause::OrderBy(_)))
+            {
+                return Err(SqlError::unsupported("this clause inside a function call"));
             }
             let mut out = vec![];
             let mut star = false;
@@ -137,7 +170,7 @@ impl Binder<'_> {
                 "FILTER and WITHIN GROUP on aggregates",
             ));
         }
-        let (args, star, distinct) = call_args(f)?;
+        let (args, star, distinct) = call_args_ordered(f)?;
         if star || (kind == "count" && args.is_empty()) {
             if kind != "count" {
                 return Err(SqlError::syntax(format!("{name}(*) is not supported")));
@@ -148,9 +181,11 @@ impl Binder<'_> {
                 arg: Typed::new(Expr::Literal(Datum::Null), ScalarType::Bool),
                 distinct: false,
                 result: ScalarType::Int64,
+                extra: vec![],
+                order: vec![],
             });
         }
-        if args.len() != 1 {
+        if args.len() != 1 && !(kind == "string_agg" && args.len() == 2) {
             return Err(no_function(&name, args.len()));
         }
         if contains_aggregate(&args[0]) && !(window && ctx.agg.is_some()) {
@@ -190,6 +225,24 @@ impl Binder<'_> {
                 };
                 (AggregateFunc::Avg(r), r)
             }
+            "var_samp" | "var_pop" | "stddev_samp" | "stddev_pop" => {
+                let r = match t {
+                    Int16 | Int32 | Int64 | Numeric(_) => Numeric(None),
+                    Float32 | Float64 => Float64,
+                    _ => return Err(bad()),
+                };
+                let f = match kind {
+                    "var_samp" => AggregateFunc::VarSamp(r),
+                    "var_pop" => AggregateFunc::VarPop(r),
+                    "stddev_samp" => AggregateFunc::StddevSamp(r),
+                    _ => AggregateFunc::StddevPop(r),
+                };
+                if t != r {
+                    arg = Typed::new(arg.cast_to(r)?, r);
+                }
+                (f, r)
+            }
+            "string_agg" => (AggregateFunc::StringAgg, Text),
             "min" => (AggregateFunc::Min, if t == Char(0) { Text } else { t }),
             "max" => (AggregateFunc::Max, t),
             "bool_and" | "bool_or" => {
@@ -216,12 +269,45 @@ impl Binder<'_> {
         if matches!(func, AggregateFunc::Avg(Float64)) && t == Float32 {
             arg = Typed::new(arg.cast_to(Float64)?, Float64);
         }
+        let mut extra = vec![];
+        let mut order = vec![];
+        if func == AggregateFunc::StringAgg {
+            let delim = self.bind_expr(&args[1], ctx)?;
+            let name_of = |t: &Typed| if t.unknown { "unknown".to_string() } else { t.ty.name() };
+            let signature = format!("string_agg({}, {})", name_of(&arg), name_of(&delim));
+            let text = |t: Typed| -> SqlResult<Typed> {
+                match t.ty.base() {
+                    Text | Varchar(_) | Char(_) => Ok(Typed::new(t.cast_to(Text)?, Text)),
+                    _ if t.unknown => Ok(Typed::new(t.cast_to(Text)?, Text)),
+                    _ => Err(SqlError::new(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("function {signature} does not exist"),
+                    )),
+                }
+            };
+            arg = text(arg)?;
+            extra.push(text(delim)?.expr);
+            for o in agg_order_by(f) {
+                let key = self.bind_expr(&o.expr, ctx)?;
+                if distinct && key.expr != arg.expr {
+                    return Err(SqlError::new(
+                        sqlstate::INVALID_COLUMN_REFERENCE,
+                        "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+                    ));
+                }
+                let key = if key.unknown { Typed::new(key.cast_to(Text)?, Text) } else { key };
+                order.push(crate::bind::sort_key(extra.len(), &o.options));
+                extra.push(key.expr);
+            }
+        }
         Ok(AggCall {
             ast: f.clone(),
             func,
             arg,
             distinct,
             result,
+            extra,
+            order,
         })
     }
 

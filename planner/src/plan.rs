@@ -22,6 +22,15 @@ pub enum AggregateFunc {
     Avg(ScalarType),
     BoolAnd,
     BoolOr,
+    /// string_agg(x, delimiter [ORDER BY …]): the aggregate's `extra`
+    /// columns are the delimiter, then the sort keys.
+    StringAgg,
+    /// Variances and standard deviations, sample or population: numeric
+    /// for integer and numeric input, double for floats.
+    VarSamp(ScalarType),
+    VarPop(ScalarType),
+    StddevSamp(ScalarType),
+    StddevPop(ScalarType),
 }
 
 /// Window functions (`f(…) OVER (…)`).
@@ -87,6 +96,25 @@ pub struct Aggregate {
     pub func: AggregateFunc,
     pub expr: Expr,
     pub distinct: bool,
+    /// Further argument columns (string_agg's delimiter and sort keys).
+    #[serde(default)]
+    pub extra: Vec<Expr>,
+    /// The aggregate's ORDER BY, over positions in `extra`.
+    #[serde(default)]
+    pub order: Vec<SortKey>,
+}
+
+impl Aggregate {
+    /// An aggregate of one argument column.
+    pub fn new(func: AggregateFunc, expr: Expr, distinct: bool) -> Aggregate {
+        Aggregate {
+            func,
+            expr,
+            distinct,
+            extra: vec![],
+            order: vec![],
+        }
+    }
 }
 
 /// Sort key of an ORDER BY column.

@@ -133,6 +133,7 @@ pub fn bind_grouped(
     let base = input.len();
     let mut pre = keys.iter().map(|k| k.expr.clone()).collect::<Vec<_>>();
     pre.extend(aggs.iter().map(|a| a.arg.expr.clone()));
+    pre.extend(aggs.iter().flat_map(|a| a.extra.iter().cloned()));
     let reduce = b.lower_reduce(plan.map(pre), base, keys.len(), &aggs);
     let mut out_items: Vec<ScopeItem> = keys
         .iter()

@@ -159,6 +159,7 @@ pub fn apply(sub: Plan, d_plan: &Plan, corr: &[usize]) -> Plan {
                 .into_iter()
                 .map(|a| Aggregate {
                     expr: rw(&a.expr),
+                    extra: a.extra.iter().map(rw).collect(),
                     ..a
                 })
                 .collect(),
@@ -429,16 +430,8 @@ impl Binder<'_> {
                     input: Box::new(a),
                     group_key: keys.clone(),
                     aggregates: vec![
-                        Aggregate {
-                            func: AggregateFunc::CountStar,
-                            expr: Expr::Column(k),
-                            distinct: false,
-                        },
-                        Aggregate {
-                            func: AggregateFunc::Max,
-                            expr: Expr::Column(k),
-                            distinct: false,
-                        },
+                        Aggregate::new(AggregateFunc::CountStar, Expr::Column(k), false),
+                        Aggregate::new(AggregateFunc::Max, Expr::Column(k), false),
                     ],
                 }
                 .map(vec![Expr::Call(
@@ -518,16 +511,8 @@ impl Binder<'_> {
             input: Box::new(a),
             group_key: (0..k).collect(),
             aggregates: vec![
-                Aggregate {
-                    func: AggregateFunc::BoolOr,
-                    expr: Expr::Column(k + 1),
-                    distinct: false,
-                },
-                Aggregate {
-                    func: AggregateFunc::BoolOr,
-                    expr: Expr::Column(k + 2),
-                    distinct: false,
-                },
+                Aggregate::new(AggregateFunc::BoolOr, Expr::Column(k + 1), false),
+                Aggregate::new(AggregateFunc::BoolOr, Expr::Column(k + 2), false),
             ],
         };
         let n = rel.plan.arity();
@@ -747,11 +732,7 @@ mod tests {
                 Expr::Outer(2),
             )])),
             group_key: vec![],
-            aggregates: vec![Aggregate {
-                func: AggregateFunc::CountStar,
-                expr: Expr::Column(0),
-                distinct: false,
-            }],
+            aggregates: vec![Aggregate::new(AggregateFunc::CountStar, Expr::Column(0), false)],
         };
         let outer = get(3);
         let corr = outer_refs(&sub);

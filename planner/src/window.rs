@@ -218,6 +218,9 @@ impl Binder<'_> {
             if agg.distinct {
                 return Err(SqlError::unsupported("DISTINCT in window functions"));
             }
+            if !agg.extra.is_empty() {
+                return Err(SqlError::unsupported(format!("{name} as a window function")));
+            }
             let args = match agg.func {
                 crate::plan::AggregateFunc::CountStar => vec![],
                 _ => vec![agg.arg.expr],

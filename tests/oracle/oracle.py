@@ -142,6 +142,22 @@ QUERIES = [
     "WITH RECURSIVE r(x) AS (SELECT k FROM t3 WHERE w UNION SELECT t1.b FROM r JOIN t1 ON t1.a = r.x) SELECT x FROM r",
     "WITH RECURSIVE c(k, n) AS (SELECT k, 0 FROM t3 UNION ALL SELECT k, n + 1 FROM c WHERE n < k) SELECT k, count(*), sum(n) FROM c GROUP BY k",
     "WITH RECURSIVE r(x, y) AS (SELECT a, e FROM t2 UNION SELECT r.x, t2.e FROM r JOIN t2 ON r.y = t2.a) SELECT x, count(*) FROM r GROUP BY x",
+    # string_agg, variance, stddev
+    "SELECT a, string_agg(c, ',' ORDER BY c, b), string_agg(DISTINCT c, '|' ORDER BY c) FROM t1 GROUP BY a",
+    "SELECT a, variance(b), stddev_pop(b), var_pop(d), stddev(d) FROM t1 GROUP BY a",
+    "SELECT string_agg(f, '-' ORDER BY e DESC NULLS FIRST, f), var_samp(e) FROM t2",
+    # window functions (orders total up to identical rows, so ties cannot differ)
+    "SELECT a, b, c, row_number() OVER (PARTITION BY a ORDER BY b, c, d) FROM t1",
+    "SELECT a, b, rank() OVER (PARTITION BY a ORDER BY b), dense_rank() OVER (PARTITION BY a ORDER BY b DESC) FROM t1",
+    "SELECT a, b, sum(b) OVER (PARTITION BY a ORDER BY b), count(*) OVER (PARTITION BY a), max(d) OVER (PARTITION BY a ORDER BY b) FROM t1",
+    "SELECT k, v, lag(v) OVER (ORDER BY k, v, w), lead(k, 1, -1) OVER (PARTITION BY w ORDER BY k, v) FROM t3",
+    "SELECT a, b, c FROM (SELECT a, b, c, row_number() OVER (PARTITION BY a ORDER BY b DESC NULLS LAST, c, d) AS rn FROM t1) s WHERE rn <= 2",
+    "SELECT a, b, first_value(c) OVER (PARTITION BY a ORDER BY b, c, d), last_value(b) OVER (PARTITION BY a ORDER BY b) FROM t1",
+    "SELECT a, sum(b), rank() OVER (ORDER BY sum(b) DESC NULLS LAST) FROM t1 GROUP BY a",
+    "SELECT k, v, ntile(2) OVER (ORDER BY k, v, w), cume_dist() OVER (PARTITION BY k ORDER BY v), percent_rank() OVER (ORDER BY k) FROM t3",
+    "SELECT a, b, sum(b) OVER (PARTITION BY a ORDER BY b, c, d ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t1",
+    "SELECT c, d, avg(d) OVER (PARTITION BY c), min(d) OVER () FROM t1",
+    "SELECT k, n FROM (SELECT k, count(*) AS n, row_number() OVER (ORDER BY count(*) DESC, k) AS r FROM t3 GROUP BY k) s WHERE r < 3",
     # top-k
     "SELECT a, b FROM t1 WHERE b IS NOT NULL AND a IS NOT NULL ORDER BY b DESC, a LIMIT 3",
     "SELECT k, v FROM t3 WHERE v IS NOT NULL ORDER BY v, k LIMIT 2 OFFSET 1",
