@@ -143,7 +143,7 @@ QUERIES = [
     "WITH RECURSIVE c(k, n) AS (SELECT k, 0 FROM t3 UNION ALL SELECT k, n + 1 FROM c WHERE n < k) SELECT k, count(*), sum(n) FROM c GROUP BY k",
     "WITH RECURSIVE r(x, y) AS (SELECT a, e FROM t2 UNION SELECT r.x, t2.e FROM r JOIN t2 ON r.y = t2.a) SELECT x, count(*) FROM r GROUP BY x",
     # string_agg, variance, stddev
-    "SELECT a, string_agg(c, ',' ORDER BY c, b), string_agg(DISTINCT c, '|' ORDER BY c) FROM t1 GROUP BY a",
+    "SELECT a, string_agg(c, ',' ORDER BY c, b) AS s1, string_agg(DISTINCT c, '|' ORDER BY c) AS s2 FROM t1 GROUP BY a",
     "SELECT a, variance(b), stddev_pop(b), var_pop(d), stddev(d) FROM t1 GROUP BY a",
     "SELECT string_agg(f, '-' ORDER BY e DESC NULLS FIRST, f), var_samp(e) FROM t2",
     # window functions (orders total up to identical rows, so ties cannot differ)
