@@ -83,7 +83,12 @@ pub fn evaluate_one(
 
 /// string_agg: the non-NULL values in the call's ORDER BY (by value
 /// without one), each preceded by its row's delimiter except the first.
-fn string_agg(agg: &Aggregate, col: usize, extra_at: usize, vals: &[(&Row, isize)]) -> SqlResult<Datum> {
+fn string_agg(
+    agg: &Aggregate,
+    col: usize,
+    extra_at: usize,
+    vals: &[(&Row, isize)],
+) -> SqlResult<Datum> {
     let order: Vec<planner::SortKey> = agg
         .order
         .iter()
@@ -121,7 +126,7 @@ fn string_agg(agg: &Aggregate, col: usize, extra_at: usize, vals: &[(&Row, isize
             }
         }
     }
-    Ok(out.map(|s| Datum::Text(s)).unwrap_or(Datum::Null))
+    Ok(out.map(Datum::Text).unwrap_or(Datum::Null))
 }
 
 /// Variance or standard deviation, sample or population, as PostgreSQL
@@ -156,7 +161,10 @@ fn variance(values: &[(&Datum, i64)], sample: bool, sqrt: bool) -> SqlResult<Dat
     for (d, c) in values {
         if let Datum::Numeric(x) = d {
             let c = Decimal::from(*c);
-            sx = x.checked_mul(c).and_then(|t| sx.checked_add(t)).ok_or_else(big)?;
+            sx = x
+                .checked_mul(c)
+                .and_then(|t| sx.checked_add(t))
+                .ok_or_else(big)?;
             sxx = x
                 .checked_mul(*x)
                 .and_then(|t| t.checked_mul(c))
@@ -285,11 +293,7 @@ mod tests {
     use planner::Expr;
 
     fn agg(func: AggregateFunc, distinct: bool) -> Aggregate {
-        Aggregate {
-            func,
-            expr: Expr::Column(0),
-            distinct,
-        }
+        Aggregate::new(func, Expr::Column(0), distinct)
     }
 
     #[test]
@@ -307,6 +311,24 @@ mod tests {
         assert_eq!(run(AggregateFunc::Sum(ty), true), Datum::Int64(7));
         assert_eq!(run(AggregateFunc::Min, false), Datum::Int32(2));
         assert_eq!(run(AggregateFunc::Max, false), Datum::Int32(5));
+    }
+
+    #[test]
+    fn variance_of_numeric_uses_postgres_scale() {
+        let rows: Vec<Row> = [1, 2, 4]
+            .iter()
+            .map(|v| Row::new(vec![Datum::Numeric(Decimal::from(*v))]))
+            .collect();
+        let vals: Vec<(&Row, isize)> = rows.iter().map(|r| (r, 1)).collect();
+        let ty = catalog::ScalarType::Numeric(None);
+        let run = |f| {
+            catalog::strconv::format_datum(&evaluate_one(&agg(f, false), 0, 1, &vals).unwrap())
+                .unwrap()
+        };
+        // as PostgreSQL prints variance(x), stddev(x) over 1, 2, 4
+        assert_eq!(run(AggregateFunc::VarSamp(ty)), "2.3333333333333333");
+        assert_eq!(run(AggregateFunc::StddevSamp(ty)), "1.5275252316519467");
+        assert_eq!(run(AggregateFunc::StddevPop(ty)), "1.2472191289246471");
     }
 
     #[test]

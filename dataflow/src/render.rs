@@ -326,6 +326,18 @@ where
             });
             split(cx, results)
         }
+        Plan::FlatMap { input, func, exprs } => {
+            let (func, exprs) = (*func, exprs.clone());
+            let rows = render_plan(cx, input)?;
+            let results = rows.flat_map(move |row| {
+                let args: Result<Vec<_>, SqlError> = exprs.iter().map(|e| e.eval(&row)).collect();
+                match args.and_then(|a| func.eval(&a)) {
+                    Ok(out) => out.into_iter().map(|r| Ok(row.concat(&r))).collect(),
+                    Err(e) => vec![Err(e)],
+                }
+            });
+            split(cx, results)
+        }
         Plan::Filter { input, predicates } => {
             let preds = predicates.clone();
             let rows = render_plan(cx, input)?;
@@ -447,7 +459,9 @@ where
             let results = render_plan(cx, input)?
                 .map(move |r| (r.project(&keys), r))
                 .reduce(
-                    move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
+                    move |_k,
+                          vals: &[(&Row, isize)],
+                          out: &mut Vec<(Result<Row, SqlError>, isize)>| {
                         match crate::window::evaluate(vals, &order, &calls) {
                             Ok(rows) => out.extend(rows.into_iter().map(|(r, n)| (Ok(r), n))),
                             Err(e) => out.push((Err(e), 1)),

@@ -130,8 +130,8 @@ fn evaluate_call(call: &WindowCall, p: &Peers, group: &[usize]) -> SqlResult<Vec
             out.extend((0..n).map(|i| Datum::Float64(F64((p.end[i] + 1) as f64 / n as f64))))
         }
         WindowFunc::Ntile => {
-            for i in 0..n {
-                out.push(match int_arg(rows[i], call.args[0]) {
+            for (i, row) in rows.iter().enumerate() {
+                out.push(match int_arg(row, call.args[0]) {
                     None => Datum::Null,
                     Some(k) if k <= 0 => {
                         return Err(SqlError::new(
@@ -144,11 +144,15 @@ fn evaluate_call(call: &WindowCall, p: &Peers, group: &[usize]) -> SqlResult<Vec
             }
         }
         WindowFunc::Lag | WindowFunc::Lead => {
-            for i in 0..n {
-                out.push(match int_arg(rows[i], call.args[1]) {
+            for (i, row) in rows.iter().enumerate() {
+                out.push(match int_arg(row, call.args[1]) {
                     None => Datum::Null,
                     Some(off) => {
-                        let off = if call.func == WindowFunc::Lag { -off } else { off };
+                        let off = if call.func == WindowFunc::Lag {
+                            -off
+                        } else {
+                            off
+                        };
                         let j = i as i64 + off;
                         if (0..n as i64).contains(&j) {
                             arg(j as usize, 0)
@@ -162,12 +166,12 @@ fn evaluate_call(call: &WindowCall, p: &Peers, group: &[usize]) -> SqlResult<Vec
             }
         }
         WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue => {
-            for i in 0..n {
+            for (i, row) in rows.iter().enumerate() {
                 let f = p.frame(&call.frame, i);
                 let pick = match call.func {
                     WindowFunc::FirstValue => Some(f.start),
                     WindowFunc::LastValue => f.end.checked_sub(1),
-                    _ => match int_arg(rows[i], call.args[1]) {
+                    _ => match int_arg(row, call.args[1]) {
                         None => None,
                         Some(k) if k <= 0 => {
                             return Err(SqlError::new(
@@ -194,7 +198,8 @@ fn evaluate_call(call: &WindowCall, p: &Peers, group: &[usize]) -> SqlResult<Vec
                     // peers and shared frames give the same value
                     Some((r, v)) if *r == f => v.clone(),
                     _ => {
-                        let vals: Vec<(&Row, isize)> = rows[f.clone()].iter().map(|r| (*r, 1)).collect();
+                        let vals: Vec<(&Row, isize)> =
+                            rows[f.clone()].iter().map(|r| (*r, 1)).collect();
                         aggregate::evaluate_one(&agg, col, col, &vals)?
                     }
                 };
@@ -264,7 +269,10 @@ mod tests {
                     .collect()
             })
             .collect();
-        assert_eq!(got, vec![vec![1, 1, 1], vec![2, 2, 2], vec![3, 2, 2], vec![4, 4, 3]]);
+        assert_eq!(
+            got,
+            vec![vec![1, 1, 1], vec![2, 2, 2], vec![3, 2, 2], vec![4, 4, 3]]
+        );
     }
 
     #[test]

@@ -701,7 +701,7 @@ impl<'a> Binder<'a> {
                 name, alias, args, ..
             } => {
                 if args.is_some() {
-                    return Err(SqlError::unsupported("table functions"));
+                    return self.bind_table_function(tf);
                 }
                 let rel_name = object_name(name)?;
                 let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
@@ -753,6 +753,7 @@ impl<'a> Binder<'a> {
                 }
                 Ok(rel)
             }
+            TableFactor::Function { .. } => self.bind_table_function(tf),
             other => Err(SqlError::unsupported(format!("FROM item {other}"))),
         }
     }
@@ -764,6 +765,23 @@ impl<'a> Binder<'a> {
                 let left = acc.take().expect("checked above");
                 let mut rel =
                     self.lateral_join(left, q, alias, crate::subquery::LateralKind::Inner, None)?;
+                for j in &twj.joins {
+                    rel = self.bind_join_item(rel, j)?;
+                }
+                acc = Some(rel);
+                continue;
+            }
+            if let (true, true) = (
+                acc.is_some(),
+                crate::table_func::is_table_function(&twj.relation),
+            ) {
+                let left = acc.take().expect("checked above");
+                let mut rel = self.lateral_function(
+                    left,
+                    &twj.relation,
+                    crate::subquery::LateralKind::Inner,
+                    None,
+                )?;
                 for j in &twj.joins {
                     rel = self.bind_join_item(rel, j)?;
                 }
@@ -802,7 +820,8 @@ impl<'a> Binder<'a> {
     fn bind_join_item(&self, left: Rel, j: &ast::Join) -> SqlResult<Rel> {
         use crate::subquery::LateralKind;
         use ast::{JoinConstraint as C, JoinOperator as J};
-        if let Some((q, alias)) = lateral(&j.relation) {
+        let function = crate::table_func::is_table_function(&j.relation);
+        if function || lateral(&j.relation).is_some() {
             let (kind, on) = match &j.join_operator {
                 J::CrossJoin(C::None) | J::Join(C::None) | J::Inner(C::None) => {
                     (LateralKind::Inner, None)
@@ -815,7 +834,10 @@ impl<'a> Binder<'a> {
                     ))
                 }
             };
-            return self.lateral_join(left, q, alias, kind, on);
+            return match lateral(&j.relation) {
+                Some((q, alias)) => self.lateral_join(left, q, alias, kind, on),
+                None => self.lateral_function(left, &j.relation, kind, on),
+            };
         }
         let right = self.bind_table_factor(&j.relation)?;
         crate::join::bind_join(self, left, right, &j.join_operator)
@@ -967,7 +989,9 @@ impl<'a> Binder<'a> {
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                let extra = (next_extra..next_extra + a.extra.len()).map(Expr::Column).collect();
+                let extra = (next_extra..next_extra + a.extra.len())
+                    .map(Expr::Column)
+                    .collect();
                 next_extra += a.extra.len();
                 Aggregate {
                     func: a.func,

@@ -162,7 +162,12 @@ impl Binder<'_> {
 
     /// Binds an aggregate call whose argument binds in `ctx`; `window`: the
     /// call has OVER, so (in a grouped query) it may contain aggregates.
-    pub fn bind_agg_call_in(&self, f: &ast::Function, ctx: ExprCtx, window: bool) -> SqlResult<AggCall> {
+    pub fn bind_agg_call_in(
+        &self,
+        f: &ast::Function,
+        ctx: ExprCtx,
+        window: bool,
+    ) -> SqlResult<AggCall> {
         let name = function_name(f);
         let kind = aggregate_kind(&name).expect("caller checked");
         if f.filter.is_some() || !f.within_group.is_empty() {
@@ -273,7 +278,13 @@ impl Binder<'_> {
         let mut order = vec![];
         if func == AggregateFunc::StringAgg {
             let delim = self.bind_expr(&args[1], ctx)?;
-            let name_of = |t: &Typed| if t.unknown { "unknown".to_string() } else { t.ty.name() };
+            let name_of = |t: &Typed| {
+                if t.unknown {
+                    "unknown".to_string()
+                } else {
+                    t.ty.name()
+                }
+            };
             let signature = format!("string_agg({}, {})", name_of(&arg), name_of(&delim));
             let text = |t: Typed| -> SqlResult<Typed> {
                 match t.ty.base() {
@@ -295,7 +306,11 @@ impl Binder<'_> {
                         "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
                     ));
                 }
-                let key = if key.unknown { Typed::new(key.cast_to(Text)?, Text) } else { key };
+                let key = if key.unknown {
+                    Typed::new(key.cast_to(Text)?, Text)
+                } else {
+                    key
+                };
                 order.push(crate::bind::sort_key(extra.len(), &o.options));
                 extra.push(key.expr);
             }

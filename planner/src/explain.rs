@@ -115,7 +115,23 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
                 .join(", "),
             calls
                 .iter()
-                .map(|c| format!("{:?}({})", c.func, c.args.iter().map(|a| format!("#{a}")).collect::<Vec<_>>().join(", ")))
+                .map(|c| format!(
+                    "{:?}({})",
+                    c.func,
+                    c.args
+                        .iter()
+                        .map(|a| format!("#{a}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Plan::FlatMap { func, exprs, .. } => format!(
+            "FlatMap {func:?}({})",
+            exprs
+                .iter()
+                .map(|e| e.to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -142,6 +158,7 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
         | Plan::Reduce { input, .. }
         | Plan::TopK { input, .. }
         | Plan::Window { input, .. }
+        | Plan::FlatMap { input, .. }
         | Plan::Distinct { input }
         | Plan::Negate { input }
         | Plan::Threshold { input } => write_plan(input, depth + 1, out),

@@ -19,6 +19,7 @@ pub mod scope;
 pub mod select;
 pub mod statement;
 pub mod subquery;
+pub mod table_func;
 pub mod window;
 
 pub use bind::Binder;

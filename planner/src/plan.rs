@@ -144,6 +144,13 @@ pub enum Plan {
     },
     /// Appends the value of each expression as a new column (no state).
     Map { input: Box<Plan>, exprs: Vec<Expr> },
+    /// Each input row followed by each row `func` yields for the values of
+    /// `exprs` over it (no state).
+    FlatMap {
+        input: Box<Plan>,
+        func: crate::table_func::TableFunc,
+        exprs: Vec<Expr>,
+    },
     /// Keeps rows for which every predicate is TRUE (no state).
     Filter {
         input: Box<Plan>,
@@ -222,6 +229,7 @@ impl Plan {
             }
             Plan::Recursive { base, .. } => base.arity(),
             Plan::Map { input, exprs } => input.arity() + exprs.len(),
+            Plan::FlatMap { input, func, .. } => input.arity() + func.arity(),
             Plan::Filter { input, .. }
             | Plan::Distinct { input }
             | Plan::Negate { input }
@@ -277,6 +285,7 @@ impl Plan {
                 step.visit_mut(f);
             }
             Plan::Map { input, .. }
+            | Plan::FlatMap { input, .. }
             | Plan::Filter { input, .. }
             | Plan::Project { input, .. }
             | Plan::Reduce { input, .. }
@@ -302,6 +311,7 @@ impl Plan {
                 f(step);
             }
             Plan::Map { input, .. }
+            | Plan::FlatMap { input, .. }
             | Plan::Filter { input, .. }
             | Plan::Project { input, .. }
             | Plan::Reduce { input, .. }

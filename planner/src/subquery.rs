@@ -22,7 +22,7 @@ use sqlparser::ast::{self, Expr as AstExpr};
 /// The expressions a plan node evaluates itself.
 fn node_exprs(plan: &Plan) -> Vec<&Expr> {
     match plan {
-        Plan::Map { exprs, .. } => exprs.iter().collect(),
+        Plan::Map { exprs, .. } | Plan::FlatMap { exprs, .. } => exprs.iter().collect(),
         Plan::Filter { predicates, .. } => predicates.iter().collect(),
         Plan::Reduce { aggregates, .. } => aggregates.iter().map(|a| &a.expr).collect(),
         _ => vec![],
@@ -95,6 +95,11 @@ pub fn apply(sub: Plan, d_plan: &Plan, corr: &[usize]) -> Plan {
         Plan::Recursive { .. } => unreachable!("bind_subquery refuses correlated recursion"),
         Plan::Map { input, exprs } => Plan::Map {
             input: recur(input),
+            exprs: exprs.iter().map(rw).collect(),
+        },
+        Plan::FlatMap { input, func, exprs } => Plan::FlatMap {
+            input: recur(input),
+            func,
             exprs: exprs.iter().map(rw).collect(),
         },
         Plan::Filter { input, predicates } => Plan::Filter {
@@ -566,18 +571,42 @@ impl Binder<'_> {
         let Some(a) = alias else {
             return Err(SqlError::syntax("subquery in FROM must have an alias"));
         };
-        let sub = self.bind_subquery(q, &left.scope)?;
-        let mut right_scope = sub
-            .scope
-            .clone()
-            .with_alias(&crate::bind_expr::ident_name(&a.name));
+        let mut sub = self.bind_subquery(q, &left.scope)?;
+        sub.scope = sub.scope.with_alias(&crate::bind_expr::ident_name(&a.name));
         crate::bind::rename_columns(
-            &mut right_scope,
+            &mut sub.scope,
             &a.columns
                 .iter()
                 .map(|c| crate::bind_expr::ident_name(&c.name))
                 .collect::<Vec<_>>(),
         )?;
+        self.lateral_join_bound(left, sub, kind, on)
+    }
+
+    /// A table function call in FROM after `left`: LATERAL, as in
+    /// PostgreSQL, so its arguments may read `left`'s columns.
+    pub fn lateral_function(
+        &self,
+        left: Rel,
+        tf: &ast::TableFactor,
+        kind: LateralKind,
+        on: Option<&AstExpr>,
+    ) -> SqlResult<Rel> {
+        self.outer.borrow_mut().push(left.scope.clone());
+        let rel = self.bind_table_function(tf);
+        self.outer.borrow_mut().pop();
+        let Rel { plan, scope } = rel?;
+        self.lateral_join_bound(left, Bound { plan, scope }, kind, on)
+    }
+
+    fn lateral_join_bound(
+        &self,
+        left: Rel,
+        sub: Bound,
+        kind: LateralKind,
+        on: Option<&AstExpr>,
+    ) -> SqlResult<Rel> {
+        let right_scope = sub.scope.clone();
         let n = left.plan.arity();
         let m = right_scope.len();
         let (corr, applied) = sub.applied(&left.plan);
@@ -732,7 +761,11 @@ mod tests {
                 Expr::Outer(2),
             )])),
             group_key: vec![],
-            aggregates: vec![Aggregate::new(AggregateFunc::CountStar, Expr::Column(0), false)],
+            aggregates: vec![Aggregate::new(
+                AggregateFunc::CountStar,
+                Expr::Column(0),
+                false,
+            )],
         };
         let outer = get(3);
         let corr = outer_refs(&sub);

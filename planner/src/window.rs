@@ -56,7 +56,9 @@ impl Binder<'_> {
     ) -> SqlResult<Plan> {
         let mut found = vec![];
         for p in &s.projection {
-            if let ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } = p {
+            if let ast::SelectItem::UnnamedExpr(e)
+            | ast::SelectItem::ExprWithAlias { expr: e, .. } = p
+            {
                 window_calls(e, &mut found);
             }
         }
@@ -87,7 +89,11 @@ impl Binder<'_> {
         let mut bound = vec![];
         for (key, f) in &found {
             let spec = self.window_spec(f, s)?;
-            for e in spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr)) {
+            for e in spec
+                .partition_by
+                .iter()
+                .chain(spec.order_by.iter().map(|o| &o.expr))
+            {
                 let mut nested = vec![];
                 window_calls(e, &mut nested);
                 if !nested.is_empty() {
@@ -100,7 +106,10 @@ impl Binder<'_> {
             }
             let mut order = vec![];
             for o in &spec.order_by {
-                order.push(sort_key(column(self.bind_key(&o.expr, ctx)?.expr), &o.options));
+                order.push(sort_key(
+                    column(self.bind_key(&o.expr, ctx)?.expr),
+                    &o.options,
+                ));
             }
             let frame = frame(spec.window_frame.as_ref())?;
             let (func, args, ty) = self.window_func(f, ctx)?;
@@ -219,7 +228,9 @@ impl Binder<'_> {
                 return Err(SqlError::unsupported("DISTINCT in window functions"));
             }
             if !agg.extra.is_empty() {
-                return Err(SqlError::unsupported(format!("{name} as a window function")));
+                return Err(SqlError::unsupported(format!(
+                    "{name} as a window function"
+                )));
             }
             let args = match agg.func {
                 crate::plan::AggregateFunc::CountStar => vec![],
@@ -248,7 +259,10 @@ impl Binder<'_> {
         let int = |t: &Typed| -> SqlResult<Expr> { t.clone().cast_to(ScalarType::Int32) };
         let value = |t: &Typed| -> SqlResult<Typed> {
             if t.unknown {
-                Ok(Typed::new(t.clone().cast_to(ScalarType::Text)?, ScalarType::Text))
+                Ok(Typed::new(
+                    t.clone().cast_to(ScalarType::Text)?,
+                    ScalarType::Text,
+                ))
             } else {
                 Ok(t.clone())
             }
@@ -258,7 +272,11 @@ impl Binder<'_> {
                 sqlstate::UNDEFINED_FUNCTION,
                 format!(
                     "function {name}({}) does not exist",
-                    bound.iter().map(|b| b.ty.name()).collect::<Vec<_>>().join(", ")
+                    bound
+                        .iter()
+                        .map(|b| b.ty.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         };
@@ -271,7 +289,11 @@ impl Binder<'_> {
             ("cume_dist", 0) => (WindowFunc::CumeDist, vec![], Float64),
             ("ntile", 1) => (WindowFunc::Ntile, vec![int(&bound[0])?], Int32),
             ("lag" | "lead", 1..=3) => {
-                let func = if name == "lag" { WindowFunc::Lag } else { WindowFunc::Lead };
+                let func = if name == "lag" {
+                    WindowFunc::Lag
+                } else {
+                    WindowFunc::Lead
+                };
                 let x = value(&bound[0])?;
                 let offset = match bound.get(1) {
                     Some(o) => int(o)?,
@@ -281,7 +303,11 @@ impl Binder<'_> {
                     None => (func, vec![x.expr, offset], x.ty),
                     Some(d) => {
                         let ty = common_type_all(&[x.clone(), d.clone()], &name)?;
-                        (func, vec![x.cast_to(ty)?, offset, d.clone().cast_to(ty)?], ty)
+                        (
+                            func,
+                            vec![x.cast_to(ty)?, offset, d.clone().cast_to(ty)?],
+                            ty,
+                        )
                     }
                 }
             }
@@ -303,12 +329,12 @@ impl Binder<'_> {
                 | "lag" | "lead" | "first_value" | "last_value" | "nth_value",
                 _,
             ) => return Err(no_such()),
-            _ => {
-                return Err(SqlError::new(
-                    sqlstate::WRONG_OBJECT_TYPE,
-                    format!("OVER specified, but {name} is not a window function nor an aggregate function"),
-                ))
-            }
+            _ => return Err(SqlError::new(
+                sqlstate::WRONG_OBJECT_TYPE,
+                format!(
+                    "OVER specified, but {name} is not a window function nor an aggregate function"
+                ),
+            )),
         })
     }
 }
@@ -316,7 +342,9 @@ impl Binder<'_> {
 /// The frame a window clause gives (RANGE UNBOUNDED PRECEDING to CURRENT
 /// ROW when it gives none).
 fn frame(f: Option<&ast::WindowFrame>) -> SqlResult<Frame> {
-    let Some(f) = f else { return Ok(Frame::DEFAULT) };
+    let Some(f) = f else {
+        return Ok(Frame::DEFAULT);
+    };
     let rows = match f.units {
         ast::WindowFrameUnits::Rows => true,
         ast::WindowFrameUnits::Range => false,
@@ -349,7 +377,9 @@ fn frame(f: Option<&ast::WindowFrame>) -> SqlResult<Frame> {
                 sqlstate::INVALID_PRECEDING_OR_FOLLOWING_SIZE,
                 format!("frame {which} offset must not be negative"),
             )),
-            None => Err(SqlError::unsupported("a frame offset that is not an integer constant")),
+            None => Err(SqlError::unsupported(
+                "a frame offset that is not an integer constant",
+            )),
         }
     };
     let bound = |b: &ast::WindowFrameBound, which: &str| -> SqlResult<FrameBound> {
@@ -380,10 +410,14 @@ fn frame(f: Option<&ast::WindowFrame>) -> SqlResult<Frame> {
         FrameBound::UnboundedFollowing => 4,
     };
     if rank(start) == 2 && rank(end) == 1 {
-        return Err(window_error("frame starting from current row cannot have preceding rows"));
+        return Err(window_error(
+            "frame starting from current row cannot have preceding rows",
+        ));
     }
     if rank(start) == 3 && rank(end) < 3 {
-        return Err(window_error("frame starting from following row cannot have preceding rows"));
+        return Err(window_error(
+            "frame starting from following row cannot have preceding rows",
+        ));
     }
     Ok(Frame { rows, start, end })
 }
@@ -394,7 +428,9 @@ fn frame(f: Option<&ast::WindowFrame>) -> SqlResult<Frame> {
 /// Top-K maintains without re-sorting the partition on every change.
 pub fn limit_ranked(mut plan: Plan) -> Plan {
     plan.visit_mut(&mut |p| {
-        let Plan::Filter { input, predicates } = p else { return };
+        let Plan::Filter { input, predicates } = p else {
+            return;
+        };
         let mut parts = vec![];
         for pred in predicates.iter() {
             crate::bind::conjuncts(pred.clone(), &mut parts);
@@ -412,7 +448,9 @@ pub fn limit_ranked(mut plan: Plan) -> Plan {
 /// column and the largest rank it keeps.
 fn rank_bound(e: &Expr) -> Option<(usize, usize)> {
     use crate::expr::BinaryOp;
-    let Expr::Binary(op, l, r) = e else { return None };
+    let Expr::Binary(op, l, r) = e else {
+        return None;
+    };
     let (Expr::Column(c), Expr::Literal(v)) = (l.as_ref(), r.as_ref()) else {
         return None;
     };
@@ -455,7 +493,10 @@ fn limit_window(plan: &mut Plan, col: usize, k: usize) {
             let prefix_only = calls.iter().all(|c| {
                 matches!(
                     c.func,
-                    WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank | WindowFunc::Lag
+                    WindowFunc::RowNumber
+                        | WindowFunc::Rank
+                        | WindowFunc::DenseRank
+                        | WindowFunc::Lag
                 )
             });
             // rank and dense_rank: ties can make more than k rows rank <= k

@@ -146,6 +146,9 @@ QUERIES = [
     "SELECT a, string_agg(c, ',' ORDER BY c, b) AS s1, string_agg(DISTINCT c, '|' ORDER BY c) AS s2 FROM t1 GROUP BY a",
     "SELECT a, variance(b), stddev_pop(b), var_pop(d), stddev(d) FROM t1 GROUP BY a",
     "SELECT string_agg(f, '-' ORDER BY e DESC NULLS FIRST, f), var_samp(e) FROM t2",
+    # table functions
+    "SELECT k, g FROM t3, generate_series(0, k) g WHERE g < 3",
+    "SELECT t1.a, count(*), sum(g) FROM t1, generate_series(1, t1.b) g GROUP BY t1.a",
     # window functions (orders total up to identical rows, so ties cannot differ)
     "SELECT a, b, c, row_number() OVER (PARTITION BY a ORDER BY b, c, d) FROM t1",
     "SELECT a, b, rank() OVER (PARTITION BY a ORDER BY b), dense_rank() OVER (PARTITION BY a ORDER BY b DESC) FROM t1",

@@ -1,0 +1,245 @@
+//! Table functions in FROM (`generate_series`): each call yields rows
+//! for the values of its arguments. A call whose arguments read columns
+//! of earlier FROM items is LATERAL, as in PostgreSQL, and decorrelates
+//! like a LATERAL subquery.
+
+use crate::bind::{object_name, rename_columns, Binder, Rel};
+use crate::bind_expr::{ident_name, ExprCtx};
+use crate::coerce::common_type_all;
+use crate::expr::BinaryOp;
+use crate::plan::Plan;
+use crate::scope::{Scope, ScopeItem};
+use catalog::{sqlstate, Datum, Interval, Row, ScalarType, SqlError, SqlResult};
+use serde::{Deserialize, Serialize};
+use sqlparser::ast;
+
+/// Table functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TableFunc {
+    /// generate_series(start, stop [, step]) over integers, numeric or
+    /// timestamps (with an interval step).
+    GenerateSeries,
+}
+
+/// Rows one call may produce before it fails (PostgreSQL streams them;
+/// Ripple keeps them in a collection).
+pub const MAX_ROWS: usize = 10_000_000;
+
+impl TableFunc {
+    /// Number of output columns.
+    pub fn arity(&self) -> usize {
+        1
+    }
+
+    /// The rows of one call.
+    pub fn eval(&self, args: &[Datum]) -> SqlResult<Vec<Row>> {
+        match self {
+            TableFunc::GenerateSeries => generate_series(args),
+        }
+    }
+}
+
+fn generate_series(args: &[Datum]) -> SqlResult<Vec<Row>> {
+    if args.iter().any(|a| a.is_null()) {
+        return Ok(vec![]);
+    }
+    let (start, stop) = (args[0].clone(), &args[1]);
+    let step = match args.get(2) {
+        Some(s) => s.clone(),
+        None => match start {
+            Datum::Int64(_) => Datum::Int64(1),
+            Datum::Numeric(_) => Datum::Numeric(1.into()),
+            _ => Datum::Int32(1),
+        },
+    };
+    let zero = match &step {
+        Datum::Int32(_) => Datum::Int32(0),
+        Datum::Int64(_) => Datum::Int64(0),
+        Datum::Numeric(_) => Datum::Numeric(0.into()),
+        Datum::Interval(_) => Datum::Interval(Interval::default()),
+        other => {
+            return Err(SqlError::internal(format!(
+                "generate_series step {other:?}"
+            )))
+        }
+    };
+    let up = match step.cmp(&zero) {
+        std::cmp::Ordering::Equal => {
+            return Err(SqlError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "step size cannot equal zero",
+            ))
+        }
+        o => o.is_gt(),
+    };
+    let mut out = vec![];
+    let mut cur = start;
+    // compare by value: 2.0 reaches a stop of 2
+    let stop = stop.normalized();
+    while (up && cur.normalized() <= stop) || (!up && cur.normalized() >= stop) {
+        if out.len() >= MAX_ROWS {
+            return Err(SqlError::new(
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                format!("generate_series would produce more than {MAX_ROWS} rows"),
+            ));
+        }
+        out.push(Row::new(vec![cur.clone()]));
+        // past the type's range the series simply ends, as in PostgreSQL
+        match crate::func::eval_binary(BinaryOp::Add, cur, step.clone()) {
+            Ok(next) => cur = next,
+            Err(_) => break,
+        }
+    }
+    Ok(out)
+}
+
+impl Binder<'_> {
+    /// Binds `name(args) [AS alias[(column)]]` in FROM. Arguments may read
+    /// the enclosing scopes (`self.outer`): the caller decorrelates.
+    pub fn bind_table_function(&self, tf: &ast::TableFactor) -> SqlResult<Rel> {
+        let (name, args, alias) = match tf {
+            ast::TableFactor::Table {
+                name,
+                args: Some(args),
+                alias,
+                with_ordinality,
+                ..
+            } if !with_ordinality => (name, &args.args, alias.as_ref()),
+            ast::TableFactor::Function {
+                name,
+                args,
+                alias,
+                with_ordinality: false,
+                ..
+            } => (name, args, alias.as_ref()),
+            _ => return Err(SqlError::unsupported("WITH ORDINALITY")),
+        };
+        let fname = object_name(name)?;
+        let empty = Scope::default();
+        let ctx = ExprCtx {
+            scope: &empty,
+            agg: None,
+            clause: "functions in FROM",
+        };
+        let mut bound = vec![];
+        for a in args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    bound.push(self.bind_expr(e, ctx)?)
+                }
+                _ => return Err(SqlError::unsupported("named arguments to table functions")),
+            }
+        }
+        let sig = || {
+            bound
+                .iter()
+                .map(|b| {
+                    if b.unknown {
+                        "unknown".into()
+                    } else {
+                        b.ty.name()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let no_such = || {
+            SqlError::new(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {fname}({}) does not exist", sig()),
+            )
+        };
+        let (func, exprs, ty) = match (fname.as_str(), bound.len()) {
+            ("generate_series", 2 | 3) => {
+                use ScalarType::*;
+                let ends = common_type_all(&bound[..2], "generate_series")?;
+                let (ty, step_ty) = match ends.base() {
+                    Int16 | Int32 => (Int32, Int32),
+                    Int64 => (Int64, Int64),
+                    Numeric(_) => (Numeric(None), Numeric(None)),
+                    Timestamp => (Timestamp, Interval),
+                    TimestampTz => (TimestampTz, Interval),
+                    _ => return Err(no_such()),
+                };
+                let (ty, step_ty) = match bound.get(2).map(|s| s.ty.base()) {
+                    Some(Int64) if ty == Int32 => (Int64, Int64),
+                    Some(Numeric(_)) if matches!(ty, Int32 | Int64) => {
+                        (Numeric(None), Numeric(None))
+                    }
+                    Some(Interval) if step_ty != Interval => return Err(no_such()),
+                    _ => (ty, step_ty),
+                };
+                let mut exprs = vec![bound[0].clone().cast_to(ty)?, bound[1].clone().cast_to(ty)?];
+                if let Some(step) = bound.get(2) {
+                    exprs.push(step.clone().cast_to(step_ty)?);
+                }
+                (TableFunc::GenerateSeries, exprs, ty)
+            }
+            ("generate_series", _) => return Err(no_such()),
+            _ => {
+                return Err(SqlError::new(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {fname}({}) does not exist", sig()),
+                ))
+            }
+        };
+        // PostgreSQL names the column after the alias, else the function
+        let table = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.clone());
+        let mut scope = Scope {
+            items: vec![ScopeItem {
+                table: Some(table.clone()),
+                name: table,
+                ty,
+                nullable: false,
+                hidden: false,
+            }],
+        };
+        if let Some(a) = alias {
+            let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();
+            rename_columns(&mut scope, &cols)?;
+        }
+        Ok(Rel {
+            plan: Plan::FlatMap {
+                input: Box::new(Plan::constant_row(Row::empty())),
+                func,
+                exprs,
+            },
+            scope,
+        })
+    }
+}
+
+/// Whether a FROM item is a table function call.
+pub fn is_table_function(tf: &ast::TableFactor) -> bool {
+    matches!(
+        tf,
+        ast::TableFactor::Table { args: Some(_), .. } | ast::TableFactor::Function { .. }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generate_series_counts_both_ways_and_refuses_zero_steps() {
+        let run = |a: &[i32]| -> SqlResult<Vec<i32>> {
+            let args: Vec<Datum> = a.iter().map(|x| Datum::Int32(*x)).collect();
+            Ok(generate_series(&args)?
+                .into_iter()
+                .map(|r| match r.get(0) {
+                    Datum::Int32(v) => *v,
+                    _ => -1,
+                })
+                .collect())
+        };
+        assert_eq!(run(&[1, 3]).unwrap(), vec![1, 2, 3]);
+        assert_eq!(run(&[5, 1, -2]).unwrap(), vec![5, 3, 1]);
+        assert_eq!(run(&[3, 1]).unwrap(), Vec::<i32>::new());
+        assert!(run(&[1, 3, 0]).is_err());
+        // the series stops at the end of the type's range
+        assert_eq!(run(&[i32::MAX - 1, i32::MAX]).unwrap().len(), 2);
+    }
+}
