@@ -385,6 +385,19 @@ impl Binder<'_> {
                 }
             }
             AstExpr::BinaryOp { left, op, right } => {
+                use ast::BinaryOperator as B;
+                let regex = match op {
+                    B::PGRegexMatch => Some((Func::RegexMatch, false)),
+                    B::PGRegexIMatch => Some((Func::RegexIMatch, false)),
+                    B::PGRegexNotMatch => Some((Func::RegexMatch, true)),
+                    B::PGRegexNotIMatch => Some((Func::RegexIMatch, true)),
+                    _ => None,
+                };
+                if let Some((func, negated)) = regex {
+                    let args = vec![self.bind_expr(left, ctx)?, self.bind_expr(right, ctx)?];
+                    let t = bind_builtin(func.name(), func, args)?;
+                    return Ok(negate_if(t, negated));
+                }
                 let (bop, sym) = binary_op(op)?;
                 let l = self.bind_expr(left, ctx)?;
                 let r = self.bind_expr(right, ctx)?;
@@ -821,7 +834,8 @@ impl Binder<'_> {
             "rtrim" => text_fn(Func::RTrim, 1..=2, Text),
             "strpos" | "starts_with" | "split_part" | "left" | "right" | "lpad" | "rpad"
             | "repeat" | "reverse" | "initcap" | "power" | "pow" | "sqrt" | "exp" | "ln"
-            | "log" | "log10" | "pi" | "make_date" | "date_trunc" | "date_part" => {
+            | "log" | "log10" | "pi" | "make_date" | "date_trunc" | "date_part"
+            | "regexp_replace" | "regexp_like" | "date_bin" | "to_char" => {
                 let func = match name.as_str() {
                     "strpos" => Func::StrPos,
                     "starts_with" => Func::StartsWith,
@@ -841,9 +855,50 @@ impl Binder<'_> {
                     "pi" => Func::Pi,
                     "make_date" => Func::MakeDate,
                     "date_trunc" => Func::DateTrunc,
+                    "regexp_replace" => Func::RegexpReplace,
+                    "regexp_like" => Func::RegexpLike,
+                    "date_bin" => Func::DateBin,
+                    "to_char" => Func::ToChar,
                     _ => Func::DatePart,
                 };
                 bind_builtin(&name, func, bound)
+            }
+            "age" if n == 1 => {
+                // age(x) counts from midnight of the current date
+                let today = self.now_micros()?.div_euclid(strconv::MICROS_PER_DAY)
+                    * strconv::MICROS_PER_DAY;
+                let mut args = vec![Typed::new(
+                    Expr::Literal(Datum::Timestamp(today)),
+                    Timestamp,
+                )];
+                args.extend(bound);
+                bind_builtin(&name, Func::Age, args)
+            }
+            "age" => bind_builtin(&name, Func::Age, bound),
+            "mod" => {
+                if n != 2 {
+                    return Err(no_function(&name, n));
+                }
+                let mut it = bound.into_iter();
+                let (a, b) = (it.next().expect("two"), it.next().expect("two"));
+                bind_binary(BinaryOp::Mod, "%", a, b)
+            }
+            "concat_ws" => {
+                if n == 0 {
+                    return Err(no_function(&name, n));
+                }
+                let exprs = bound
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        if b.unknown || i == 0 {
+                            b.cast_to(Text)
+                        } else {
+                            Ok(b.expr)
+                        }
+                    })
+                    .collect::<SqlResult<Vec<_>>>()?;
+                Ok(Typed::new(Expr::Call(Func::ConcatWs, exprs), Text))
             }
             "concat" => {
                 let exprs = bound

@@ -40,6 +40,31 @@ pub fn signature(func: Func, args: &[ScalarType]) -> Option<(Vec<ScalarType>, Sc
             };
             (vec![Text, t], t)
         }
+        Func::RegexpReplace if n == 3 => (vec![Text, Text, Text], Text),
+        Func::RegexpReplace => (vec![Text, Text, Text, Text], Text),
+        Func::RegexMatch | Func::RegexIMatch => (vec![Text, Text], Bool),
+        Func::RegexpLike if n == 2 => (vec![Text, Text], Bool),
+        Func::RegexpLike => (vec![Text, Text, Text], Bool),
+        Func::DateBin => {
+            let t = match args.get(1) {
+                Some(Timestamp) => Timestamp,
+                _ => TimestampTz,
+            };
+            (vec![Interval, t, t], t)
+        }
+        Func::Age => {
+            let t = if args.contains(&TimestampTz) {
+                TimestampTz
+            } else {
+                Timestamp
+            };
+            (vec![t, t], Interval)
+        }
+        Func::ToChar => match args.first() {
+            Some(t @ (Timestamp | TimestampTz)) => (vec![*t, Text], Text),
+            Some(Date) => (vec![Timestamp, Text], Text),
+            _ => return None,
+        },
         Func::Extract | Func::DatePart => {
             let t = match args.get(1) {
                 Some(t @ (Timestamp | TimestampTz | Date | Interval)) => *t,
@@ -242,6 +267,44 @@ pub fn eval(func: Func, args: &[Datum]) -> SqlResult<Datum> {
                 Datum::Numeric(v)
             }
         }
+        Func::RegexpReplace => Datum::Text(crate::textdate::regexp_replace(
+            text(a(0)),
+            text(a(1)),
+            text(a(2)),
+            args.get(3).map(text).unwrap_or(""),
+        )?),
+        Func::RegexMatch | Func::RegexpLike => Datum::Bool(crate::textdate::regexp_like(
+            text(a(0)),
+            text(a(1)),
+            args.get(2).map(text).unwrap_or(""),
+        )?),
+        Func::RegexIMatch => {
+            Datum::Bool(crate::textdate::regex(text(a(1)), true)?.is_match(text(a(0))))
+        }
+        Func::DateBin => {
+            let stride = match a(0) {
+                Datum::Interval(iv) => *iv,
+                _ => return Ok(Datum::Null),
+            };
+            let (Some(source), Some(origin)) =
+                (crate::textdate::micros(a(1)), crate::textdate::micros(a(2)))
+            else {
+                return Ok(Datum::Null);
+            };
+            let binned = crate::textdate::date_bin(&stride, source, origin)?;
+            match a(1) {
+                Datum::Timestamp(_) => Datum::Timestamp(binned),
+                _ => Datum::TimestampTz(binned),
+            }
+        }
+        Func::Age => match (crate::textdate::micros(a(0)), crate::textdate::micros(a(1))) {
+            (Some(x), Some(y)) => Datum::Interval(crate::textdate::age(x, y)?),
+            _ => Datum::Null,
+        },
+        Func::ToChar => match crate::textdate::micros(a(0)) {
+            Some(us) => Datum::Text(crate::textdate::to_char(us, text(a(1)))?),
+            None => Datum::Null,
+        },
         _ => {
             return Err(SqlError::internal(format!(
                 "{} is not a builtin",

@@ -88,6 +88,15 @@ pub enum Func {
     DateTrunc,
     Extract,
     DatePart,
+    ConcatWs,
+    RegexpReplace,
+    /// `~` (and `~*`): the pattern matches somewhere in the string.
+    RegexMatch,
+    RegexIMatch,
+    RegexpLike,
+    DateBin,
+    Age,
+    ToChar,
 }
 
 impl Func {
@@ -132,6 +141,14 @@ impl Func {
             Func::DateTrunc => "date_trunc",
             Func::Extract => "extract",
             Func::DatePart => "date_part",
+            Func::ConcatWs => "concat_ws",
+            Func::RegexpReplace => "regexp_replace",
+            Func::RegexMatch => "~",
+            Func::RegexIMatch => "~*",
+            Func::RegexpLike => "regexp_like",
+            Func::DateBin => "date_bin",
+            Func::Age => "age",
+            Func::ToChar => "to_char",
         }
     }
 }

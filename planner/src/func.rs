@@ -461,6 +461,13 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
             .min()
             .unwrap_or(Null),
         Func::Concat => Text(args.iter().filter_map(text_of).collect()),
+        Func::ConcatWs => match args.split_first() {
+            Some((sep, rest)) if !sep.is_null() => {
+                let parts: Vec<String> = rest.iter().filter_map(text_of).collect();
+                Text(parts.join(&text_arg(sep)))
+            }
+            _ => Null,
+        },
         _ if args.iter().any(|a| a.is_null()) => Null,
         Func::Abs => match arg(0) {
             Int16(i) => Int16(i.checked_abs().ok_or_else(|| range("smallint"))?),

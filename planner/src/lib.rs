@@ -20,6 +20,7 @@ pub mod select;
 pub mod statement;
 pub mod subquery;
 pub mod table_func;
+pub mod textdate;
 pub mod window;
 
 pub use bind::Binder;

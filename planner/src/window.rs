@@ -329,12 +329,14 @@ impl Binder<'_> {
                 | "lag" | "lead" | "first_value" | "last_value" | "nth_value",
                 _,
             ) => return Err(no_such()),
-            _ => return Err(SqlError::new(
-                sqlstate::WRONG_OBJECT_TYPE,
-                format!(
+            _ => {
+                return Err(SqlError::new(
+                    sqlstate::WRONG_OBJECT_TYPE,
+                    format!(
                     "OVER specified, but {name} is not a window function nor an aggregate function"
                 ),
-            )),
+                ))
+            }
         })
     }
 }
