@@ -56,6 +56,7 @@ pub mod sqlstate {
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
     pub const WINDOWING_ERROR: &str = "42P20";
     pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
+    pub const UNTRANSLATABLE_CHARACTER: &str = "22P05";
     pub const INVALID_PRECEDING_OR_FOLLOWING_SIZE: &str = "22013";
     pub const INVALID_ARGUMENT_FOR_NTILE: &str = "22014";
     pub const INVALID_ARGUMENT_FOR_NTH_VALUE: &str = "22016";

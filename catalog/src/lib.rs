@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod json;
 pub mod strconv;
 pub mod types;
 pub mod wal;

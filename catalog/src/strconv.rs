@@ -42,6 +42,7 @@ pub fn format_datum(d: &Datum) -> Option<String> {
         Datum::Timestamp(us) => format_timestamp(*us),
         Datum::TimestampTz(us) => format!("{}+00", format_timestamp(*us)),
         Datum::Interval(iv) => format_interval(iv),
+        Datum::Jsonb(s) => s.clone(),
     })
 }
 
@@ -262,6 +263,7 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::Timestamp => Datum::Timestamp(parse_timestamp(t, false).ok_or_else(bad)?),
         ScalarType::TimestampTz => Datum::TimestampTz(parse_timestamp(t, true).ok_or_else(bad)?),
         ScalarType::Interval => Datum::Interval(parse_interval(t).ok_or_else(bad)?),
+        ScalarType::Jsonb => Datum::Jsonb(crate::json::canonical(s)?),
     })
 }
 

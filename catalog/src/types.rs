@@ -42,6 +42,7 @@ pub enum ScalarType {
     Timestamp,
     TimestampTz,
     Interval,
+    Jsonb,
 }
 
 impl ScalarType {
@@ -64,6 +65,7 @@ impl ScalarType {
             ScalarType::Timestamp => "timestamp without time zone".into(),
             ScalarType::TimestampTz => "timestamp with time zone".into(),
             ScalarType::Interval => "interval".into(),
+            ScalarType::Jsonb => "jsonb".into(),
         }
     }
 
@@ -82,6 +84,7 @@ impl ScalarType {
             ScalarType::Timestamp => "timestamp",
             ScalarType::TimestampTz => "timestamp with time zone",
             ScalarType::Interval => "interval",
+            ScalarType::Jsonb => "json",
         }
     }
 
@@ -102,6 +105,7 @@ impl ScalarType {
             ScalarType::Timestamp => 1114,
             ScalarType::TimestampTz => 1184,
             ScalarType::Interval => 1186,
+            ScalarType::Jsonb => 3802,
         }
     }
 
@@ -288,6 +292,8 @@ pub enum Datum {
     /// Microseconds since 1970-01-01 00:00:00 UTC.
     TimestampTz(i64),
     Interval(Interval),
+    /// jsonb, as its canonical text (see `json`).
+    Jsonb(String),
 }
 
 impl PartialEq for Datum {
@@ -322,6 +328,7 @@ impl Ord for Datum {
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
             (Interval(a), Interval(b)) => a.cmp(b),
+            (Jsonb(a), Jsonb(b)) => a.cmp(b),
             _ => self.rank().cmp(&other.rank()),
         }
     }
@@ -345,6 +352,7 @@ impl std::hash::Hash for Datum {
             Date(d) => d.hash(state),
             Timestamp(t) | TimestampTz(t) => t.hash(state),
             Interval(iv) => iv.hash(state),
+            Jsonb(s) => s.hash(state),
         }
     }
 }
@@ -366,6 +374,7 @@ impl Datum {
             Datum::Timestamp(_) => 10,
             Datum::TimestampTz(_) => 11,
             Datum::Interval(_) => 12,
+            Datum::Jsonb(_) => 13,
         }
     }
 

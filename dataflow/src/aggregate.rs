@@ -32,6 +32,16 @@ pub fn evaluate_one(
     if agg.func == AggregateFunc::StringAgg {
         return string_agg(agg, col, extra_at, vals);
     }
+    if agg.func == AggregateFunc::JsonbAgg {
+        if vals.is_empty() {
+            return Ok(Datum::Null);
+        }
+        let rows = ordered(agg, col, extra_at, vals, true);
+        return planner::jsonfn::agg(
+            rows.into_iter()
+                .flat_map(|(r, n)| std::iter::repeat_n(r.get(col).clone(), n as usize)),
+        );
+    }
     if agg.func == AggregateFunc::CountStar {
         return Ok(Datum::Int64(vals.iter().map(|(_, n)| *n as i64).sum()));
     }
@@ -51,7 +61,9 @@ pub fn evaluate_one(
     };
     let count: i64 = values.iter().map(|(_, n)| n).sum();
     Ok(match agg.func {
-        AggregateFunc::CountStar | AggregateFunc::StringAgg => unreachable!("handled above"),
+        AggregateFunc::CountStar | AggregateFunc::StringAgg | AggregateFunc::JsonbAgg => {
+            unreachable!("handled above")
+        }
         AggregateFunc::Count => Datum::Int64(count),
         _ if values.is_empty() => Datum::Null,
         AggregateFunc::Min => values
@@ -89,27 +101,7 @@ fn string_agg(
     extra_at: usize,
     vals: &[(&Row, isize)],
 ) -> SqlResult<Datum> {
-    let order: Vec<planner::SortKey> = agg
-        .order
-        .iter()
-        .map(|k| planner::SortKey {
-            column: extra_at + k.column,
-            ..k.clone()
-        })
-        .collect();
-    let mut rows: Vec<(&Row, isize)> = vals
-        .iter()
-        .filter(|(r, _)| !r.get(col).is_null())
-        .map(|(r, n)| (*r, if agg.distinct { 1 } else { *n }))
-        .collect();
-    // DISTINCT requires the ORDER BY to be the argument, so equal values
-    // end up adjacent
-    rows.sort_by(|a, b| {
-        crate::render::compare(a.0, b.0, &order).then_with(|| a.0.get(col).cmp(b.0.get(col)))
-    });
-    if agg.distinct {
-        rows.dedup_by(|a, b| a.0.get(col) == b.0.get(col));
-    }
+    let rows = ordered(agg, col, extra_at, vals, false);
     let mut out: Option<String> = None;
     for (r, n) in rows {
         let text = |d: &Datum| match d {
@@ -127,6 +119,40 @@ fn string_agg(
         }
     }
     Ok(out.map(Datum::Text).unwrap_or(Datum::Null))
+}
+
+/// The value rows of an ordered aggregate (string_agg, jsonb_agg) in the
+/// call's ORDER BY, then by value; NULL values dropped unless `nulls`;
+/// one copy of each value with DISTINCT (whose ORDER BY is the value).
+fn ordered<'r>(
+    agg: &Aggregate,
+    col: usize,
+    extra_at: usize,
+    vals: &[(&'r Row, isize)],
+    nulls: bool,
+) -> Vec<(&'r Row, isize)> {
+    let order: Vec<planner::SortKey> = agg
+        .order
+        .iter()
+        .map(|k| planner::SortKey {
+            column: extra_at + k.column,
+            ..k.clone()
+        })
+        .collect();
+    let mut rows: Vec<(&Row, isize)> = vals
+        .iter()
+        .filter(|(r, _)| nulls || !r.get(col).is_null())
+        .map(|(r, n)| (*r, if agg.distinct { 1 } else { *n }))
+        .collect();
+    // DISTINCT requires the ORDER BY to be the argument, so equal values
+    // end up adjacent
+    rows.sort_by(|a, b| {
+        crate::render::compare(a.0, b.0, &order).then_with(|| a.0.get(col).cmp(b.0.get(col)))
+    });
+    if agg.distinct {
+        rows.dedup_by(|a, b| a.0.get(col) == b.0.get(col));
+    }
+    rows
 }
 
 /// Variance or standard deviation, sample or population, as PostgreSQL

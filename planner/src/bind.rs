@@ -1183,6 +1183,7 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
             _ => Timestamp,
         },
         D::Interval { .. } => Interval,
+        D::JSONB => Jsonb,
         D::Custom(name, _) => match name.to_string().to_lowercase().as_str() {
             "timestamptz" => TimestampTz,
             "bpchar" => Char(1),

@@ -60,6 +60,7 @@ pub fn aggregate_kind(name: &str) -> Option<&'static str> {
         "bool_and" | "every" => "bool_and",
         "bool_or" => "bool_or",
         "string_agg" => "string_agg",
+        "jsonb_agg" => "jsonb_agg",
         "variance" | "var_samp" => "var_samp",
         "var_pop" => "var_pop",
         "stddev" | "stddev_samp" => "stddev_samp",
@@ -248,6 +249,12 @@ impl Binder<'_> {
                 (f, r)
             }
             "string_agg" => (AggregateFunc::StringAgg, Text),
+            "jsonb_agg" => {
+                if arg.unknown {
+                    arg = Typed::new(arg.cast_to(Text)?, Text);
+                }
+                (AggregateFunc::JsonbAgg, Jsonb)
+            }
             "min" => (AggregateFunc::Min, if t == Char(0) { Text } else { t }),
             "max" => (AggregateFunc::Max, t),
             "bool_and" | "bool_or" => {
@@ -298,6 +305,8 @@ impl Binder<'_> {
             };
             arg = text(arg)?;
             extra.push(text(delim)?.expr);
+        }
+        if matches!(func, AggregateFunc::StringAgg | AggregateFunc::JsonbAgg) {
             for o in agg_order_by(f) {
                 let key = self.bind_expr(&o.expr, ctx)?;
                 if distinct && key.expr != arg.expr {
@@ -397,6 +406,9 @@ impl Binder<'_> {
                     let args = vec![self.bind_expr(left, ctx)?, self.bind_expr(right, ctx)?];
                     let t = bind_builtin(func.name(), func, args)?;
                     return Ok(negate_if(t, negated));
+                }
+                if let Some(t) = self.bind_json_operator(op, left, right, ctx)? {
+                    return Ok(t);
                 }
                 let (bop, sym) = binary_op(op)?;
                 let l = self.bind_expr(left, ctx)?;
@@ -883,6 +895,44 @@ impl Binder<'_> {
                 let (a, b) = (it.next().expect("two"), it.next().expect("two"));
                 bind_binary(BinaryOp::Mod, "%", a, b)
             }
+            "jsonb_build_object" | "jsonb_build_array" => {
+                let func = if name == "jsonb_build_object" {
+                    Func::JsonBuildObject
+                } else {
+                    Func::JsonBuildArray
+                };
+                let exprs = bound
+                    .into_iter()
+                    .map(|b| {
+                        if b.unknown {
+                            b.cast_to(Text)
+                        } else {
+                            Ok(b.expr)
+                        }
+                    })
+                    .collect::<SqlResult<Vec<_>>>()?;
+                Ok(Typed::new(Expr::Call(func, exprs), Jsonb))
+            }
+            "to_jsonb" if n == 1 => {
+                let b = bound.into_iter().next().expect("one");
+                let e = if b.unknown { b.cast_to(Text)? } else { b.expr };
+                Ok(Typed::new(Expr::Call(Func::ToJsonb, vec![e]), Jsonb))
+            }
+            "jsonb_typeof" | "jsonb_array_length" if n == 1 => {
+                let b = bound.into_iter().next().expect("one");
+                if !(b.unknown || b.ty == Jsonb) {
+                    return Err(SqlError::new(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("function {name}({}) does not exist", b.ty.name()),
+                    ));
+                }
+                let (func, ty) = if name == "jsonb_typeof" {
+                    (Func::JsonTypeof, Text)
+                } else {
+                    (Func::JsonArrayLength, Int32)
+                };
+                Ok(Typed::new(Expr::Call(func, vec![b.cast_to(Jsonb)?]), ty))
+            }
             "concat_ws" => {
                 if n == 0 {
                     return Err(no_function(&name, n));
@@ -915,6 +965,108 @@ impl Binder<'_> {
             }
             _ => Err(no_function(&name, n)),
         }
+    }
+}
+
+impl Binder<'_> {
+    /// The jsonb operators (`->`, `->>`, `#>`, `#>>`, `@>`, `<@`, `?`, and
+    /// `||` between jsonb values), or `None` for other operators.
+    fn bind_json_operator(
+        &self,
+        op: &ast::BinaryOperator,
+        left: &AstExpr,
+        right: &AstExpr,
+        ctx: ExprCtx,
+    ) -> SqlResult<Option<Typed>> {
+        use ast::BinaryOperator as B;
+        use ScalarType::*;
+        let json_op = matches!(
+            op,
+            B::Arrow
+                | B::LongArrow
+                | B::HashArrow
+                | B::HashLongArrow
+                | B::AtArrow
+                | B::ArrowAt
+                | B::Question
+        );
+        if !json_op && *op != B::StringConcat {
+            return Ok(None);
+        }
+        let l = self.bind_expr(left, ctx)?;
+        let r = self.bind_expr(right, ctx)?;
+        // jsonb || jsonb merges; with text on one side it is text concatenation
+        let json_side = |t: &Typed| t.unknown || t.ty == Jsonb;
+        if *op == B::StringConcat
+            && !(json_side(&l) && json_side(&r) && (l.ty == Jsonb || r.ty == Jsonb))
+        {
+            return Ok(None);
+        }
+        let no_operator = |l: &Typed, r: &Typed| {
+            let name = |t: &Typed| {
+                if t.unknown {
+                    "unknown".to_string()
+                } else {
+                    t.ty.name()
+                }
+            };
+            SqlError::new(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("operator does not exist: {} {op} {}", name(l), name(r)),
+            )
+            .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+        };
+        if !(l.unknown || l.ty == Jsonb) {
+            return Err(no_operator(&l, &r));
+        }
+        let lhs = l.clone().cast_to(Jsonb)?;
+        let (func, rhs, ty) = match op {
+            B::Arrow | B::LongArrow => {
+                let func = if *op == B::Arrow {
+                    Func::JsonGet
+                } else {
+                    Func::JsonGetText
+                };
+                let ty = if *op == B::Arrow { Jsonb } else { Text };
+                let rhs = match r.ty {
+                    _ if r.unknown => r.clone().cast_to(Text)?,
+                    Int16 | Int32 => r.clone().cast_to(Int32)?,
+                    t if t.is_string() => r.clone().cast_to(Text)?,
+                    _ => return Err(no_operator(&l, &r)),
+                };
+                (func, rhs, ty)
+            }
+            B::HashArrow | B::HashLongArrow => {
+                if !(r.unknown || r.ty.is_string()) {
+                    return Err(no_operator(&l, &r));
+                }
+                let func = if *op == B::HashArrow {
+                    Func::JsonPath
+                } else {
+                    Func::JsonPathText
+                };
+                let ty = if *op == B::HashArrow { Jsonb } else { Text };
+                (func, r.clone().cast_to(Text)?, ty)
+            }
+            B::AtArrow | B::ArrowAt | B::StringConcat => {
+                if !(r.unknown || r.ty == Jsonb) {
+                    return Err(no_operator(&l, &r));
+                }
+                let (func, ty) = match op {
+                    B::AtArrow => (Func::JsonContains, Bool),
+                    B::ArrowAt => (Func::JsonContained, Bool),
+                    _ => (Func::JsonConcat, Jsonb),
+                };
+                (func, r.clone().cast_to(Jsonb)?, ty)
+            }
+            _ => {
+                if !(r.unknown || r.ty.is_string()) {
+                    return Err(no_operator(&l, &r));
+                }
+                (Func::JsonHasKey, r.clone().cast_to(Text)?, Bool)
+            }
+        };
+        Ok(Some(Typed::new(Expr::Call(func, vec![lhs, rhs]), ty)))
     }
 }
 
@@ -1012,6 +1164,7 @@ fn check_castable(t: &Typed, to: ScalarType) -> SqlResult<()> {
         || to.is_string()
         || (from.is_numeric() && to.is_numeric())
         || matches!((from, to), (Bool, Int32) | (Int32, Bool))
+        || (from == Jsonb && (to.is_numeric() || to == Bool))
         || (matches!(from, Date | Timestamp | TimestampTz)
             && matches!(to, Date | Timestamp | TimestampTz));
     if ok {

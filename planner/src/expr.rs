@@ -97,6 +97,20 @@ pub enum Func {
     DateBin,
     Age,
     ToChar,
+    // jsonb, evaluated in `jsonfn`
+    JsonGet,
+    JsonGetText,
+    JsonPath,
+    JsonPathText,
+    JsonContains,
+    JsonContained,
+    JsonHasKey,
+    JsonConcat,
+    JsonBuildObject,
+    JsonBuildArray,
+    ToJsonb,
+    JsonTypeof,
+    JsonArrayLength,
 }
 
 impl Func {
@@ -149,6 +163,19 @@ impl Func {
             Func::DateBin => "date_bin",
             Func::Age => "age",
             Func::ToChar => "to_char",
+            Func::JsonGet => "->",
+            Func::JsonGetText => "->>",
+            Func::JsonPath => "#>",
+            Func::JsonPathText => "#>>",
+            Func::JsonContains => "@>",
+            Func::JsonContained => "<@",
+            Func::JsonHasKey => "?",
+            Func::JsonConcat => "||",
+            Func::JsonBuildObject => "jsonb_build_object",
+            Func::JsonBuildArray => "jsonb_build_array",
+            Func::ToJsonb => "to_jsonb",
+            Func::JsonTypeof => "jsonb_typeof",
+            Func::JsonArrayLength => "jsonb_array_length",
         }
     }
 }

@@ -461,6 +461,9 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
             .min()
             .unwrap_or(Null),
         Func::Concat => Text(args.iter().filter_map(text_of).collect()),
+        Func::JsonBuildObject | Func::JsonBuildArray | Func::ToJsonb => {
+            return crate::jsonfn::eval(f, &args)
+        }
         Func::ConcatWs => match args.split_first() {
             Some((sep, rest)) if !sep.is_null() => {
                 let parts: Vec<String> = rest.iter().filter_map(text_of).collect();
@@ -530,6 +533,16 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
         }
         // strict functions from `builtins`: NULL in, NULL out
         _ if args.iter().any(Datum::is_null) => Null,
+        Func::JsonGet
+        | Func::JsonGetText
+        | Func::JsonPath
+        | Func::JsonPathText
+        | Func::JsonContains
+        | Func::JsonContained
+        | Func::JsonHasKey
+        | Func::JsonConcat
+        | Func::JsonTypeof
+        | Func::JsonArrayLength => return crate::jsonfn::eval(f, &args),
         f => return crate::builtins::eval(f, &args),
     })
 }
@@ -648,6 +661,7 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
         (Numeric(n), T::Float64) => Float64(F64(n.to_f64().unwrap_or(f64::NAN))),
         (Numeric(n), T::Float32) => Float32(F32(n.to_f32().unwrap_or(f32::NAN))),
         (v @ Numeric(_), T::Numeric(_)) => v,
+        (Jsonb(j), t) if t.is_numeric() || t == T::Bool => crate::jsonfn::cast_scalar(&j, t)?,
         (v, T::Text | T::Varchar(None)) => Text(text_of(&v).unwrap_or_default()),
         (v, T::Varchar(Some(n))) => Text(
             text_of(&v)

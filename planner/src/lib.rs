@@ -14,6 +14,7 @@ pub mod explain;
 pub mod expr;
 pub mod func;
 pub mod join;
+pub mod jsonfn;
 pub mod plan;
 pub mod scope;
 pub mod select;

@@ -25,6 +25,9 @@ pub enum AggregateFunc {
     /// string_agg(x, delimiter [ORDER BY …]): the aggregate's `extra`
     /// columns are the delimiter, then the sort keys.
     StringAgg,
+    /// jsonb_agg(x [ORDER BY …]): NULLs become JSON null; the `extra`
+    /// columns are the sort keys.
+    JsonbAgg,
     /// Variances and standard deviations, sample or population: numeric
     /// for integer and numeric input, double for floats.
     VarSamp(ScalarType),

@@ -54,6 +54,7 @@ fn cast_name(t: &ast::DataType) -> String {
             ScalarType::Timestamp => "timestamp",
             ScalarType::TimestampTz => "timestamptz",
             ScalarType::Interval => "interval",
+            ScalarType::Jsonb => "jsonb",
         }
         .into(),
         Err(_) => "?column?".into(),

@@ -19,6 +19,15 @@ pub enum TableFunc {
     /// generate_series(start, stop [, step]) over integers, numeric or
     /// timestamps (with an interval step).
     GenerateSeries,
+    /// jsonb_array_elements(j) (jsonb values) or _text (text values).
+    JsonbArrayElements {
+        text: bool,
+    },
+    /// jsonb_each(j) / _text: (key, value) per member.
+    JsonbEach {
+        text: bool,
+    },
+    JsonbObjectKeys,
 }
 
 /// Rows one call may produce before it fails (PostgreSQL streams them;
@@ -28,13 +37,42 @@ pub const MAX_ROWS: usize = 10_000_000;
 impl TableFunc {
     /// Number of output columns.
     pub fn arity(&self) -> usize {
-        1
+        match self {
+            TableFunc::JsonbEach { .. } => 2,
+            _ => 1,
+        }
     }
 
     /// The rows of one call.
     pub fn eval(&self, args: &[Datum]) -> SqlResult<Vec<Row>> {
+        use crate::jsonfn;
+        if *self != TableFunc::GenerateSeries && args.iter().any(|a| a.is_null()) {
+            return Ok(vec![]);
+        }
+        let rows = match self {
+            TableFunc::GenerateSeries => return generate_series(args),
+            TableFunc::JsonbArrayElements { text } => jsonfn::elements(&args[0], *text)?,
+            TableFunc::JsonbEach { text } => jsonfn::each(&args[0], *text)?,
+            TableFunc::JsonbObjectKeys => jsonfn::object_keys(&args[0])?,
+        };
+        Ok(rows.into_iter().map(Row::new).collect())
+    }
+
+    /// The output columns' names (None: named after the alias or the
+    /// function, as PostgreSQL names a function's single unnamed column)
+    /// and types.
+    fn columns(&self) -> Vec<(Option<&'static str>, ScalarType)> {
+        use ScalarType::*;
         match self {
-            TableFunc::GenerateSeries => generate_series(args),
+            TableFunc::GenerateSeries => vec![(None, Int32)],
+            TableFunc::JsonbArrayElements { text } => {
+                vec![(Some("value"), if *text { Text } else { Jsonb })]
+            }
+            TableFunc::JsonbEach { text } => vec![
+                (Some("key"), Text),
+                (Some("value"), if *text { Text } else { Jsonb }),
+            ],
+            TableFunc::JsonbObjectKeys => vec![(None, Text)],
         }
     }
 }
@@ -176,6 +214,31 @@ impl Binder<'_> {
                 (TableFunc::GenerateSeries, exprs, ty)
             }
             ("generate_series", _) => return Err(no_such()),
+            (
+                "jsonb_array_elements"
+                | "jsonb_array_elements_text"
+                | "jsonb_each"
+                | "jsonb_each_text"
+                | "jsonb_object_keys",
+                1,
+            ) => {
+                let j = &bound[0];
+                if !(j.unknown || j.ty == ScalarType::Jsonb) {
+                    return Err(no_such());
+                }
+                let func = match fname.as_str() {
+                    "jsonb_array_elements" => TableFunc::JsonbArrayElements { text: false },
+                    "jsonb_array_elements_text" => TableFunc::JsonbArrayElements { text: true },
+                    "jsonb_each" => TableFunc::JsonbEach { text: false },
+                    "jsonb_each_text" => TableFunc::JsonbEach { text: true },
+                    _ => TableFunc::JsonbObjectKeys,
+                };
+                (
+                    func,
+                    vec![j.clone().cast_to(ScalarType::Jsonb)?],
+                    ScalarType::Jsonb,
+                )
+            }
             _ => {
                 return Err(SqlError::new(
                     sqlstate::UNDEFINED_FUNCTION,
@@ -183,18 +246,33 @@ impl Binder<'_> {
                 ))
             }
         };
-        // PostgreSQL names the column after the alias, else the function
+        // PostgreSQL names a function's only column after the alias, else
+        // after its OUT parameter or the function
         let table = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| fname.clone());
+        let single = func.arity() == 1;
         let mut scope = Scope {
-            items: vec![ScopeItem {
-                table: Some(table.clone()),
-                name: table,
-                ty,
-                nullable: false,
-                hidden: false,
-            }],
+            items: func
+                .columns()
+                .into_iter()
+                .map(|(name, t)| ScopeItem {
+                    table: Some(table.clone()),
+                    name: match (name, alias) {
+                        (Some(n), None) => n.to_string(),
+                        (Some(n), Some(_)) if !single => n.to_string(),
+                        _ => table.clone(),
+                    },
+                    // generate_series yields its arguments' type
+                    ty: if func == TableFunc::GenerateSeries {
+                        ty
+                    } else {
+                        t
+                    },
+                    nullable: func != TableFunc::GenerateSeries,
+                    hidden: false,
+                })
+                .collect(),
         };
         if let Some(a) = alias {
             let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();

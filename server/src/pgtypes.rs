@@ -37,6 +37,7 @@ pub fn type_of_oid(oid: u32) -> Option<ScalarType> {
         1114 => ScalarType::Timestamp,
         1184 => ScalarType::TimestampTz,
         1186 => ScalarType::Interval,
+        3802 => ScalarType::Jsonb,
         _ => return None,
     })
 }
@@ -92,6 +93,11 @@ impl ToSql for WireDatum<'_> {
                 out.put_i64(iv.micros);
                 out.put_i32(iv.days);
                 out.put_i32(iv.months);
+            }
+            // jsonb's send format: version 1, then the text
+            Datum::Jsonb(s) => {
+                out.put_u8(1);
+                out.put_slice(s.as_bytes());
             }
         }
         Ok(IsNull::No)
@@ -260,6 +266,18 @@ pub fn decode_param(
                 months: i32::from_be_bytes(b[12..16].try_into().map_err(|_| bad())?),
             })
         }
+        ScalarType::Jsonb => match bytes.split_first() {
+            Some((1, text)) => {
+                let text = std::str::from_utf8(text).map_err(|_| bad())?;
+                Datum::Jsonb(catalog::json::canonical(text)?)
+            }
+            _ => {
+                return Err(SqlError::new(
+                    sqlstate::INVALID_BINARY_REPRESENTATION,
+                    "unsupported jsonb version number",
+                ))
+            }
+        },
     };
     Ok(strconv::format_datum(&datum))
 }

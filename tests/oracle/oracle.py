@@ -146,6 +146,14 @@ QUERIES = [
     "SELECT a, string_agg(c, ',' ORDER BY c, b) AS s1, string_agg(DISTINCT c, '|' ORDER BY c) AS s2 FROM t1 GROUP BY a",
     "SELECT a, variance(b), stddev_pop(b), var_pop(d), stddev(d) FROM t1 GROUP BY a",
     "SELECT string_agg(f, '-' ORDER BY e DESC NULLS FIRST, f), var_samp(e) FROM t2",
+    # regular expressions and date/time functions
+    "SELECT a, c, regexp_replace(c, 'x', 'Y', 'g') AS r, concat_ws('/', a, b, c) AS cw FROM t1 WHERE c ~ '^x+$' OR c !~* 'X'",
+    "SELECT k, date_bin('2 days', make_date(2024, 1, k + 1)::timestamp, '2024-01-01') AS bin, age(make_date(2024, k + 1, 15)::timestamp, '2023-12-31') AS ag, to_char(make_date(2024, k + 1, k + 1), 'FMMonth DD, Dy') AS ch FROM t3",
+    "SELECT mod(b, 3) AS m, count(*) FROM t1 GROUP BY mod(b, 3)",
+    # jsonb built from the columns
+    "SELECT a, jsonb_agg(b ORDER BY b, c, d) AS bs, jsonb_build_object('n', count(*), 'c', max(c)) AS o FROM t1 GROUP BY a",
+    "SELECT j ->> 'c' AS c, count(*) FROM (SELECT jsonb_build_object('a', a, 'c', c) AS j FROM t1) s WHERE j @> '{\"a\": 1}' OR j ? 'z' OR (j -> 'a')::int > 3 GROUP BY 1",
+    "SELECT k, e.value, jsonb_typeof(e.value) AS t FROM t3, jsonb_array_elements(jsonb_build_array(k, v, w)) e",
     # table functions
     "SELECT k, g FROM t3, generate_series(0, k) g WHERE g < 3",
     "SELECT t1.a, count(*), sum(g) FROM t1, generate_series(1, t1.b) g GROUP BY t1.a",
