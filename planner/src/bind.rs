@@ -914,29 +914,15 @@ impl<'a> Binder<'a> {
             .chain(order_by.iter().map(|o| &o.expr))
             .collect();
         if grouped {
-            let mut found = 0;
-            for e in &select_exprs {
-                let _ = ast::visit_expressions(*e, |x| {
-                    if matches!(
-                        x,
-                        AstExpr::Subquery(_)
-                            | AstExpr::Exists { .. }
-                            | AstExpr::In {
-                                target: ast::InTarget::Subquery(_),
-                                ..
-                            }
-                    ) {
-                        found += 1;
-                    }
-                    std::ops::ControlFlow::<()>::Continue(())
-                });
-            }
-            if found > 0 {
-                return Err(SqlError::unsupported(
-                    "subqueries in the SELECT list, HAVING or ORDER BY of a grouped query",
-                ));
-            }
-            crate::select::bind_grouped(self, s, order_by, rel.plan, rel.scope, group_exprs)
+            crate::select::bind_grouped(
+                self,
+                s,
+                order_by,
+                rel.plan,
+                rel.scope,
+                group_exprs,
+                &select_exprs,
+            )
         } else {
             let rel = self.attach_subqueries(&select_exprs, rel)?;
             crate::select::bind_projection(self, s, order_by, rel.plan, &rel.scope, None)

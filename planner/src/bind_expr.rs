@@ -137,6 +137,24 @@ fn call_args_ordered(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)>
     }
 }
 
+/// Whether the AST contains a subquery.
+pub fn contains_subquery(e: &AstExpr) -> bool {
+    let mut found = false;
+    let _ = ast::visit_expressions(e, |x| {
+        found |= matches!(
+            x,
+            AstExpr::Subquery(_)
+                | AstExpr::Exists { .. }
+                | AstExpr::In {
+                    target: ast::InTarget::Subquery(_),
+                    ..
+                }
+        );
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 /// Whether the AST contains an aggregate call (outside subqueries).
 pub fn contains_aggregate(e: &AstExpr) -> bool {
     let mut found = false;
@@ -605,7 +623,7 @@ impl Binder<'_> {
                     AstExpr::Exists { negated: true, .. } | AstExpr::In { negated: true, .. }
                 );
                 match found {
-                    Some((col, ty)) if ctx.agg.is_none() && col < ctx.scope.len() => {
+                    Some((col, ty)) if col < ctx.scope.len() => {
                         Ok(negate_if(Typed::new(Expr::Column(col), ty), negated))
                     }
                     _ => Err(SqlError::unsupported(format!(
@@ -639,7 +657,8 @@ impl Binder<'_> {
                 )));
             }
         }
-        if contains_aggregate(e) {
+        if contains_aggregate(e) || contains_subquery(e) {
+            // subqueries bind as columns of the grouped relation
             return Ok(None);
         }
         let plain = ExprCtx {

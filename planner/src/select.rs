@@ -69,6 +69,7 @@ pub fn bind_grouped(
     plan: Plan,
     input: Scope,
     group_exprs: Vec<AstExpr>,
+    select_exprs: &[&AstExpr],
 ) -> SqlResult<(Rel, usize, Vec<SortKey>)> {
     let ctx = ExprCtx {
         scope: &input,
@@ -136,14 +137,21 @@ pub fn bind_grouped(
     pre.extend(aggs.iter().map(|a| a.arg.expr.clone()));
     pre.extend(aggs.iter().flat_map(|a| a.extra.iter().cloned()));
     let reduce = b.lower_reduce(plan.map(pre), base, keys.len(), &aggs);
+    // a key that is a column keeps its name, for subqueries that refer to it
     let mut out_items: Vec<ScopeItem> = keys
         .iter()
-        .map(|k| ScopeItem {
-            table: None,
-            name: "?column?".into(),
-            ty: k.ty,
-            nullable: true,
-            hidden: false,
+        .map(|k| match &k.expr {
+            Expr::Column(i) => ScopeItem {
+                hidden: false,
+                ..input.items[*i].clone()
+            },
+            _ => ScopeItem {
+                table: None,
+                name: "?column?".into(),
+                ty: k.ty,
+                nullable: true,
+                hidden: false,
+            },
         })
         .collect();
     out_items.extend(aggs.iter().map(|a| ScopeItem {
@@ -158,8 +166,17 @@ pub fn bind_grouped(
         keys: keys.into_iter().map(|k| k.expr).collect(),
         aggs,
     };
-    let out_scope = Scope { items: out_items };
-    let mut plan = reduce;
+    // subqueries in the select list, HAVING and ORDER BY read the grouped
+    // rows: they become columns after the keys and aggregates
+    let grouped = b.attach_subqueries(
+        select_exprs,
+        Rel {
+            plan: reduce,
+            scope: Scope { items: out_items },
+        },
+    )?;
+    let out_scope = grouped.scope;
+    let mut plan = grouped.plan;
     if let Some(h) = &s.having {
         let hctx = ExprCtx {
             scope: &out_scope,

@@ -154,6 +154,10 @@ QUERIES = [
     "SELECT a, jsonb_agg(b ORDER BY b, c, d) AS bs, jsonb_build_object('n', count(*), 'c', max(c)) AS o FROM t1 GROUP BY a",
     "SELECT j ->> 'c' AS c, count(*) FROM (SELECT jsonb_build_object('a', a, 'c', c) AS j FROM t1) s WHERE j @> '{\"a\": 1}' OR j ? 'z' OR (j -> 'a')::int > 3 GROUP BY 1",
     "SELECT k, e.value, jsonb_typeof(e.value) AS t FROM t3, jsonb_array_elements(jsonb_build_array(k, v, w)) e",
+    # subqueries over grouped rows
+    "SELECT a, sum(b) AS s, (SELECT count(*) FROM t2 WHERE t2.a = t1.a) AS n2 FROM t1 GROUP BY a",
+    "SELECT a, count(*) FROM t1 GROUP BY a HAVING count(*) > (SELECT count(*) FROM t2 WHERE t2.a = t1.a)",
+    "SELECT k, EXISTS (SELECT 1 FROM t1 WHERE t1.a = t3.k AND t1.b > 5) AS big, max(v) FROM t3 GROUP BY k",
     # table functions
     "SELECT k, g FROM t3, generate_series(0, k) g WHERE g < 3",
     "SELECT t1.a, count(*), sum(g) FROM t1, generate_series(1, t1.b) g GROUP BY t1.a",
