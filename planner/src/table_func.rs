@@ -246,23 +246,19 @@ impl Binder<'_> {
                 ))
             }
         };
-        // PostgreSQL names a function's only column after the alias, else
-        // after its OUT parameter or the function
+        // PostgreSQL names columns after the function's OUT parameters; a
+        // function without them (generate_series) names its column after
+        // the alias, else itself
         let table = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| fname.clone());
-        let single = func.arity() == 1;
         let mut scope = Scope {
             items: func
                 .columns()
                 .into_iter()
                 .map(|(name, t)| ScopeItem {
                     table: Some(table.clone()),
-                    name: match (name, alias) {
-                        (Some(n), None) => n.to_string(),
-                        (Some(n), Some(_)) if !single => n.to_string(),
-                        _ => table.clone(),
-                    },
+                    name: name.map(String::from).unwrap_or_else(|| table.clone()),
                     // generate_series yields its arguments' type
                     ty: if func == TableFunc::GenerateSeries {
                         ty
