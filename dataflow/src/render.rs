@@ -41,6 +41,9 @@ pub struct RenderCtx<'s, 'a> {
     pub errs: Vec<Errs<'s>>,
     /// Kept alive with the dataflow; dropping them does not stop it.
     pub buttons: Vec<ShutdownButton<CapabilitySet<u64>>>,
+    /// Subplans rendered so far: a plan that repeats a subplan (subquery
+    /// decorrelation does) shares its operators and state.
+    pub memo: HashMap<Plan, Rows<'s>>,
 }
 
 impl<'s> RenderCtx<'s, '_> {
@@ -107,6 +110,7 @@ impl<'s> RenderCtx<'s, '_> {
                     .map(|(k, c)| (k, c.enter(inner)))
                     .collect(),
                 errs: vec![],
+                memo: HashMap::new(),
             };
             let step = render_plan(&mut cx, step)?;
             let next = base.enter(inner).concat(step);
@@ -209,6 +213,10 @@ impl<'s> Render<'s, u64> for RenderCtx<'s, '_> {
     fn errs(&mut self) -> &mut Vec<Errs<'s>> {
         &mut self.errs
     }
+
+    fn memo(&mut self) -> &mut HashMap<Plan, Rows<'s>> {
+        &mut self.memo
+    }
 }
 
 impl<'s> RenderCtx<'s, '_> {
@@ -250,6 +258,7 @@ struct LoopCtx<'s> {
     rec: Coll<'s, Product<u64, u64>>,
     outside: HashMap<usize, Coll<'s, Product<u64, u64>>>,
     errs: Vec<ErrColl<'s, Product<u64, u64>>>,
+    memo: HashMap<Plan, Coll<'s, Product<u64, u64>>>,
 }
 
 impl<'s> Render<'s, Product<u64, u64>> for LoopCtx<'s> {
@@ -272,6 +281,10 @@ impl<'s> Render<'s, Product<u64, u64>> for LoopCtx<'s> {
     fn errs(&mut self) -> &mut Vec<ErrColl<'s, Product<u64, u64>>> {
         &mut self.errs
     }
+
+    fn memo(&mut self) -> &mut HashMap<Plan, Coll<'s, Product<u64, u64>>> {
+        &mut self.memo
+    }
 }
 
 /// A scope plans render in: it renders the nodes that depend on where the
@@ -281,6 +294,8 @@ pub trait Render<'s, T: Timestamp + Lattice> {
     fn special(&mut self, plan: &Plan) -> Option<Result<Coll<'s, T>, SqlError>>;
     /// Error streams met so far.
     fn errs(&mut self) -> &mut Vec<ErrColl<'s, T>>;
+    /// Subplans already rendered in this scope.
+    fn memo(&mut self) -> &mut HashMap<Plan, Coll<'s, T>>;
 }
 
 /// Splits results into rows and errors, keeping the errors.
@@ -303,6 +318,20 @@ fn split_pairs<'s, T: Timestamp + Lattice>(
 
 /// Renders `plan` in `cx`'s scope.
 fn render_plan<'s, T, C>(cx: &mut C, plan: &Plan) -> Result<Coll<'s, T>, SqlError>
+where
+    T: Timestamp + Lattice,
+    C: Render<'s, T>,
+{
+    if let Some(done) = cx.memo().get(plan) {
+        return Ok(done.clone());
+    }
+    let rows = render_node(cx, plan)?;
+    cx.memo().insert(plan.clone(), rows.clone());
+    Ok(rows)
+}
+
+/// Renders `plan` itself, its inputs through `render_plan`.
+fn render_node<'s, T, C>(cx: &mut C, plan: &Plan) -> Result<Coll<'s, T>, SqlError>
 where
     T: Timestamp + Lattice,
     C: Render<'s, T>,

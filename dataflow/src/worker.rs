@@ -210,6 +210,7 @@ impl WorkerState {
                 worker_index: index,
                 errs: vec![],
                 buttons: vec![],
+                memo: HashMap::new(),
             };
             let out = match ctx.render(plan) {
                 Ok(out) => out,

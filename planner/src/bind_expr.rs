@@ -606,6 +606,15 @@ impl Binder<'_> {
                 }
                 Ok(Typed::new(Expr::Call(func, args), ScalarType::Text))
             }
+            AstExpr::AnyOp { right, .. } | AstExpr::AllOp { right, .. }
+                if !matches!(right.as_ref(), AstExpr::Subquery(_)) =>
+            {
+                Err(SqlError::unsupported("ANY or ALL over an array"))
+            }
+            // attach_subqueries bound the whole comparison as the subquery's column
+            AstExpr::AnyOp { right, .. } | AstExpr::AllOp { right, .. } => {
+                self.bind_expr(right, ctx)
+            }
             AstExpr::Subquery(q)
             | AstExpr::Exists { subquery: q, .. }
             | AstExpr::In {

@@ -217,7 +217,6 @@ pub fn cast_scalar(j: &str, to: catalog::ScalarType) -> SqlResult<Datum> {
     match (&v, to) {
         (Json::Number(n), t) if t.is_numeric() => crate::func::cast(Datum::Numeric(*n), t),
         (Json::Bool(b), T::Bool) => Ok(Datum::Bool(*b)),
-        (Json::Null, _) => Ok(Datum::Null),
         (v, t) => Err(invalid(format!(
             "cannot cast jsonb {} to type {}",
             v.type_name(),

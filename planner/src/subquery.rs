@@ -281,7 +281,7 @@ impl Binder<'_> {
         rel: &Rel,
         negated: bool,
     ) -> SqlResult<Bound> {
-        let (x, eq, sub) = self.in_filter_parts(expr, q, rel)?;
+        let (x, eq, sub) = self.in_filter_parts(expr, BinaryOp::Eq, "=", q, rel)?;
         let pred = if negated {
             let col_null = Expr::unary(UnaryOp::IsNull, Expr::Column(0));
             let x_null = Expr::unary(UnaryOp::IsNull, outer_of(&x));
@@ -305,6 +305,8 @@ impl Binder<'_> {
     fn in_filter_parts(
         &self,
         expr: &AstExpr,
+        op: BinaryOp,
+        symbol: &'static str,
         q: &ast::Query,
         rel: &Rel,
     ) -> SqlResult<(Expr, Expr, Bound)> {
@@ -332,7 +334,7 @@ impl Binder<'_> {
             ..x.clone()
         };
         let col = Typed::new(Expr::Column(0), sub.scope.items[0].ty);
-        let eq = bind_binary(BinaryOp::Eq, "=", col, x_outer)?.expr;
+        let eq = bind_binary(op, symbol, x_outer, col)?.expr;
         Ok((x.expr, eq, sub))
     }
 
@@ -400,8 +402,8 @@ impl Binder<'_> {
             if self.subquery_cols.borrow().contains_key(&key) {
                 continue;
             }
-            if let Kind::In(x) = &kind {
-                rel = self.attach_in(key, x, &query, rel)?;
+            if let Kind::Quantified { x, op, all } = &kind {
+                rel = self.attach_quantified(key, x, op, *all, &query, rel)?;
                 self.keep_alive.borrow_mut().push(query);
                 continue;
             }
@@ -500,14 +502,36 @@ impl Binder<'_> {
     /// PostgreSQL's three values: true when some row equals `x`; otherwise
     /// NULL when `x` is NULL or some row is NULL (and there are rows);
     /// otherwise false.
-    fn attach_in(&self, key: usize, x: &AstExpr, q: &ast::Query, mut rel: Rel) -> SqlResult<Rel> {
-        let sub = self.in_filter_parts(x, q, &rel)?;
-        let (x_expr, eq, sub) = sub;
-        // per subquery row: (value, value = x, value IS NULL)
+    fn attach_quantified(
+        &self,
+        key: usize,
+        x: &AstExpr,
+        op: &ast::BinaryOperator,
+        all: bool,
+        q: &ast::Query,
+        mut rel: Rel,
+    ) -> SqlResult<Rel> {
+        use ast::BinaryOperator as B;
+        // x op ALL (q) is NOT (x negated-op ANY (q))
+        let (op, symbol) = match (op, all) {
+            (B::Eq, false) | (B::NotEq, true) => (BinaryOp::Eq, "="),
+            (B::NotEq, false) | (B::Eq, true) => (BinaryOp::NotEq, "<>"),
+            (B::Lt, false) | (B::GtEq, true) => (BinaryOp::Lt, "<"),
+            (B::LtEq, false) | (B::Gt, true) => (BinaryOp::LtEq, "<="),
+            (B::Gt, false) | (B::LtEq, true) => (BinaryOp::Gt, ">"),
+            (B::GtEq, false) | (B::Lt, true) => (BinaryOp::GtEq, ">="),
+            (other, _) => {
+                return Err(SqlError::unsupported(format!(
+                    "operator {other} with ANY or ALL"
+                )))
+            }
+        };
+        let (x_expr, cmp, sub) = self.in_filter_parts(x, op, symbol, q, &rel)?;
+        // per subquery row: (value, x op value, (x op value) IS NULL)
         let with_flags = Bound {
             plan: sub
                 .plan
-                .map(vec![eq, Expr::unary(UnaryOp::IsNull, Expr::Column(0))]),
+                .map(vec![cmp.clone(), Expr::unary(UnaryOp::IsNull, cmp)]),
             scope: sub.scope,
         };
         let (corr, a) = with_flags.applied(&rel.plan);
@@ -521,7 +545,8 @@ impl Binder<'_> {
             ],
         };
         let n = rel.plan.arity();
-        let value = Expr::If {
+        // ANY: true if some comparison is true, else NULL if some is NULL
+        let any = Expr::If {
             cond: Box::new(Expr::Column(n + k)),
             then: Box::new(Expr::Literal(Datum::Bool(true))),
             els: Box::new(Expr::If {
@@ -534,13 +559,19 @@ impl Binder<'_> {
                 els: Box::new(Expr::Literal(Datum::Bool(false))),
             }),
         };
+        // over no rows ANY is false and ALL true
+        let (value, missing) = if all {
+            (Expr::unary(UnaryOp::Not, any), Datum::Bool(true))
+        } else {
+            (any, Datum::Bool(false))
+        };
         self.attach_column(
             &mut rel,
             key,
             &corr,
             per_d,
             value,
-            Datum::Bool(false),
+            missing,
             "?column?".into(),
             ScalarType::Bool,
         );
@@ -711,8 +742,13 @@ enum Kind {
     Scalar,
     /// `EXISTS (…)`.
     Exists,
-    /// `x IN (…)` (the caller negates for NOT IN).
-    In(Box<AstExpr>),
+    /// `x IN (…)` (the caller negates for NOT IN), `x op ANY (…)` and
+    /// `x op ALL (…)`.
+    Quantified {
+        x: Box<AstExpr>,
+        op: ast::BinaryOperator,
+        all: bool,
+    },
 }
 
 /// The scalar, EXISTS and IN subqueries of `e`, not those nested inside
@@ -726,7 +762,35 @@ fn collect_subqueries(e: &AstExpr, out: &mut Vec<Found>) -> SqlResult<()> {
                 expr,
                 target: ast::InTarget::Subquery(q),
                 ..
-            } => (q, Kind::In(expr.clone())),
+            } => (
+                q,
+                Kind::Quantified {
+                    x: expr.clone(),
+                    op: ast::BinaryOperator::Eq,
+                    all: false,
+                },
+            ),
+            AstExpr::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | AstExpr::AllOp {
+                left,
+                compare_op,
+                right,
+            } => match right.as_ref() {
+                AstExpr::Subquery(q) => (
+                    q,
+                    Kind::Quantified {
+                        x: left.clone(),
+                        op: compare_op.clone(),
+                        all: matches!(x, AstExpr::AllOp { .. }),
+                    },
+                ),
+                _ => return,
+            },
             _ => return,
         };
         out.push(Found {

@@ -152,12 +152,47 @@ QUERIES = [
     "SELECT mod(b, 3) AS m, count(*) FROM t1 GROUP BY mod(b, 3)",
     # jsonb built from the columns
     "SELECT a, jsonb_agg(b ORDER BY b, c, d) AS bs, jsonb_build_object('n', count(*), 'c', max(c)) AS o FROM t1 GROUP BY a",
-    "SELECT j ->> 'c' AS c, count(*) FROM (SELECT jsonb_build_object('a', a, 'c', c) AS j FROM t1) s WHERE j @> '{\"a\": 1}' OR j ? 'z' OR (j -> 'a')::int > 3 GROUP BY 1",
+    "SELECT j ->> 'c' AS c, count(*) FROM (SELECT jsonb_build_object('a', a, 'c', c) AS j FROM t1) s WHERE j @> '{\"a\": 1}' OR j ? 'z' OR (j ->> 'a')::int > 3 GROUP BY 1",
     "SELECT k, e.value, jsonb_typeof(e.value) AS t FROM t3, jsonb_array_elements(jsonb_build_array(k, v, w)) e",
     # subqueries over grouped rows
     "SELECT a, sum(b) AS s, (SELECT count(*) FROM t2 WHERE t2.a = t1.a) AS n2 FROM t1 GROUP BY a",
     "SELECT a, count(*) FROM t1 GROUP BY a HAVING count(*) > (SELECT count(*) FROM t2 WHERE t2.a = t1.a)",
     "SELECT k, EXISTS (SELECT 1 FROM t1 WHERE t1.a = t3.k AND t1.b > 5) AS big, max(v) FROM t3 GROUP BY k",
+    # more joins
+    "SELECT x.a, y.e, z.v FROM t1 x LEFT JOIN t2 y ON x.a = y.a LEFT JOIN t3 z ON y.e = z.k",
+    "SELECT t1.a, t1.b, t2.e FROM t1 JOIN t2 ON t1.a + 1 = t2.a AND t1.b <> t2.e",
+    "SELECT t1.a AS l, t2.a AS r FROM t1 JOIN t2 ON t1.a IS NOT DISTINCT FROM t2.a WHERE t1.b > 5",
+    "SELECT coalesce(x.c, y.f) AS s, count(x.a) AS nx, count(y.a) AS ny FROM t1 x FULL JOIN t2 y ON x.c = y.f GROUP BY coalesce(x.c, y.f)",
+    "SELECT p.a, p.b, q.b AS b2 FROM t1 p LEFT JOIN t1 q ON p.a = q.a AND q.b > p.b AND q.c = p.c",
+    "SELECT t2.a, t3.k FROM t2 RIGHT JOIN t3 ON t2.e = t3.k AND t3.w WHERE t2.a IS NULL OR t2.a > 2",
+    # more subqueries
+    "SELECT a, b FROM t1 WHERE b >= ALL (SELECT e FROM t2 WHERE e IS NOT NULL AND t2.a = t1.a)",
+    "SELECT a, b FROM t1 WHERE b = ANY (SELECT e FROM t2) AND a NOT IN (SELECT k FROM t3 WHERE NOT w)",
+    "SELECT k, v FROM t3 WHERE v > (SELECT count(*) FROM t1) OR EXISTS (SELECT 1 FROM t2 WHERE t2.e = t3.k AND t2.f IS NOT NULL)",
+    "SELECT a, c FROM t1 WHERE (a, c) IN (SELECT a, f FROM t2)",
+    "SELECT t2.a, (SELECT max(b) FROM t1 WHERE t1.a = t2.a AND t1.c = t2.f) AS m FROM t2",
+    "SELECT a, b, b NOT IN (SELECT e FROM t2 WHERE t2.a = t1.a) AS ni FROM t1",
+    # more aggregates
+    "SELECT b % 2 AS par, count(DISTINCT a), count(DISTINCT c), sum(DISTINCT b) FROM t1 GROUP BY 1",
+    "SELECT count(*), sum(b), avg(d), bool_and(b > 0), bool_or(c = 'x') FROM t1 WHERE a > 100",
+    "SELECT a FROM t1 GROUP BY a HAVING max(d) > 1 AND min(c) IS NOT NULL",
+    "SELECT c, a, count(*) FROM t1 GROUP BY c, a HAVING count(*) >= 1",
+    "SELECT w, min(v), max(v), count(v), avg(v) FROM t3 GROUP BY w",
+    # more top-k and distinct
+    "SELECT c, b FROM t1 WHERE c IS NOT NULL AND b IS NOT NULL ORDER BY c DESC, b LIMIT 3 OFFSET 2",
+    "SELECT DISTINCT ON (w) w, k, v FROM t3 ORDER BY w, v DESC NULLS LAST, k",
+    "SELECT * FROM (SELECT a, b, d FROM t1 WHERE d IS NOT NULL AND a IS NOT NULL AND b IS NOT NULL ORDER BY d DESC, a, b LIMIT 5) s WHERE b > 0",
+    # more set operations and CTEs
+    "SELECT a FROM t1 UNION ALL SELECT a FROM t2 EXCEPT SELECT k FROM t3",
+    "SELECT c FROM t1 INTERSECT ALL SELECT f FROM t2",
+    "(SELECT a, b FROM t1 EXCEPT ALL SELECT a, e FROM t2) UNION SELECT k, k FROM t3",
+    "WITH a AS (SELECT a, b FROM t1 WHERE b IS NOT NULL), b AS (SELECT a, max(b) AS m FROM a GROUP BY a), c AS (SELECT a.a, a.b FROM a JOIN b ON a.a = b.a AND a.b = b.m) SELECT * FROM c",
+    # scalar expressions
+    "SELECT a, greatest(a, b, 3), least(b, d), nullif(c, 'x'), a IS DISTINCT FROM b AS dist FROM t1",
+    "SELECT b / 3 AS q, b::numeric / 3 AS nq, round(d / 3, 2) AS r, ceil(d), floor(d), abs(d - 1) FROM t1 WHERE b IS NOT NULL",
+    "SELECT c, position('x' IN c), replace(c, 'x', 'ab'), trim(both 'x' FROM c), upper(c) LIKE 'X%' AS lk, c ILIKE '%Y%' AS ilk FROM t1",
+    "SELECT k, CASE WHEN w THEN v ELSE -v END AS sv, v::text || '/' || k AS s, (v % 7)::int AS m FROM t3",
+    "SELECT a, b FROM t1 WHERE b BETWEEN a AND 6 OR c IN ('x', 'zz', '')",
     # table functions
     "SELECT k, g FROM t3, generate_series(0, k) g WHERE g < 3",
     "SELECT t1.a, count(*), sum(g) FROM t1, generate_series(1, t1.b) g GROUP BY t1.a",
