@@ -281,15 +281,10 @@ impl Binder<'_> {
         rel: &Rel,
         negated: bool,
     ) -> SqlResult<Bound> {
-        let (x, eq, sub) = self.in_filter_parts(expr, BinaryOp::Eq, "=", q, rel)?;
+        let (eq, sub) = self.in_filter_parts(expr, BinaryOp::Eq, "=", q, rel)?;
+        // rows where the comparison is true or unknown make NOT IN not true
         let pred = if negated {
-            let col_null = Expr::unary(UnaryOp::IsNull, Expr::Column(0));
-            let x_null = Expr::unary(UnaryOp::IsNull, outer_of(&x));
-            Expr::binary(
-                BinaryOp::Or,
-                Expr::binary(BinaryOp::Or, eq, col_null),
-                x_null,
-            )
+            Expr::binary(BinaryOp::Or, eq.clone(), Expr::unary(UnaryOp::IsNull, eq))
         } else {
             eq
         };
@@ -309,33 +304,45 @@ impl Binder<'_> {
         symbol: &'static str,
         q: &ast::Query,
         rel: &Rel,
-    ) -> SqlResult<(Expr, Expr, Bound)> {
+    ) -> SqlResult<(Expr, Bound)> {
         let sub = self.bind_subquery(q, &rel.scope)?;
-        if sub.scope.len() != 1 {
+        // a row constructor compares column by column: (a, b) IN (SELECT x, y …)
+        let xs: Vec<&AstExpr> = match strip(expr) {
+            AstExpr::Tuple(items) => items.iter().collect(),
+            e => vec![e],
+        };
+        if sub.scope.len() != xs.len() {
             return Err(SqlError::new(
                 sqlstate::SYNTAX_ERROR,
-                if sub.scope.len() > 1 {
+                if sub.scope.len() > xs.len() {
                     "subquery has too many columns"
                 } else {
                     "subquery has too few columns"
                 },
             ));
         }
-        let x = self.bind_expr(
-            expr,
-            crate::bind_expr::ExprCtx {
-                scope: &rel.scope,
-                agg: None,
-                clause: "WHERE",
-            },
-        )?;
-        let x_outer = Typed {
-            expr: outer_of(&x.expr),
-            ..x.clone()
-        };
-        let col = Typed::new(Expr::Column(0), sub.scope.items[0].ty);
-        let eq = bind_binary(op, symbol, x_outer, col)?.expr;
-        Ok((x.expr, eq, sub))
+        let mut cmp: Option<Expr> = None;
+        for (i, x) in xs.into_iter().enumerate() {
+            let x = self.bind_expr(
+                x,
+                crate::bind_expr::ExprCtx {
+                    scope: &rel.scope,
+                    agg: None,
+                    clause: "WHERE",
+                },
+            )?;
+            let x_outer = Typed {
+                expr: outer_of(&x.expr),
+                ..x
+            };
+            let col = Typed::new(Expr::Column(i), sub.scope.items[i].ty);
+            let c = bind_binary(op, symbol, x_outer, col)?.expr;
+            cmp = Some(match cmp {
+                None => c,
+                Some(prev) => Expr::binary(BinaryOp::And, prev, c),
+            });
+        }
+        Ok((cmp.expect("at least one column"), sub))
     }
 
     /// Keeps the rows of `rel` for which `sub` has a row (or, `negated`, has
@@ -526,8 +533,9 @@ impl Binder<'_> {
                 )))
             }
         };
-        let (x_expr, cmp, sub) = self.in_filter_parts(x, op, symbol, q, &rel)?;
-        // per subquery row: (value, x op value, (x op value) IS NULL)
+        let (cmp, sub) = self.in_filter_parts(x, op, symbol, q, &rel)?;
+        let w = sub.scope.len();
+        // per subquery row: (values, x op values, (x op values) IS NULL)
         let with_flags = Bound {
             plan: sub
                 .plan
@@ -540,8 +548,8 @@ impl Binder<'_> {
             input: Box::new(a),
             group_key: (0..k).collect(),
             aggregates: vec![
-                Aggregate::new(AggregateFunc::BoolOr, Expr::Column(k + 1), false),
-                Aggregate::new(AggregateFunc::BoolOr, Expr::Column(k + 2), false),
+                Aggregate::new(AggregateFunc::BoolOr, Expr::Column(k + w), false),
+                Aggregate::new(AggregateFunc::BoolOr, Expr::Column(k + w + 1), false),
             ],
         };
         let n = rel.plan.arity();
@@ -550,11 +558,7 @@ impl Binder<'_> {
             cond: Box::new(Expr::Column(n + k)),
             then: Box::new(Expr::Literal(Datum::Bool(true))),
             els: Box::new(Expr::If {
-                cond: Box::new(Expr::binary(
-                    BinaryOp::Or,
-                    Expr::unary(UnaryOp::IsNull, x_expr),
-                    Expr::Column(n + k + 1),
-                )),
+                cond: Box::new(Expr::Column(n + k + 1)),
                 then: Box::new(Expr::Literal(Datum::Null)),
                 els: Box::new(Expr::Literal(Datum::Bool(false))),
             }),
