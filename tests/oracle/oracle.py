@@ -173,8 +173,8 @@ QUERIES = [
     "SELECT t2.a, (SELECT max(b) FROM t1 WHERE t1.a = t2.a AND t1.c = t2.f) AS m FROM t2",
     "SELECT a, b, b NOT IN (SELECT e FROM t2 WHERE t2.a = t1.a) AS ni FROM t1",
     # more aggregates
-    "SELECT b % 2 AS par, count(DISTINCT a), count(DISTINCT c), sum(DISTINCT b) FROM t1 GROUP BY 1",
-    "SELECT count(*), sum(b), avg(d), bool_and(b > 0), bool_or(c = 'x') FROM t1 WHERE a > 100",
+    "SELECT b % 2 AS par, count(DISTINCT a) AS da, count(DISTINCT c) AS dc, sum(DISTINCT b) AS sb FROM t1 GROUP BY 1",
+    "SELECT count(*), sum(b), avg(d), bool_and(b > 0) AS ba, bool_or(c = 'x') AS bo FROM t1 WHERE a > 100",
     "SELECT a FROM t1 GROUP BY a HAVING max(d) > 1 AND min(c) IS NOT NULL",
     "SELECT c, a, count(*) FROM t1 GROUP BY c, a HAVING count(*) >= 1",
     "SELECT w, min(v), max(v), count(v), avg(v) FROM t3 GROUP BY w",
@@ -188,11 +188,16 @@ QUERIES = [
     "(SELECT a, b FROM t1 EXCEPT ALL SELECT a, e FROM t2) UNION SELECT k, k FROM t3",
     "WITH a AS (SELECT a, b FROM t1 WHERE b IS NOT NULL), b AS (SELECT a, max(b) AS m FROM a GROUP BY a), c AS (SELECT a.a, a.b FROM a JOIN b ON a.a = b.a AND a.b = b.m) SELECT * FROM c",
     # scalar expressions
-    "SELECT a, greatest(a, b, 3), least(b, d), nullif(c, 'x'), a IS DISTINCT FROM b AS dist FROM t1",
-    "SELECT b / 3 AS q, b::numeric / 3 AS nq, round(d / 3, 2) AS r, ceil(d), floor(d), abs(d - 1) FROM t1 WHERE b IS NOT NULL",
-    "SELECT c, position('x' IN c), replace(c, 'x', 'ab'), trim(both 'x' FROM c), upper(c) LIKE 'X%' AS lk, c ILIKE '%Y%' AS ilk FROM t1",
+    "SELECT a, greatest(a, b, 3) AS g, least(b, d) AS l, nullif(c, 'x') AS n, a IS DISTINCT FROM b AS dist FROM t1",
+    "SELECT b / 3 AS q, b::numeric / 3 AS nq, round(d / 3, 2) AS r, ceil(d) AS c, floor(d) AS f, abs(d - 1) AS ab FROM t1 WHERE b IS NOT NULL",
+    "SELECT c, position('x' IN c) AS p, replace(c, 'x', 'ab') AS r, trim(both 'x' FROM c) AS t, upper(c) LIKE 'X%' AS lk, c ILIKE '%Y%' AS ilk FROM t1",
     "SELECT k, CASE WHEN w THEN v ELSE -v END AS sv, v::text || '/' || k AS s, (v % 7)::int AS m FROM t3",
     "SELECT a, b FROM t1 WHERE b BETWEEN a AND 6 OR c IN ('x', 'zz', '')",
+    # combinations of the above
+    "WITH RECURSIVE r(n, s) AS (SELECT k, v FROM t3 WHERE v IS NOT NULL UNION SELECT n + 1, s FROM r WHERE n < 3) SELECT n, count(*) FROM r GROUP BY n",
+    "SELECT a, b, sum(b) OVER w AS s, avg(b) OVER w AS av FROM t1 WINDOW w AS (PARTITION BY c ORDER BY a, b, d ROWS BETWEEN UNBOUNDED PRECEDING AND 1 FOLLOWING)",
+    "SELECT x.a, y.cnt FROM (SELECT DISTINCT a FROM t1) x LEFT JOIN LATERAL (SELECT count(*) AS cnt FROM t2 WHERE t2.a = x.a AND t2.e > 0) y ON true",
+    "SELECT k, v FROM t3 WHERE k IN (SELECT a FROM t1 UNION SELECT a FROM t2) AND v < ALL (SELECT e * 1000 FROM t2 WHERE e > 0)",
     # table functions
     "SELECT k, g FROM t3, generate_series(0, k) g WHERE g < 3",
     "SELECT t1.a, count(*), sum(g) FROM t1, generate_series(1, t1.b) g GROUP BY t1.a",
