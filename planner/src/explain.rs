@@ -1,6 +1,6 @@
 //! EXPLAIN: the plan as dataflow will render it, one operator per line.
 
-use crate::plan::{Finishing, Plan};
+use crate::plan::{AggregateFunc, Finishing, Plan};
 use std::fmt::Write;
 
 /// Renders `plan` (and the finishing of a read) as indented text.
@@ -60,13 +60,14 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
                 .iter()
                 .map(|(l, r)| format!("#{l} = right.#{r}"))
                 .collect();
-            let ix = right_index
-                .map(|i| format!(" using_index={i}"))
-                .unwrap_or_default();
+            let state = match right_index {
+                Some(i) => format!(" using_index={i} [arranges left by key; reads the index's arrangement]"),
+                None => " [arranges both inputs by key]".into(),
+            };
             if on.is_empty() {
-                format!("CrossJoin{ix}")
+                format!("CrossJoin{state}")
             } else {
-                format!("Join on=[{}]{ix}", keys.join(", "))
+                format!("Join on=[{}]{state}", keys.join(", "))
             }
         }
         Plan::Reduce {
@@ -85,14 +86,23 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
                     )
                 })
                 .collect();
+            let hierarchical = !aggregates.is_empty()
+                && aggregates.iter().all(|a| {
+                    matches!(a.func, AggregateFunc::Min | AggregateFunc::Max) && !a.distinct
+                });
             format!(
-                "Reduce group_by=[{}] aggregates=[{}]",
+                "Reduce group_by=[{}] aggregates=[{}] [{}]",
                 group_key
                     .iter()
                     .map(|k| format!("#{k}"))
                     .collect::<Vec<_>>()
                     .join(", "),
-                aggs.join(", ")
+                aggs.join(", "),
+                if hierarchical {
+                    "hierarchical: arranges hash buckets of each group"
+                } else {
+                    "arranges input and output by group"
+                }
             )
         }
         Plan::TopK {
@@ -100,14 +110,22 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
             limit,
             offset,
             ..
-        } => format!("TopK group_by={group_key:?} limit={limit:?} offset={offset}"),
+        } => format!(
+            "TopK group_by={group_key:?} limit={} offset={offset} [{}]",
+            limit.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+            if limit.is_some() {
+                "hierarchical: arranges hash buckets of each group"
+            } else {
+                "arranges input by group"
+            }
+        ),
         Plan::Window {
             partition,
             order,
             calls,
             ..
         } => format!(
-            "Window partition_by={partition:?} order_by=[{}] calls=[{}]",
+            "Window partition_by={partition:?} order_by=[{}] calls=[{}] [arranges input and output by partition]",
             order
                 .iter()
                 .map(|k| format!("#{}{}", k.column, if k.desc { " desc" } else { "" }))
@@ -135,13 +153,13 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Plan::Distinct { .. } => "Distinct".into(),
+        Plan::Distinct { .. } => "Distinct [arranges input and output]".into(),
         Plan::Negate { .. } => "Negate".into(),
-        Plan::Threshold { .. } => "Threshold".into(),
+        Plan::Threshold { .. } => "Threshold [arranges input and output]".into(),
         Plan::Union { .. } => "Union".into(),
         Plan::Recursive { id, distinct, .. } => format!(
-            "Recursive id={id} {}",
-            if *distinct { "distinct" } else { "all" }
+            "Recursive id={id} {} [iterates base, then step, to a fixed point]",
+            if *distinct { "union" } else { "union all" }
         ),
         Plan::RecRef { id, .. } => format!("RecursiveRef id={id}"),
     };

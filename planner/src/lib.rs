@@ -15,6 +15,7 @@ pub mod expr;
 pub mod func;
 pub mod join;
 pub mod jsonfn;
+pub mod optimize;
 pub mod plan;
 pub mod scope;
 pub mod select;

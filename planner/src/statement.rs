@@ -16,7 +16,7 @@ impl Binder<'_> {
                 let (rel, finishing) = self.bind_top_query(q)?;
                 let columns = rel.scope.columns()[..finishing.project.len()].to_vec();
                 Ok(StatementPlan::Select(ReadPlan {
-                    plan: crate::window::limit_ranked(rel.plan),
+                    plan: crate::optimize::optimize(rel.plan),
                     columns,
                     finishing,
                 }))
@@ -189,7 +189,7 @@ impl Binder<'_> {
         Ok(StatementPlan::CreateView {
             name,
             columns,
-            plan: crate::window::limit_ranked(rel.plan),
+            plan: crate::optimize::optimize(rel.plan),
             sql: cv.query.to_string(),
             depends,
             materialized: cv.materialized,
