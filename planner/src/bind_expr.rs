@@ -187,12 +187,58 @@ impl Binder<'_> {
         ctx: ExprCtx,
         window: bool,
     ) -> SqlResult<AggCall> {
+        let call = self.bind_agg_call_unfiltered(f, ctx, window)?;
+        let Some(filter) = &f.filter else {
+            return Ok(call);
+        };
+        // agg(x) FILTER (WHERE p) aggregates CASE WHEN p THEN x END: the
+        // aggregates skip NULLs, and count(*) becomes a count of those
+        if contains_aggregate(filter) {
+            return Err(SqlError::new(
+                sqlstate::GROUPING_ERROR,
+                "aggregate functions are not allowed in FILTER",
+            ));
+        }
+        if call.func == AggregateFunc::JsonbAgg {
+            return Err(SqlError::unsupported("FILTER on jsonb_agg"));
+        }
+        let pred = self
+            .bind_expr(
+                filter,
+                ExprCtx {
+                    clause: "FILTER",
+                    ..ctx
+                },
+            )?
+            .into_bool("FILTER")?;
+        let (func, value) = match call.func {
+            AggregateFunc::CountStar => (AggregateFunc::Count, Expr::Literal(Datum::Bool(true))),
+            f => (f, call.arg.expr),
+        };
+        Ok(AggCall {
+            func,
+            arg: Typed::new(
+                Expr::If {
+                    cond: Box::new(pred),
+                    then: Box::new(value),
+                    els: Box::new(Expr::Literal(Datum::Null)),
+                },
+                call.arg.ty,
+            ),
+            ..call
+        })
+    }
+
+    fn bind_agg_call_unfiltered(
+        &self,
+        f: &ast::Function,
+        ctx: ExprCtx,
+        window: bool,
+    ) -> SqlResult<AggCall> {
         let name = function_name(f);
         let kind = aggregate_kind(&name).expect("caller checked");
-        if f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported(
-                "FILTER and WITHIN GROUP on aggregates",
-            ));
+        if !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("WITHIN GROUP on aggregates"));
         }
         let (args, star, distinct) = call_args_ordered(f)?;
         if star || (kind == "count" && args.is_empty()) {

@@ -208,8 +208,11 @@ impl Binder<'_> {
         ctx: ExprCtx,
     ) -> SqlResult<(WindowFunc, Vec<Expr>, ScalarType)> {
         let name = function_name(f);
-        if f.filter.is_some() {
-            return Err(SqlError::unsupported("FILTER on window functions"));
+        if f.filter.is_some() && aggregate_kind(&name).is_none() {
+            return Err(SqlError::new(
+                sqlstate::WRONG_OBJECT_TYPE,
+                "FILTER is not implemented for non-aggregate window functions",
+            ));
         }
         if let ast::FunctionArguments::List(l) = &f.args {
             for a in &l.args {

@@ -178,6 +178,7 @@ QUERIES = [
     "SELECT a FROM t1 GROUP BY a HAVING max(d) > 1 AND min(c) IS NOT NULL",
     "SELECT c, a, count(*) FROM t1 GROUP BY c, a HAVING count(*) >= 1",
     "SELECT w, min(v), max(v), count(v), avg(v) FROM t3 GROUP BY w",
+    "SELECT a, count(*) FILTER (WHERE b > 2) AS big, sum(d) FILTER (WHERE c IS NOT NULL) AS sd, max(b) FILTER (WHERE c <> 'x') AS mb FROM t1 GROUP BY a",
     # more top-k and distinct
     "SELECT c, b FROM t1 WHERE c IS NOT NULL AND b IS NOT NULL ORDER BY c DESC, b LIMIT 3 OFFSET 2",
     "SELECT DISTINCT ON (w) w, k, v FROM t3 ORDER BY w, v DESC NULLS LAST, k",
