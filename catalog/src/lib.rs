@@ -17,5 +17,5 @@ pub mod wal;
 pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind};
 pub use error::{sqlstate, SqlError, SqlResult};
 pub use types::{
-    Column, Datum, Diff, GlobalId, Interval, Row, ScalarType, Schema, Timestamp, F32, F64,
+    Column, Datum, Diff, ElemType, GlobalId, Interval, Row, ScalarType, Schema, Timestamp, F32, F64,
 };

@@ -43,7 +43,132 @@ pub fn format_datum(d: &Datum) -> Option<String> {
         Datum::TimestampTz(us) => format!("{}+00", format_timestamp(*us)),
         Datum::Interval(iv) => format_interval(iv),
         Datum::Jsonb(s) => s.clone(),
+        Datum::Array(items) => format_array(items),
     })
+}
+
+/// An array's text form: `{1,2,NULL}`, elements quoted when they are empty,
+/// spell NULL, or hold braces, commas, quotes, backslashes or white space.
+pub fn format_array(items: &[Datum]) -> String {
+    let mut out = String::from("{");
+    for (i, d) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match format_datum(d) {
+            None => out.push_str("NULL"),
+            Some(s) => {
+                let quote = s.is_empty()
+                    || s.eq_ignore_ascii_case("null")
+                    || s.chars()
+                        .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
+                if quote {
+                    out.push('"');
+                    for c in s.chars() {
+                        if c == '"' || c == '\\' {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                    out.push('"');
+                } else {
+                    out.push_str(&s);
+                }
+            }
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// Parses an array's text form (one dimension) into elements of `elem`.
+pub fn parse_array(s: &str, elem: crate::types::ElemType) -> SqlResult<Vec<Datum>> {
+    let malformed = |detail: &str| {
+        SqlError::new(
+            sqlstate::INVALID_TEXT_REPRESENTATION,
+            format!("malformed array literal: \"{s}\""),
+        )
+        .with_detail(detail.to_string())
+    };
+    let t = s.trim();
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .ok_or_else(|| malformed("Array value must start with \"{\" or dimension information."))?;
+    let mut items = vec![];
+    if inner.trim().is_empty() {
+        return Ok(items);
+    }
+    let chars: Vec<char> = inner.chars().collect();
+    let mut i = 0;
+    loop {
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        let mut text = String::new();
+        let mut quoted = false;
+        if i < chars.len() && chars[i] == '"' {
+            quoted = true;
+            i += 1;
+            loop {
+                match chars.get(i) {
+                    None => return Err(malformed("Unexpected end of input.")),
+                    Some('"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some('\\') => {
+                        if let Some(c) = chars.get(i + 1) {
+                            text.push(*c);
+                        }
+                        i += 2;
+                    }
+                    Some(c) => {
+                        text.push(*c);
+                        i += 1;
+                    }
+                }
+            }
+        } else {
+            while i < chars.len() && chars[i] != ',' {
+                match chars[i] {
+                    '{' | '}' | '"' => {
+                        return Err(match chars[i] {
+                            '{' => SqlError::unsupported("multidimensional arrays"),
+                            _ => malformed("Unexpected array element."),
+                        })
+                    }
+                    '\\' => {
+                        if let Some(c) = chars.get(i + 1) {
+                            text.push(*c);
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    c => text.push(c),
+                }
+                i += 1;
+            }
+            text = text.trim_end().to_string();
+        }
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        if !quoted && text.is_empty() {
+            return Err(malformed("Unexpected \",\" character."));
+        }
+        items.push(if !quoted && text.eq_ignore_ascii_case("null") {
+            Datum::Null
+        } else {
+            parse_datum(&text, elem.scalar())?
+        });
+        match chars.get(i) {
+            None => break,
+            Some(',') => i += 1,
+            Some(_) => return Err(malformed("Unexpected array element.")),
+        }
+    }
+    Ok(items)
 }
 
 /// Lays out Rust's shortest round-trip digits (`{:e}` form, e.g. `1.5e-5`) the
@@ -264,6 +389,7 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::TimestampTz => Datum::TimestampTz(parse_timestamp(t, true).ok_or_else(bad)?),
         ScalarType::Interval => Datum::Interval(parse_interval(t).ok_or_else(bad)?),
         ScalarType::Jsonb => Datum::Jsonb(crate::json::canonical(s)?),
+        ScalarType::Array(e) => Datum::Array(parse_array(s, e)?),
     })
 }
 

@@ -43,6 +43,113 @@ pub enum ScalarType {
     TimestampTz,
     Interval,
     Jsonb,
+    /// A one-dimensional array of `ElemType` values (NULLs allowed).
+    Array(ElemType),
+}
+
+/// The element types of arrays: the scalar types without typmods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ElemType {
+    Bool,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Numeric,
+    Text,
+    Varchar,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Jsonb,
+}
+
+impl ElemType {
+    /// The element type as a scalar type.
+    pub fn scalar(self) -> ScalarType {
+        match self {
+            ElemType::Bool => ScalarType::Bool,
+            ElemType::Int16 => ScalarType::Int16,
+            ElemType::Int32 => ScalarType::Int32,
+            ElemType::Int64 => ScalarType::Int64,
+            ElemType::Float32 => ScalarType::Float32,
+            ElemType::Float64 => ScalarType::Float64,
+            ElemType::Numeric => ScalarType::Numeric(None),
+            ElemType::Text => ScalarType::Text,
+            ElemType::Varchar => ScalarType::Varchar(None),
+            ElemType::Date => ScalarType::Date,
+            ElemType::Timestamp => ScalarType::Timestamp,
+            ElemType::TimestampTz => ScalarType::TimestampTz,
+            ElemType::Interval => ScalarType::Interval,
+            ElemType::Jsonb => ScalarType::Jsonb,
+        }
+    }
+
+    /// The element type of arrays of `t` (typmods dropped; no arrays of arrays).
+    pub fn of(t: ScalarType) -> Option<ElemType> {
+        Some(match t {
+            ScalarType::Bool => ElemType::Bool,
+            ScalarType::Int16 => ElemType::Int16,
+            ScalarType::Int32 => ElemType::Int32,
+            ScalarType::Int64 => ElemType::Int64,
+            ScalarType::Float32 => ElemType::Float32,
+            ScalarType::Float64 => ElemType::Float64,
+            ScalarType::Numeric(_) => ElemType::Numeric,
+            ScalarType::Text | ScalarType::Char(_) => ElemType::Text,
+            ScalarType::Varchar(_) => ElemType::Varchar,
+            ScalarType::Date => ElemType::Date,
+            ScalarType::Timestamp => ElemType::Timestamp,
+            ScalarType::TimestampTz => ElemType::TimestampTz,
+            ScalarType::Interval => ElemType::Interval,
+            ScalarType::Jsonb => ElemType::Jsonb,
+            ScalarType::Array(_) => return None,
+        })
+    }
+
+    /// PostgreSQL's OID of the array type.
+    pub fn array_oid(self) -> u32 {
+        match self {
+            ElemType::Bool => 1000,
+            ElemType::Int16 => 1005,
+            ElemType::Int32 => 1007,
+            ElemType::Int64 => 1016,
+            ElemType::Float32 => 1021,
+            ElemType::Float64 => 1022,
+            ElemType::Numeric => 1231,
+            ElemType::Text => 1009,
+            ElemType::Varchar => 1015,
+            ElemType::Date => 1182,
+            ElemType::Timestamp => 1115,
+            ElemType::TimestampTz => 1185,
+            ElemType::Interval => 1187,
+            ElemType::Jsonb => 3807,
+        }
+    }
+
+    /// The element type of the array type with OID `oid`.
+    pub fn of_array_oid(oid: u32) -> Option<ElemType> {
+        use ElemType::*;
+        [
+            Bool,
+            Int16,
+            Int32,
+            Int64,
+            Float32,
+            Float64,
+            Numeric,
+            Text,
+            Varchar,
+            Date,
+            Timestamp,
+            TimestampTz,
+            Interval,
+            Jsonb,
+        ]
+        .into_iter()
+        .find(|e| e.array_oid() == oid)
+    }
 }
 
 impl ScalarType {
@@ -66,6 +173,7 @@ impl ScalarType {
             ScalarType::TimestampTz => "timestamp with time zone".into(),
             ScalarType::Interval => "interval".into(),
             ScalarType::Jsonb => "jsonb".into(),
+            ScalarType::Array(e) => format!("{}[]", e.scalar().name()),
         }
     }
 
@@ -85,6 +193,7 @@ impl ScalarType {
             ScalarType::TimestampTz => "timestamp with time zone",
             ScalarType::Interval => "interval",
             ScalarType::Jsonb => "json",
+            ScalarType::Array(_) => "array",
         }
     }
 
@@ -106,6 +215,7 @@ impl ScalarType {
             ScalarType::TimestampTz => 1184,
             ScalarType::Interval => 1186,
             ScalarType::Jsonb => 3802,
+            ScalarType::Array(e) => e.array_oid(),
         }
     }
 
@@ -294,6 +404,8 @@ pub enum Datum {
     Interval(Interval),
     /// jsonb, as its canonical text (see `json`).
     Jsonb(String),
+    /// A one-dimensional array (lower bound 1).
+    Array(Vec<Datum>),
 }
 
 impl PartialEq for Datum {
@@ -329,6 +441,7 @@ impl Ord for Datum {
             (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
             (Interval(a), Interval(b)) => a.cmp(b),
             (Jsonb(a), Jsonb(b)) => a.cmp(b),
+            (Array(a), Array(b)) => a.cmp(b),
             _ => self.rank().cmp(&other.rank()),
         }
     }
@@ -353,6 +466,7 @@ impl std::hash::Hash for Datum {
             Timestamp(t) | TimestampTz(t) => t.hash(state),
             Interval(iv) => iv.hash(state),
             Jsonb(s) => s.hash(state),
+            Array(items) => items.hash(state),
         }
     }
 }
@@ -375,6 +489,7 @@ impl Datum {
             Datum::TimestampTz(_) => 11,
             Datum::Interval(_) => 12,
             Datum::Jsonb(_) => 13,
+            Datum::Array(_) => 14,
         }
     }
 
@@ -389,6 +504,7 @@ impl Datum {
                 }
                 Datum::Numeric(n)
             }
+            Datum::Array(items) => Datum::Array(items.iter().map(Datum::normalized).collect()),
             other => other.clone(),
         }
     }

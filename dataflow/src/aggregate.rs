@@ -32,15 +32,18 @@ pub fn evaluate_one(
     if agg.func == AggregateFunc::StringAgg {
         return string_agg(agg, col, extra_at, vals);
     }
-    if agg.func == AggregateFunc::JsonbAgg {
+    if matches!(agg.func, AggregateFunc::JsonbAgg | AggregateFunc::ArrayAgg) {
         if vals.is_empty() {
             return Ok(Datum::Null);
         }
         let rows = ordered(agg, col, extra_at, vals, true);
-        return planner::jsonfn::agg(
-            rows.into_iter()
-                .flat_map(|(r, n)| std::iter::repeat_n(r.get(col).clone(), n as usize)),
-        );
+        let values = rows
+            .into_iter()
+            .flat_map(|(r, n)| std::iter::repeat_n(r.get(col).clone(), n as usize));
+        if agg.func == AggregateFunc::ArrayAgg {
+            return Ok(Datum::Array(values.collect()));
+        }
+        return planner::jsonfn::agg(values);
     }
     if agg.func == AggregateFunc::CountStar {
         return Ok(Datum::Int64(vals.iter().map(|(_, n)| *n as i64).sum()));
@@ -61,7 +64,10 @@ pub fn evaluate_one(
     };
     let count: i64 = values.iter().map(|(_, n)| n).sum();
     Ok(match agg.func {
-        AggregateFunc::CountStar | AggregateFunc::StringAgg | AggregateFunc::JsonbAgg => {
+        AggregateFunc::CountStar
+        | AggregateFunc::StringAgg
+        | AggregateFunc::JsonbAgg
+        | AggregateFunc::ArrayAgg => {
             unreachable!("handled above")
         }
         AggregateFunc::Count => Datum::Int64(count),

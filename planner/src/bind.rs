@@ -753,7 +753,9 @@ impl<'a> Binder<'a> {
                 }
                 Ok(rel)
             }
-            TableFactor::Function { .. } => self.bind_table_function(tf),
+            TableFactor::Function { .. } | TableFactor::UNNEST { .. } => {
+                self.bind_table_function(tf)
+            }
             other => Err(SqlError::unsupported(format!("FROM item {other}"))),
         }
     }
@@ -1170,6 +1172,18 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
         },
         D::Interval { .. } => Interval,
         D::JSONB => Jsonb,
+        D::Array(
+            ast::ArrayElemTypeDef::SquareBracket(inner, _)
+            | ast::ArrayElemTypeDef::AngleBracket(inner)
+            | ast::ArrayElemTypeDef::Parenthesis(inner)
+            | ast::ArrayElemTypeDef::Qualified(inner, _),
+        ) => {
+            let elem = bind_type(inner)?;
+            Array(
+                catalog::ElemType::of(elem)
+                    .ok_or_else(|| SqlError::unsupported(format!("arrays of {}", elem.name())))?,
+            )
+        }
         D::Custom(name, _) => match name.to_string().to_lowercase().as_str() {
             "timestamptz" => TimestampTz,
             "bpchar" => Char(1),

@@ -61,6 +61,7 @@ pub fn aggregate_kind(name: &str) -> Option<&'static str> {
         "bool_or" => "bool_or",
         "string_agg" => "string_agg",
         "jsonb_agg" => "jsonb_agg",
+        "array_agg" => "array_agg",
         "variance" | "var_samp" => "var_samp",
         "var_pop" => "var_pop",
         "stddev" | "stddev_samp" => "stddev_samp",
@@ -199,8 +200,8 @@ impl Binder<'_> {
                 "aggregate functions are not allowed in FILTER",
             ));
         }
-        if call.func == AggregateFunc::JsonbAgg {
-            return Err(SqlError::unsupported("FILTER on jsonb_agg"));
+        if matches!(call.func, AggregateFunc::JsonbAgg | AggregateFunc::ArrayAgg) {
+            return Err(SqlError::unsupported("FILTER on jsonb_agg and array_agg"));
         }
         let pred = self
             .bind_expr(
@@ -319,6 +320,14 @@ impl Binder<'_> {
                 }
                 (AggregateFunc::JsonbAgg, Jsonb)
             }
+            "array_agg" => {
+                if arg.unknown {
+                    arg = Typed::new(arg.cast_to(Text)?, Text);
+                }
+                let elem = catalog::ElemType::of(arg.ty)
+                    .ok_or_else(|| SqlError::unsupported("array_agg of arrays"))?;
+                (AggregateFunc::ArrayAgg, Array(elem))
+            }
             "min" => (AggregateFunc::Min, if t == Char(0) { Text } else { t }),
             "max" => (AggregateFunc::Max, t),
             "bool_and" | "bool_or" => {
@@ -370,7 +379,10 @@ impl Binder<'_> {
             arg = text(arg)?;
             extra.push(text(delim)?.expr);
         }
-        if matches!(func, AggregateFunc::StringAgg | AggregateFunc::JsonbAgg) {
+        if matches!(
+            func,
+            AggregateFunc::StringAgg | AggregateFunc::JsonbAgg | AggregateFunc::ArrayAgg
+        ) {
             for o in agg_order_by(f) {
                 let key = self.bind_expr(&o.expr, ctx)?;
                 if distinct && key.expr != arg.expr {
@@ -430,6 +442,60 @@ impl Binder<'_> {
             }
             AstExpr::Interval(iv) => bind_interval_literal(iv),
             AstExpr::Nested(inner) => self.bind_expr(inner, ctx),
+            AstExpr::Array(arr) => {
+                let items = arr
+                    .elem
+                    .iter()
+                    .map(|e| self.bind_expr(e, ctx))
+                    .collect::<SqlResult<Vec<_>>>()?;
+                if items.is_empty() {
+                    return Err(SqlError::new(
+                        sqlstate::INDETERMINATE_DATATYPE,
+                        "cannot determine type of empty array",
+                    )
+                    .with_hint(
+                        "Explicitly cast to the desired type, for example ARRAY[]::integer[].",
+                    ));
+                }
+                let ty = crate::coerce::common_type_all(&items, "ARRAY")?;
+                let elem = catalog::ElemType::of(ty)
+                    .ok_or_else(|| SqlError::unsupported("arrays of arrays"))?;
+                let exprs = items
+                    .into_iter()
+                    .map(|t| t.cast_to(elem.scalar()))
+                    .collect::<SqlResult<Vec<_>>>()?;
+                Ok(Typed::new(
+                    Expr::Call(Func::ArrayCtor, exprs),
+                    ScalarType::Array(elem),
+                ))
+            }
+            AstExpr::CompoundFieldAccess { root, access_chain }
+                if matches!(
+                    access_chain.as_slice(),
+                    [ast::AccessExpr::Subscript(ast::Subscript::Index { .. })]
+                ) =>
+            {
+                let [ast::AccessExpr::Subscript(ast::Subscript::Index { index })] =
+                    access_chain.as_slice()
+                else {
+                    unreachable!("matched above")
+                };
+                let a = self.bind_expr(root, ctx)?;
+                let ScalarType::Array(elem) = a.ty else {
+                    return Err(SqlError::new(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!(
+                            "cannot subscript type {} because it does not support subscripting",
+                            a.ty.name()
+                        ),
+                    ));
+                };
+                let i = self.bind_expr(index, ctx)?.cast_to(ScalarType::Int32)?;
+                Ok(Typed::new(
+                    Expr::Call(Func::ArraySubscript, vec![a.expr, i]),
+                    elem.scalar(),
+                ))
+            }
             AstExpr::UnaryOp { op, expr } => {
                 let t = self.bind_expr(expr, ctx)?;
                 match op {
@@ -573,6 +639,12 @@ impl Binder<'_> {
                     return Err(SqlError::unsupported("CAST … FORMAT"));
                 }
                 let ty = crate::bind::bind_type(data_type)?;
+                if let (AstExpr::Array(arr), ScalarType::Array(_)) = (expr.as_ref(), ty) {
+                    if arr.elem.is_empty() {
+                        // ARRAY[]::t[] takes its type from the cast
+                        return Ok(Typed::new(Expr::Literal(Datum::Array(vec![])), ty));
+                    }
+                }
                 let t = self.bind_expr(expr, ctx)?;
                 check_castable(&t, ty)?;
                 Ok(Typed::new(t.cast_to(ty)?, ty))
@@ -652,10 +724,72 @@ impl Binder<'_> {
                 }
                 Ok(Typed::new(Expr::Call(func, args), ScalarType::Text))
             }
-            AstExpr::AnyOp { right, .. } | AstExpr::AllOp { right, .. }
-                if !matches!(right.as_ref(), AstExpr::Subquery(_)) =>
-            {
-                Err(SqlError::unsupported("ANY or ALL over an array"))
+            AstExpr::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | AstExpr::AllOp {
+                left,
+                compare_op,
+                right,
+            } if !matches!(right.as_ref(), AstExpr::Subquery(_)) => {
+                let all = matches!(e, AstExpr::AllOp { .. });
+                let (_, symbol) = binary_op(compare_op)?;
+                if crate::arrayfn::comparison(symbol).is_none() {
+                    return Err(SqlError::unsupported(format!(
+                        "operator {symbol} with ANY or ALL"
+                    )));
+                }
+                let x = self.bind_expr(left, ctx)?;
+                let a = self.bind_expr(right, ctx)?;
+                let elem = match a.ty {
+                    ScalarType::Array(e) if !a.unknown => e.scalar(),
+                    _ if a.unknown => {
+                        if x.unknown {
+                            ScalarType::Text
+                        } else {
+                            x.ty.base()
+                        }
+                    }
+                    other => {
+                        return Err(SqlError::new(
+                            sqlstate::DATATYPE_MISMATCH,
+                            format!(
+                                "op ANY/ALL (array) requires array on right side, not {}",
+                                other.name()
+                            ),
+                        ))
+                    }
+                };
+                let ty = crate::coerce::common_type(&x, &Typed::new(Expr::Column(0), elem))
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            sqlstate::UNDEFINED_FUNCTION,
+                            format!(
+                                "operator does not exist: {} {symbol} {}",
+                                x.ty.name(),
+                                elem.name()
+                            ),
+                        )
+                    })?;
+                let arr_ty = ScalarType::Array(
+                    catalog::ElemType::of(ty)
+                        .ok_or_else(|| SqlError::unsupported("arrays of arrays"))?,
+                );
+                let func = if all { Func::ArrayAll } else { Func::ArrayAny };
+                Ok(Typed::new(
+                    Expr::Call(
+                        func,
+                        vec![
+                            x.cast_to(ty)?,
+                            a.cast_to(arr_ty)?,
+                            Expr::Literal(Datum::Text(symbol.into())),
+                        ],
+                    ),
+                    ScalarType::Bool,
+                ))
             }
             // attach_subqueries bound the whole comparison as the subquery's column
             AstExpr::AnyOp { right, .. } | AstExpr::AllOp { right, .. } => {
@@ -1007,6 +1141,10 @@ impl Binder<'_> {
                 };
                 Ok(Typed::new(Expr::Call(func, vec![b.cast_to(Jsonb)?]), ty))
             }
+            "array_length" | "cardinality" | "array_to_string" | "string_to_array"
+            | "array_append" | "array_cat" | "array_position" => {
+                self.bind_array_function(&name, bound)
+            }
             "concat_ws" => {
                 if n == 0 {
                     return Err(no_function(&name, n));
@@ -1043,6 +1181,93 @@ impl Binder<'_> {
 }
 
 impl Binder<'_> {
+    /// The array functions, with their arguments' types checked.
+    fn bind_array_function(&self, name: &str, bound: Vec<Typed>) -> SqlResult<Typed> {
+        use ScalarType::*;
+        let n = bound.len();
+        let sig = || {
+            SqlError::new(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!(
+                    "function {name}({}) does not exist",
+                    bound
+                        .iter()
+                        .map(|b| if b.unknown {
+                            "unknown".into()
+                        } else {
+                            b.ty.name()
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        };
+        let array = |t: &Typed| match t.ty {
+            Array(e) if !t.unknown => Some(e),
+            _ => None,
+        };
+        let mut it = bound.iter();
+        let first = it.next().ok_or_else(sig)?;
+        let (func, exprs, ty) = match (name, n) {
+            ("array_length", 2) => {
+                array(first).ok_or_else(sig)?;
+                (
+                    Func::ArrayLength,
+                    vec![first.expr.clone(), bound[1].clone().cast_to(Int32)?],
+                    Int32,
+                )
+            }
+            ("cardinality", 1) => {
+                array(first).ok_or_else(sig)?;
+                (Func::Cardinality, vec![first.expr.clone()], Int32)
+            }
+            ("array_to_string", 2 | 3) => {
+                array(first).ok_or_else(sig)?;
+                let mut exprs = vec![first.expr.clone()];
+                for b in &bound[1..] {
+                    exprs.push(b.clone().cast_to(Text)?);
+                }
+                (Func::ArrayToString, exprs, Text)
+            }
+            ("string_to_array", 2 | 3) => {
+                let exprs = bound
+                    .iter()
+                    .map(|b| b.clone().cast_to(Text))
+                    .collect::<SqlResult<Vec<_>>>()?;
+                (Func::StringToArray, exprs, Array(catalog::ElemType::Text))
+            }
+            ("array_append" | "array_position", 2) => {
+                let e = array(first).ok_or_else(sig)?;
+                let func = if name == "array_append" {
+                    Func::ArrayAppend
+                } else {
+                    Func::ArrayPosition
+                };
+                let ty = if name == "array_append" {
+                    first.ty
+                } else {
+                    Int32
+                };
+                (
+                    func,
+                    vec![first.expr.clone(), bound[1].clone().cast_to(e.scalar())?],
+                    ty,
+                )
+            }
+            ("array_cat", 2) => {
+                let e = array(first).or_else(|| array(&bound[1])).ok_or_else(sig)?;
+                let ty = Array(e);
+                (
+                    Func::ArrayCat,
+                    vec![first.clone().cast_to(ty)?, bound[1].clone().cast_to(ty)?],
+                    ty,
+                )
+            }
+            _ => return Err(sig()),
+        };
+        Ok(Typed::new(Expr::Call(func, exprs), ty))
+    }
+
     /// The jsonb operators (`->`, `->>`, `#>`, `#>>`, `@>`, `<@`, `?`, and
     /// `||` between jsonb values), or `None` for other operators.
     fn bind_json_operator(
@@ -1239,6 +1464,7 @@ fn check_castable(t: &Typed, to: ScalarType) -> SqlResult<()> {
         || (from.is_numeric() && to.is_numeric())
         || matches!((from, to), (Bool, Int32) | (Int32, Bool))
         || (from == Jsonb && (to.is_numeric() || to == Bool))
+        || matches!((from, to), (Array(_), Array(_)))
         || (matches!(from, Date | Timestamp | TimestampTz)
             && matches!(to, Date | Timestamp | TimestampTz));
     if ok {

@@ -153,6 +153,7 @@ fn category(t: ScalarType) -> u8 {
         t if t.is_string() => 2,
         ScalarType::Date | ScalarType::Timestamp | ScalarType::TimestampTz => 3,
         ScalarType::Interval => 4,
+        ScalarType::Array(_) => 6,
         _ => 5,
     }
 }

@@ -111,6 +111,19 @@ pub enum Func {
     ToJsonb,
     JsonTypeof,
     JsonArrayLength,
+    // arrays, evaluated in `arrayfn`
+    ArrayCtor,
+    ArraySubscript,
+    /// `x op ANY (a)`: arguments x, a, and the operator as text.
+    ArrayAny,
+    ArrayAll,
+    ArrayLength,
+    Cardinality,
+    ArrayToString,
+    StringToArray,
+    ArrayAppend,
+    ArrayCat,
+    ArrayPosition,
 }
 
 impl Func {
@@ -176,6 +189,17 @@ impl Func {
             Func::ToJsonb => "to_jsonb",
             Func::JsonTypeof => "jsonb_typeof",
             Func::JsonArrayLength => "jsonb_array_length",
+            Func::ArrayCtor => "array",
+            Func::ArraySubscript => "subscript",
+            Func::ArrayAny => "any",
+            Func::ArrayAll => "all",
+            Func::ArrayLength => "array_length",
+            Func::Cardinality => "cardinality",
+            Func::ArrayToString => "array_to_string",
+            Func::StringToArray => "string_to_array",
+            Func::ArrayAppend => "array_append",
+            Func::ArrayCat => "array_cat",
+            Func::ArrayPosition => "array_position",
         }
     }
 }

@@ -464,6 +464,17 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
         Func::JsonBuildObject | Func::JsonBuildArray | Func::ToJsonb => {
             return crate::jsonfn::eval(f, &args)
         }
+        Func::ArrayCtor
+        | Func::ArraySubscript
+        | Func::ArrayAny
+        | Func::ArrayAll
+        | Func::ArrayLength
+        | Func::Cardinality
+        | Func::ArrayToString
+        | Func::StringToArray
+        | Func::ArrayAppend
+        | Func::ArrayCat
+        | Func::ArrayPosition => return crate::arrayfn::eval(f, &args),
         Func::ConcatWs => match args.split_first() {
             Some((sep, rest)) if !sep.is_null() => {
                 let parts: Vec<String> = rest.iter().filter_map(text_of).collect();
@@ -662,6 +673,12 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
         (Numeric(n), T::Float32) => Float32(F32(n.to_f32().unwrap_or(f32::NAN))),
         (v @ Numeric(_), T::Numeric(_)) => v,
         (Jsonb(j), t) if t.is_numeric() || t == T::Bool => crate::jsonfn::cast_scalar(&j, t)?,
+        (Array(items), T::Array(e)) => Array(
+            items
+                .into_iter()
+                .map(|d| cast(d, e.scalar()))
+                .collect::<SqlResult<Vec<_>>>()?,
+        ),
         (v, T::Text | T::Varchar(None)) => Text(text_of(&v).unwrap_or_default()),
         (v, T::Varchar(Some(n))) => Text(
             text_of(&v)

@@ -6,6 +6,7 @@
 //! Stages: [`parse`] → `Binder` ([`bind`], [`select`], [`join`],
 //! [`statement`]) → [`plan::StatementPlan`]; [`explain`] prints plans.
 
+pub mod arrayfn;
 pub mod bind;
 pub mod bind_expr;
 pub mod builtins;

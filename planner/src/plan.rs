@@ -28,6 +28,8 @@ pub enum AggregateFunc {
     /// jsonb_agg(x [ORDER BY …]): NULLs become JSON null; the `extra`
     /// columns are the sort keys.
     JsonbAgg,
+    /// array_agg(x [ORDER BY …]): NULLs kept.
+    ArrayAgg,
     /// Variances and standard deviations, sample or population: numeric
     /// for integer and numeric input, double for floats.
     VarSamp(ScalarType),

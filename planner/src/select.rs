@@ -39,7 +39,16 @@ pub fn derived_name(e: &AstExpr) -> String {
 
 fn cast_name(t: &ast::DataType) -> String {
     match crate::bind::bind_type(t) {
-        Ok(ty) => match ty {
+        Ok(ty) => type_label(ty).into(),
+        Err(_) => "?column?".into(),
+    }
+}
+
+/// The short name PostgreSQL gives a cast's column (`x::int` is `int4`;
+/// an array cast is named after its element type).
+fn type_label(ty: ScalarType) -> &'static str {
+    {
+        match ty {
             ScalarType::Bool => "bool",
             ScalarType::Int16 => "int2",
             ScalarType::Int32 => "int4",
@@ -55,9 +64,8 @@ fn cast_name(t: &ast::DataType) -> String {
             ScalarType::TimestampTz => "timestamptz",
             ScalarType::Interval => "interval",
             ScalarType::Jsonb => "jsonb",
+            ScalarType::Array(e) => type_label(e.scalar()),
         }
-        .into(),
-        Err(_) => "?column?".into(),
     }
 }
 

@@ -28,6 +28,8 @@ pub enum TableFunc {
         text: bool,
     },
     JsonbObjectKeys,
+    /// unnest(array): one row per element.
+    Unnest,
 }
 
 /// Rows one call may produce before it fails (PostgreSQL streams them;
@@ -54,6 +56,10 @@ impl TableFunc {
             TableFunc::JsonbArrayElements { text } => jsonfn::elements(&args[0], *text)?,
             TableFunc::JsonbEach { text } => jsonfn::each(&args[0], *text)?,
             TableFunc::JsonbObjectKeys => jsonfn::object_keys(&args[0])?,
+            TableFunc::Unnest => match &args[0] {
+                Datum::Array(items) => items.iter().map(|d| vec![d.clone()]).collect(),
+                _ => vec![],
+            },
         };
         Ok(rows.into_iter().map(Row::new).collect())
     }
@@ -73,6 +79,8 @@ impl TableFunc {
                 (Some("value"), if *text { Text } else { Jsonb }),
             ],
             TableFunc::JsonbObjectKeys => vec![(None, Text)],
+            // the element type comes from the argument
+            TableFunc::Unnest => vec![(None, Text)],
         }
     }
 }
@@ -135,7 +143,25 @@ impl Binder<'_> {
     /// Binds `name(args) [AS alias[(column)]]` in FROM. Arguments may read
     /// the enclosing scopes (`self.outer`): the caller decorrelates.
     pub fn bind_table_function(&self, tf: &ast::TableFactor) -> SqlResult<Rel> {
+        let unnest_args: Vec<ast::FunctionArg>;
+        let unnest_name: ast::ObjectName;
         let (name, args, alias) = match tf {
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality: false,
+                ..
+            } => {
+                if array_exprs.len() != 1 {
+                    return Err(SqlError::unsupported("unnest of several arrays"));
+                }
+                unnest_args = vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                    array_exprs[0].clone(),
+                ))];
+                unnest_name = ast::ObjectName::from(vec![ast::Ident::new("unnest")]);
+                (&unnest_name, &unnest_args, alias.as_ref())
+            }
             ast::TableFactor::Table {
                 name,
                 args: Some(args),
@@ -214,6 +240,12 @@ impl Binder<'_> {
                 (TableFunc::GenerateSeries, exprs, ty)
             }
             ("generate_series", _) => return Err(no_such()),
+            ("unnest", 1) => match bound[0].ty {
+                ScalarType::Array(e) if !bound[0].unknown => {
+                    (TableFunc::Unnest, vec![bound[0].expr.clone()], e.scalar())
+                }
+                _ => return Err(no_such()),
+            },
             (
                 "jsonb_array_elements"
                 | "jsonb_array_elements_text"
@@ -289,7 +321,9 @@ impl Binder<'_> {
 pub fn is_table_function(tf: &ast::TableFactor) -> bool {
     matches!(
         tf,
-        ast::TableFactor::Table { args: Some(_), .. } | ast::TableFactor::Function { .. }
+        ast::TableFactor::Table { args: Some(_), .. }
+            | ast::TableFactor::Function { .. }
+            | ast::TableFactor::UNNEST { .. }
     )
 }
 

@@ -38,7 +38,7 @@ pub fn type_of_oid(oid: u32) -> Option<ScalarType> {
         1184 => ScalarType::TimestampTz,
         1186 => ScalarType::Interval,
         3802 => ScalarType::Jsonb,
-        _ => return None,
+        oid => ScalarType::Array(catalog::ElemType::of_array_oid(oid)?),
     })
 }
 
@@ -98,6 +98,29 @@ impl ToSql for WireDatum<'_> {
             Datum::Jsonb(s) => {
                 out.put_u8(1);
                 out.put_slice(s.as_bytes());
+            }
+            Datum::Array(items) => {
+                let elem = match _ty.kind() {
+                    postgres_types::Kind::Array(inner) => inner.clone(),
+                    _ => Type::TEXT,
+                };
+                out.put_i32(if items.is_empty() { 0 } else { 1 });
+                out.put_i32(items.iter().any(|d| d.is_null()) as i32);
+                out.put_u32(elem.oid());
+                if !items.is_empty() {
+                    out.put_i32(items.len() as i32);
+                    out.put_i32(1);
+                }
+                for d in items {
+                    let mut body = BytesMut::new();
+                    match WireDatum(d).to_sql(&elem, &mut body)? {
+                        IsNull::Yes => out.put_i32(-1),
+                        IsNull::No => {
+                            out.put_i32(body.len() as i32);
+                            out.put_slice(&body);
+                        }
+                    }
+                }
             }
         }
         Ok(IsNull::No)
@@ -194,6 +217,19 @@ pub fn decode_param(
     let Some(bytes) = value else {
         return Ok(None);
     };
+    if !binary {
+        return String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| {
+            SqlError::new(
+                sqlstate::CHARACTER_NOT_IN_REPERTOIRE,
+                "invalid byte sequence for encoding \"UTF8\"",
+            )
+        });
+    }
+    Ok(strconv::format_datum(&decode_binary(bytes, ty)?))
+}
+
+/// A value in PostgreSQL's binary (`recv`) format.
+fn decode_binary(bytes: &[u8], ty: ScalarType) -> SqlResult<Datum> {
     let bad = || {
         SqlError::new(
             sqlstate::INVALID_BINARY_REPRESENTATION,
@@ -203,14 +239,6 @@ pub fn decode_param(
             ),
         )
     };
-    if !binary {
-        return String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| {
-            SqlError::new(
-                sqlstate::CHARACTER_NOT_IN_REPERTOIRE,
-                "invalid byte sequence for encoding \"UTF8\"",
-            )
-        });
-    }
     let fixed = |n: usize| -> SqlResult<&[u8]> {
         if bytes.len() == n {
             Ok(bytes)
@@ -278,8 +306,44 @@ pub fn decode_param(
                 ))
             }
         },
+        ScalarType::Array(elem) => Datum::Array(decode_array(bytes, elem).ok_or_else(bad)??),
     };
-    Ok(strconv::format_datum(&datum))
+    Ok(datum)
+}
+
+/// A one-dimensional array in the binary format: dimensions, a NULL flag,
+/// the element OID, then each element's length (-1 for NULL) and bytes.
+fn decode_array(bytes: &[u8], elem: catalog::ElemType) -> Option<SqlResult<Vec<Datum>>> {
+    let int = |at: usize| -> Option<i32> {
+        Some(i32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+    };
+    let ndim = int(0)?;
+    let mut at = 12;
+    let len = match ndim {
+        0 => 0,
+        1 => {
+            let n = int(at)?;
+            at += 8;
+            usize::try_from(n).ok()?
+        }
+        _ => return Some(Err(SqlError::unsupported("multidimensional arrays"))),
+    };
+    let mut items = Vec::with_capacity(len.min(1 << 16));
+    for _ in 0..len {
+        let n = int(at)?;
+        at += 4;
+        if n < 0 {
+            items.push(Datum::Null);
+            continue;
+        }
+        let body = bytes.get(at..at + n as usize)?;
+        at += n as usize;
+        match decode_binary(body, elem.scalar()) {
+            Ok(d) => items.push(d),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    (at == bytes.len()).then_some(Ok(items))
 }
 
 #[cfg(test)]
@@ -291,6 +355,18 @@ mod tests {
         let mut out = BytesMut::new();
         WireDatum(&d).to_sql(&wire_type(ty), &mut out).unwrap();
         decode_param(Some(&out), true, ty).unwrap()
+    }
+
+    #[test]
+    fn arrays_roundtrip_in_binary() {
+        let ty = ScalarType::Array(catalog::ElemType::Int32);
+        let d = Datum::Array(vec![Datum::Int32(1), Datum::Null, Datum::Int32(-3)]);
+        assert_eq!(roundtrip(d, ty).unwrap(), "{1,NULL,-3}");
+        let empty = Datum::Array(vec![]);
+        assert_eq!(roundtrip(empty, ty).unwrap(), "{}");
+        let t = ScalarType::Array(catalog::ElemType::Text);
+        let d = Datum::Array(vec![Datum::Text("a b".into()), Datum::Text("".into())]);
+        assert_eq!(roundtrip(d, t).unwrap(), r#"{"a b",""}"#);
     }
 
     #[test]
