@@ -291,8 +291,8 @@ impl Binder<'_> {
                 .map(|(name, t)| ScopeItem {
                     table: Some(table.clone()),
                     name: name.map(String::from).unwrap_or_else(|| table.clone()),
-                    // generate_series yields its arguments' type
-                    ty: if func == TableFunc::GenerateSeries {
+                    // generate_series and unnest yield their arguments' type
+                    ty: if matches!(func, TableFunc::GenerateSeries | TableFunc::Unnest) {
                         ty
                     } else {
                         t
