@@ -67,6 +67,12 @@ QUERIES = [
     ("SELECT sum(price), avg(qty), min(at), max(span), count(*) FROM items", None),
     ("SELECT CASE WHEN qty > %s THEN 'big' ELSE 'small' END FROM items ORDER BY id", (5,)),
     ("SELECT id, coalesce(name, %s) || %s FROM items ORDER BY id", ("?", "!")),
+    # arrays and jsonb: types, text and binary formats, array parameters
+    ("SELECT array_agg(id ORDER BY id), array_agg(name ORDER BY id), ARRAY[1.5, NULL] FROM items", None),
+    ("SELECT id FROM items WHERE id = ANY (%s) ORDER BY id", ([1, 3],)),
+    ("SELECT u FROM unnest(%s::text[]) AS u ORDER BY 1", (["b", None, "a b"],)),
+    ("SELECT jsonb_build_object('id', id, 'name', name) FROM items ORDER BY id", None),
+    ("SELECT jsonb_agg(name ORDER BY id) -> 0, %s::jsonb ->> 'k' FROM items", ('{"k": "v"}',)),
 ]
 
 
