@@ -893,12 +893,22 @@ impl Binder<'_> {
             Err(e)
                 if e.code == sqlstate::UNDEFINED_COLUMN || e.code == sqlstate::UNDEFINED_TABLE =>
             {
-                // A correlated reference to the enclosing query's row.
+                // A correlated reference to an enclosing query's row, the
+                // nearest one that has the column.
                 let outer = self.outer.borrow();
-                match outer.last().map(|o| (o, o.resolve(table, name))) {
-                    Some((o, Ok(i))) => Ok(Typed::new(Expr::Outer(i), o.items[i].ty)),
-                    _ => Err(e),
+                for (depth, o) in outer.iter().rev().enumerate() {
+                    if let Ok(i) = o.resolve(table, name) {
+                        let expr = match depth {
+                            0 => Expr::Outer(i),
+                            d => Expr::OuterN {
+                                depth: d + 1,
+                                col: i,
+                            },
+                        };
+                        return Ok(Typed::new(expr, o.items[i].ty));
+                    }
                 }
+                Err(e)
             }
             Err(e) => Err(e),
         }

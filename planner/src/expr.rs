@@ -230,6 +230,13 @@ pub enum Expr {
     /// subquery. Decorrelation (`subquery::apply`) replaces every one by a
     /// column before the plan leaves the binder; it is never evaluated.
     Outer(usize),
+    /// Column `col` of the query `depth` (≥ 2) levels out. Each
+    /// decorrelation step brings it one level closer; at depth 1 it becomes
+    /// `Outer(col)`.
+    OuterN {
+        depth: usize,
+        col: usize,
+    },
 }
 
 impl Expr {
@@ -311,9 +318,9 @@ impl Expr {
                 }
             }
             Expr::Cast { expr, to } => func::cast(expr.eval(row)?, *to),
-            Expr::Outer(i) => Err(catalog::SqlError::internal(format!(
-                "outer reference #{i} was not decorrelated"
-            ))),
+            Expr::Outer(i) | Expr::OuterN { col: i, .. } => Err(catalog::SqlError::internal(
+                format!("outer reference #{i} was not decorrelated"),
+            )),
         }
     }
 
@@ -332,7 +339,7 @@ impl Expr {
     /// Whether the expression reads the enclosing query's row.
     pub fn has_outer(&self) -> bool {
         let mut found = false;
-        self.visit(&mut |e| found |= matches!(e, Expr::Outer(_)));
+        self.visit(&mut |e| found |= matches!(e, Expr::Outer(_) | Expr::OuterN { .. }));
         found
     }
 
@@ -340,7 +347,7 @@ impl Expr {
     pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
         f(self);
         match self {
-            Expr::Column(_) | Expr::Literal(_) | Expr::Outer(_) => {}
+            Expr::Column(_) | Expr::Literal(_) | Expr::Outer(_) | Expr::OuterN { .. } => {}
             Expr::Unary(_, e) | Expr::Cast { expr: e, .. } => e.visit(f),
             Expr::Binary(_, l, r) => {
                 l.visit(f);
@@ -368,7 +375,7 @@ impl Expr {
     /// literal, outer reference) by `f`'s answer.
     pub fn map_leaves(&self, f: &impl Fn(&Expr) -> Expr) -> Expr {
         match self {
-            Expr::Column(_) | Expr::Literal(_) | Expr::Outer(_) => f(self),
+            Expr::Column(_) | Expr::Literal(_) | Expr::Outer(_) | Expr::OuterN { .. } => f(self),
             Expr::Unary(op, e) => Expr::unary(*op, e.map_leaves(f)),
             Expr::Binary(op, l, r) => Expr::binary(*op, l.map_leaves(f), r.map_leaves(f)),
             Expr::Call(func, args) => {
@@ -419,6 +426,7 @@ impl std::fmt::Display for Expr {
             Expr::If { cond, then, els } => write!(f, "if({cond}, {then}, {els})"),
             Expr::Cast { expr, to } => write!(f, "{expr}::{}", to.name()),
             Expr::Outer(i) => write!(f, "outer#{i}"),
+            Expr::OuterN { depth, col } => write!(f, "outer{depth}#{col}"),
         }
     }
 }

@@ -24,7 +24,10 @@ fn node_exprs(plan: &Plan) -> Vec<&Expr> {
     match plan {
         Plan::Map { exprs, .. } | Plan::FlatMap { exprs, .. } => exprs.iter().collect(),
         Plan::Filter { predicates, .. } => predicates.iter().collect(),
-        Plan::Reduce { aggregates, .. } => aggregates.iter().map(|a| &a.expr).collect(),
+        Plan::Reduce { aggregates, .. } => aggregates
+            .iter()
+            .flat_map(|a| std::iter::once(&a.expr).chain(a.extra.iter()))
+            .collect(),
         _ => vec![],
     }
 }
@@ -243,8 +246,37 @@ impl Bound {
             outer.clone().project(corr.clone()).distinct()
         };
         let a = apply(self.plan, &d, &corr);
-        (corr, a)
+        (corr, closer(a))
     }
+}
+
+/// References to queries further out come one level closer: the plan now
+/// lives inside the enclosing query, whose own outer row they read.
+fn closer(mut plan: Plan) -> Plan {
+    let step = |e: &Expr| {
+        e.map_leaves(&|leaf| match leaf {
+            Expr::OuterN { depth: 2, col } => Expr::Outer(*col),
+            Expr::OuterN { depth, col } => Expr::OuterN {
+                depth: depth - 1,
+                col: *col,
+            },
+            other => other.clone(),
+        })
+    };
+    plan.visit_mut(&mut |p| match p {
+        Plan::Map { exprs, .. } | Plan::FlatMap { exprs, .. } => {
+            exprs.iter_mut().for_each(|e| *e = step(e))
+        }
+        Plan::Filter { predicates, .. } => predicates.iter_mut().for_each(|e| *e = step(e)),
+        Plan::Reduce { aggregates, .. } => {
+            for a in aggregates {
+                a.expr = step(&a.expr);
+                a.extra.iter_mut().for_each(|e| *e = step(e));
+            }
+        }
+        _ => {}
+    });
+    plan
 }
 
 /// The AST node's identity, for finding a subquery's bound column again.

@@ -199,6 +199,9 @@ QUERIES = [
     "SELECT a, b, sum(b) OVER w AS s, avg(b) OVER w AS av FROM t1 WINDOW w AS (PARTITION BY c ORDER BY a, b, d ROWS BETWEEN UNBOUNDED PRECEDING AND 1 FOLLOWING)",
     "SELECT x.a, y.cnt FROM (SELECT DISTINCT a FROM t1) x LEFT JOIN LATERAL (SELECT count(*) AS cnt FROM t2 WHERE t2.a = x.a AND t2.e > 0) y ON true",
     "SELECT k, v FROM t3 WHERE k IN (SELECT a FROM t1 UNION SELECT a FROM t2) AND v < ALL (SELECT e * 1000 FROM t2 WHERE e > 0)",
+    # subqueries reading a query two levels out
+    "SELECT k, v FROM t3 WHERE EXISTS (SELECT 1 FROM t1 WHERE t1.a = t3.k AND t1.b > (SELECT min(e) FROM t2 WHERE t2.a = t3.k))",
+    "SELECT a, (SELECT count(*) FROM t2 WHERE t2.a = t1.a AND t2.e IN (SELECT b FROM t1 x WHERE x.c = t1.c)) AS n FROM t1",
     # arrays
     "SELECT a, array_agg(b ORDER BY b, c, d) AS bs, array_agg(DISTINCT c ORDER BY c) AS cs FROM t1 GROUP BY a",
     "SELECT s.a, u.x FROM (SELECT a, array_agg(e ORDER BY e) AS es FROM t2 GROUP BY a) s, unnest(s.es) AS u(x) WHERE u.x IS NOT NULL",
