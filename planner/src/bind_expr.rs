@@ -1062,10 +1062,33 @@ impl Binder<'_> {
             "btrim" => text_fn(Func::Trim, 1..=2, Text),
             "ltrim" => text_fn(Func::LTrim, 1..=2, Text),
             "rtrim" => text_fn(Func::RTrim, 1..=2, Text),
-            "strpos" | "starts_with" | "split_part" | "left" | "right" | "lpad" | "rpad"
-            | "repeat" | "reverse" | "initcap" | "power" | "pow" | "sqrt" | "exp" | "ln"
-            | "log" | "log10" | "pi" | "make_date" | "date_trunc" | "date_part"
-            | "regexp_replace" | "regexp_like" | "date_bin" | "to_char" => {
+            "strpos"
+            | "starts_with"
+            | "split_part"
+            | "left"
+            | "right"
+            | "lpad"
+            | "rpad"
+            | "repeat"
+            | "reverse"
+            | "initcap"
+            | "power"
+            | "pow"
+            | "sqrt"
+            | "exp"
+            | "ln"
+            | "log"
+            | "log10"
+            | "pi"
+            | "make_date"
+            | "date_trunc"
+            | "date_part"
+            | "regexp_replace"
+            | "regexp_like"
+            | "date_bin"
+            | "to_char"
+            | "regexp_match"
+            | "regexp_split_to_array" => {
                 let func = match name.as_str() {
                     "strpos" => Func::StrPos,
                     "starts_with" => Func::StartsWith,
@@ -1087,6 +1110,8 @@ impl Binder<'_> {
                     "date_trunc" => Func::DateTrunc,
                     "regexp_replace" => Func::RegexpReplace,
                     "regexp_like" => Func::RegexpLike,
+                    "regexp_match" => Func::RegexpMatch,
+                    "regexp_split_to_array" => Func::RegexpSplitToArray,
                     "date_bin" => Func::DateBin,
                     "to_char" => Func::ToChar,
                     _ => Func::DatePart,

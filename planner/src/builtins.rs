@@ -43,6 +43,12 @@ pub fn signature(func: Func, args: &[ScalarType]) -> Option<(Vec<ScalarType>, Sc
         Func::RegexpReplace if n == 3 => (vec![Text, Text, Text], Text),
         Func::RegexpReplace => (vec![Text, Text, Text, Text], Text),
         Func::RegexMatch | Func::RegexIMatch => (vec![Text, Text], Bool),
+        Func::RegexpMatch | Func::RegexpSplitToArray if n == 2 => {
+            (vec![Text, Text], Array(catalog::ElemType::Text))
+        }
+        Func::RegexpMatch | Func::RegexpSplitToArray => {
+            (vec![Text, Text, Text], Array(catalog::ElemType::Text))
+        }
         Func::RegexpLike if n == 2 => (vec![Text, Text], Bool),
         Func::RegexpLike => (vec![Text, Text, Text], Bool),
         Func::DateBin => {
@@ -281,6 +287,16 @@ pub fn eval(func: Func, args: &[Datum]) -> SqlResult<Datum> {
         Func::RegexIMatch => {
             Datum::Bool(crate::textdate::regex(text(a(1)), true)?.is_match(text(a(0))))
         }
+        Func::RegexpMatch => crate::textdate::regexp_match(
+            text(a(0)),
+            text(a(1)),
+            args.get(2).map(text).unwrap_or(""),
+        )?,
+        Func::RegexpSplitToArray => crate::textdate::regexp_split(
+            text(a(0)),
+            text(a(1)),
+            args.get(2).map(text).unwrap_or(""),
+        )?,
         Func::DateBin => {
             let stride = match a(0) {
                 Datum::Interval(iv) => *iv,

@@ -124,6 +124,8 @@ pub enum Func {
     ArrayAppend,
     ArrayCat,
     ArrayPosition,
+    RegexpMatch,
+    RegexpSplitToArray,
 }
 
 impl Func {
@@ -200,6 +202,8 @@ impl Func {
             Func::ArrayAppend => "array_append",
             Func::ArrayCat => "array_cat",
             Func::ArrayPosition => "array_position",
+            Func::RegexpMatch => "regexp_match",
+            Func::RegexpSplitToArray => "regexp_split_to_array",
         }
     }
 }

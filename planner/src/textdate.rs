@@ -98,6 +98,45 @@ pub fn regexp_replace(s: &str, pattern: &str, replacement: &str, f: &str) -> Sql
     })
 }
 
+/// regexp_match(string, pattern [, flags]): the first match's capture
+/// groups (the whole match without groups) as text[], NULL without a match.
+pub fn regexp_match(s: &str, pattern: &str, f: &str) -> SqlResult<Datum> {
+    let (global, insensitive) = flags(f)?;
+    if global {
+        return Err(SqlError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "regexp_match() does not support the \"global\" option",
+        )
+        .with_hint("Use the regexp_matches function instead."));
+    }
+    let re = regex(pattern, insensitive)?;
+    Ok(match re.captures(s) {
+        None => Datum::Null,
+        Some(c) if c.len() == 1 => Datum::Array(vec![Datum::Text(c[0].to_string())]),
+        Some(c) => Datum::Array(
+            c.iter()
+                .skip(1)
+                .map(|m| m.map_or(Datum::Null, |m| Datum::Text(m.as_str().to_string())))
+                .collect(),
+        ),
+    })
+}
+
+/// regexp_split_to_array(string, pattern [, flags]).
+pub fn regexp_split(s: &str, pattern: &str, f: &str) -> SqlResult<Datum> {
+    let (global, insensitive) = flags(f)?;
+    if global {
+        return Err(SqlError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "regexp_split_to_array() does not support the \"global\" option",
+        ));
+    }
+    let re = regex(pattern, insensitive)?;
+    Ok(Datum::Array(
+        re.split(s).map(|p| Datum::Text(p.to_string())).collect(),
+    ))
+}
+
 /// regexp_like(string, pattern [, flags]) and the `~` family.
 pub fn regexp_like(s: &str, pattern: &str, f: &str) -> SqlResult<bool> {
     let (global, insensitive) = flags(f)?;
