@@ -123,6 +123,9 @@ pub struct Binder<'a> {
     /// Window calls already evaluated as a column of the relation (by
     /// `window::call_key`): the column and its type.
     pub window_cols: RefCell<std::collections::HashMap<usize, (usize, ScalarType)>>,
+    /// Set-returning calls of select lists evaluated as a column (by
+    /// `window::call_key`): the column and its type.
+    pub srf_cols: RefCell<std::collections::HashMap<usize, (usize, ScalarType)>>,
 }
 
 impl<'a> Binder<'a> {
@@ -138,6 +141,7 @@ impl<'a> Binder<'a> {
             subquery_cols: RefCell::new(std::collections::HashMap::new()),
             keep_alive: RefCell::new(vec![]),
             window_cols: RefCell::new(std::collections::HashMap::new()),
+            srf_cols: RefCell::new(std::collections::HashMap::new()),
         }
     }
 
@@ -927,6 +931,7 @@ impl<'a> Binder<'a> {
             )
         } else {
             let rel = self.attach_subqueries(&select_exprs, rel)?;
+            let rel = self.attach_set_functions(s, rel)?;
             crate::select::bind_projection(self, s, order_by, rel.plan, &rel.scope, None)
         }
     }

@@ -962,6 +962,14 @@ impl Binder<'_> {
 
     fn bind_function(&self, f: &ast::Function, ctx: ExprCtx) -> SqlResult<Typed> {
         let name = function_name(f);
+        if crate::table_func::is_set_function(&name) && f.over.is_none() {
+            return match self.srf_cols.borrow().get(&crate::window::call_key(f)) {
+                Some((c, ty)) => Ok(Typed::new(Expr::Column(*c), *ty)),
+                None => Err(SqlError::unsupported(format!(
+                    "{name}() here (set-returning functions may stand as a whole item of the select list of a query without GROUP BY, or in FROM)"
+                ))),
+            };
+        }
         if f.over.is_some() {
             return match self.window_cols.borrow().get(&crate::window::call_key(f)) {
                 Some((c, ty)) => Ok(Typed::new(Expr::Column(*c), *ty)),

@@ -6,12 +6,12 @@
 use crate::bind::{object_name, rename_columns, Binder, Rel};
 use crate::bind_expr::{ident_name, ExprCtx};
 use crate::coerce::common_type_all;
-use crate::expr::BinaryOp;
+use crate::expr::{BinaryOp, Expr};
 use crate::plan::Plan;
 use crate::scope::{Scope, ScopeItem};
 use catalog::{sqlstate, Datum, Interval, Row, ScalarType, SqlError, SqlResult};
 use serde::{Deserialize, Serialize};
-use sqlparser::ast;
+use sqlparser::ast::{self, Expr as AstExpr};
 
 /// Table functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -185,6 +185,55 @@ impl Binder<'_> {
             agg: None,
             clause: "functions in FROM",
         };
+        let (func, exprs, ty) = self.bind_table_call(&fname, args, ctx)?;
+        // PostgreSQL names columns after the function's OUT parameters; a
+        // function without them (generate_series) names its column after
+        // the alias, else itself
+        let table = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.clone());
+        let mut scope = Scope {
+            items: func
+                .columns()
+                .into_iter()
+                .map(|(name, t)| ScopeItem {
+                    table: Some(table.clone()),
+                    name: name.map(String::from).unwrap_or_else(|| table.clone()),
+                    // generate_series and unnest yield their arguments' type
+                    ty: if matches!(func, TableFunc::GenerateSeries | TableFunc::Unnest) {
+                        ty
+                    } else {
+                        t
+                    },
+                    nullable: func != TableFunc::GenerateSeries,
+                    hidden: false,
+                })
+                .collect(),
+        };
+        if let Some(a) = alias {
+            let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();
+            rename_columns(&mut scope, &cols)?;
+        }
+        Ok(Rel {
+            plan: Plan::FlatMap {
+                input: Box::new(Plan::constant_row(Row::empty())),
+                func,
+                exprs,
+            },
+            scope,
+        })
+    }
+}
+
+impl Binder<'_> {
+    /// A table function call's function, bound arguments and the type of
+    /// its single or generated column.
+    pub fn bind_table_call(
+        &self,
+        fname: &str,
+        args: &[ast::FunctionArg],
+        ctx: ExprCtx,
+    ) -> SqlResult<(TableFunc, Vec<Expr>, ScalarType)> {
         let mut bound = vec![];
         for a in args {
             match a {
@@ -213,7 +262,7 @@ impl Binder<'_> {
                 format!("function {fname}({}) does not exist", sig()),
             )
         };
-        let (func, exprs, ty) = match (fname.as_str(), bound.len()) {
+        Ok(match (fname, bound.len()) {
             ("generate_series", 2 | 3) => {
                 use ScalarType::*;
                 let ends = common_type_all(&bound[..2], "generate_series")?;
@@ -258,7 +307,7 @@ impl Binder<'_> {
                 if !(j.unknown || j.ty == ScalarType::Jsonb) {
                     return Err(no_such());
                 }
-                let func = match fname.as_str() {
+                let func = match fname {
                     "jsonb_array_elements" => TableFunc::JsonbArrayElements { text: false },
                     "jsonb_array_elements_text" => TableFunc::JsonbArrayElements { text: true },
                     "jsonb_each" => TableFunc::JsonbEach { text: false },
@@ -277,44 +326,84 @@ impl Binder<'_> {
                     format!("function {fname}({}) does not exist", sig()),
                 ))
             }
-        };
-        // PostgreSQL names columns after the function's OUT parameters; a
-        // function without them (generate_series) names its column after
-        // the alias, else itself
-        let table = alias
-            .map(|a| ident_name(&a.name))
-            .unwrap_or_else(|| fname.clone());
-        let mut scope = Scope {
-            items: func
-                .columns()
-                .into_iter()
-                .map(|(name, t)| ScopeItem {
-                    table: Some(table.clone()),
-                    name: name.map(String::from).unwrap_or_else(|| table.clone()),
-                    // generate_series and unnest yield their arguments' type
-                    ty: if matches!(func, TableFunc::GenerateSeries | TableFunc::Unnest) {
-                        ty
-                    } else {
-                        t
-                    },
-                    nullable: func != TableFunc::GenerateSeries,
-                    hidden: false,
-                })
-                .collect(),
-        };
-        if let Some(a) = alias {
-            let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();
-            rename_columns(&mut scope, &cols)?;
-        }
-        Ok(Rel {
-            plan: Plan::FlatMap {
-                input: Box::new(Plan::constant_row(Row::empty())),
-                func,
-                exprs,
-            },
-            scope,
         })
     }
+
+    /// A set-returning function as a whole item of a (non-grouped) select
+    /// list, `SELECT generate_series(1, n) FROM t`: each row of `rel` is
+    /// repeated for each row the call yields, which becomes a column the
+    /// item reads. PostgreSQL runs several such calls in lockstep; Ripple
+    /// takes one.
+    pub fn attach_set_functions(&self, s: &ast::Select, mut rel: Rel) -> SqlResult<Rel> {
+        let mut done = 0;
+        for item in &s.projection {
+            let (ast::SelectItem::UnnamedExpr(AstExpr::Function(f))
+            | ast::SelectItem::ExprWithAlias {
+                expr: AstExpr::Function(f),
+                ..
+            }) = item
+            else {
+                continue;
+            };
+            let fname = crate::bind_expr::function_name(f);
+            if f.over.is_some() || !is_set_function(&fname) {
+                continue;
+            }
+            if done > 0 {
+                return Err(SqlError::unsupported(
+                    "more than one set-returning function in a select list",
+                ));
+            }
+            let args: Vec<ast::FunctionArg> = match &f.args {
+                ast::FunctionArguments::List(l) => l.args.clone(),
+                _ => vec![],
+            };
+            let ctx = ExprCtx {
+                scope: &rel.scope,
+                agg: None,
+                clause: "SELECT",
+            };
+            let (func, exprs, ty) = self.bind_table_call(&fname, &args, ctx)?;
+            if func.arity() != 1 {
+                return Err(SqlError::unsupported(format!("{fname} in a select list")));
+            }
+            let ty = if matches!(func, TableFunc::GenerateSeries | TableFunc::Unnest) {
+                ty
+            } else {
+                func.columns()[0].1
+            };
+            let col = rel.plan.arity();
+            rel.plan = Plan::FlatMap {
+                input: Box::new(rel.plan),
+                func,
+                exprs,
+            };
+            rel.scope.items.push(ScopeItem {
+                table: None,
+                name: fname.clone(),
+                ty,
+                nullable: true,
+                hidden: true,
+            });
+            self.srf_cols
+                .borrow_mut()
+                .insert(crate::window::call_key(f), (col, ty));
+            done += 1;
+        }
+        Ok(rel)
+    }
+}
+
+/// The table functions that may stand in a select list.
+pub fn is_set_function(name: &str) -> bool {
+    matches!(
+        name,
+        "generate_series"
+            | "unnest"
+            | "jsonb_array_elements"
+            | "jsonb_array_elements_text"
+            | "jsonb_object_keys"
+    )
 }
 
 /// Whether a FROM item is a table function call.
