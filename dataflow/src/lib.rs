@@ -97,8 +97,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `workers` timely worker threads in this process.
-    pub fn start(workers: usize) -> Result<Cluster, String> {
+    /// Starts `workers` timely worker threads in this process; a WITH
+    /// RECURSIVE stops after `max_recursion_rounds` rounds.
+    pub fn start(workers: usize, max_recursion_rounds: u64) -> Result<Cluster, String> {
         let workers = workers.max(1);
         let mut config = timely::Config::process(workers);
         let dd_config = differential_dataflow::Config::default().idle_merge_effort(Some(1000));
@@ -125,7 +126,8 @@ impl Cluster {
                 .lock()
                 .expect("lock")
                 .send((index, std::thread::current()));
-            worker::WorkerState::new(index, worker.peers(), responses).run(worker, rx);
+            worker::WorkerState::new(index, worker.peers(), responses, max_recursion_rounds)
+                .run(worker, rx);
         })?;
         let mut threads: Vec<Option<std::thread::Thread>> = vec![None; workers];
         for _ in 0..workers {

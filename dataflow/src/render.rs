@@ -44,6 +44,8 @@ pub struct RenderCtx<'s, 'a> {
     /// Subplans rendered so far: a plan that repeats a subplan (subquery
     /// decorrelation does) shares its operators and state.
     pub memo: HashMap<Plan, Rows<'s>>,
+    /// Rounds a WITH RECURSIVE may take before it stops with an error.
+    pub max_recursion_rounds: u64,
 }
 
 impl<'s> RenderCtx<'s, '_> {
@@ -100,6 +102,7 @@ impl<'s> RenderCtx<'s, '_> {
         let mut outside = HashMap::new();
         self.render_outside(step, id, &mut outside)?;
         let outer = self.scope;
+        let max = self.max_recursion_rounds;
         let (rows, errs) = outer.iterative::<u64, _, _>(|inner| {
             let (variable, rec) = Variable::new(inner, Product::new(0, 1));
             let mut cx = LoopCtx {
@@ -119,20 +122,20 @@ impl<'s> RenderCtx<'s, '_> {
             } else {
                 next.consolidate()
             };
-            // A recursion that has not converged after MAX_ITERATIONS rounds
-            // stops there and reports an error (PostgreSQL would run on).
+            // A recursion that has not converged after `max` rounds stops
+            // there and reports an error (PostgreSQL would run on).
             let overflow = next
                 .inner
                 .clone()
-                .flat_map(|(_, t, _): (Row, Product<u64, u64>, isize)| {
-                    (t.inner >= MAX_ITERATIONS).then(|| (recursion_limit(), t, 1))
+                .flat_map(move |(_, t, _): (Row, Product<u64, u64>, isize)| {
+                    (t.inner >= max).then(|| (recursion_limit(max), t, 1))
                 })
                 .as_collection();
             cx.errs.push(overflow);
             variable.set(
                 next.inner
                     .clone()
-                    .filter(|(_, t, _)| t.inner < MAX_ITERATIONS)
+                    .filter(move |(_, t, _)| t.inner < max)
                     .as_collection(),
             );
             let errs: Vec<Errs<'s>> = cx.errs.into_iter().map(|e| e.leave(outer)).collect();
@@ -163,14 +166,12 @@ impl<'s> RenderCtx<'s, '_> {
     }
 }
 
-/// Rounds a WITH RECURSIVE may take before it is stopped with an error.
-const MAX_ITERATIONS: u64 = 10_000;
-
-fn recursion_limit() -> SqlError {
+fn recursion_limit(max: u64) -> SqlError {
     SqlError::new(
         catalog::sqlstate::PROGRAM_LIMIT_EXCEEDED,
-        format!("recursive query did not converge within {MAX_ITERATIONS} iterations"),
+        format!("recursive query did not converge within {max} iterations"),
     )
+    .with_hint("Raise the server's --max-recursion-rounds, or bound the recursion.")
 }
 
 impl<'s> Render<'s, u64> for RenderCtx<'s, '_> {

@@ -50,10 +50,17 @@ pub struct WorkerState {
     /// When the oldest waiting read arrived (reset when none wait).
     peek_wait: Instant,
     responses: Sender<PeekResponse>,
+    /// Rounds a WITH RECURSIVE may take.
+    max_recursion_rounds: u64,
 }
 
 impl WorkerState {
-    pub fn new(index: usize, peers: usize, responses: Sender<PeekResponse>) -> Self {
+    pub fn new(
+        index: usize,
+        peers: usize,
+        responses: Sender<PeekResponse>,
+        max_recursion_rounds: u64,
+    ) -> Self {
         WorkerState {
             index,
             peers,
@@ -65,6 +72,7 @@ impl WorkerState {
             peeks: vec![],
             peek_wait: Instant::now(),
             responses,
+            max_recursion_rounds,
         }
     }
 
@@ -202,6 +210,7 @@ impl WorkerState {
     ) {
         let dataflow = worker.next_dataflow_index();
         let (index, rows, errs) = (self.index, &self.rows, &self.errs);
+        let max_recursion_rounds = self.max_recursion_rounds;
         let result = worker.dataflow_named::<u64, _, _>(&format!("dataflow {id}"), |scope| {
             let mut ctx = RenderCtx {
                 scope,
@@ -211,6 +220,7 @@ impl WorkerState {
                 errs: vec![],
                 buttons: vec![],
                 memo: HashMap::new(),
+                max_recursion_rounds,
             };
             let out = match ctx.render(plan) {
                 Ok(out) => out,

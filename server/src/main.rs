@@ -34,6 +34,10 @@ struct Args {
     /// Acknowledge writes without fsync (benchmarks only: a crash may lose writes).
     #[arg(long)]
     unsafe_no_fsync: bool,
+    /// Rounds a WITH RECURSIVE may take before it stops with error 54000
+    /// (PostgreSQL has no limit and runs until memory runs out).
+    #[arg(long, default_value_t = 10_000)]
+    max_recursion_rounds: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,7 +63,7 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
     let (wal, records) = catalog::wal::Wal::open(&args.data_dir, !args.unsafe_no_fsync)
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("opening the data directory")?;
-    let cluster = dataflow::Cluster::start(workers)
+    let cluster = dataflow::Cluster::start(workers, args.max_recursion_rounds)
         .map_err(|e| anyhow::anyhow!(e))
         .context("starting timely workers")?;
     info!(workers, data_dir = %args.data_dir.display(), "starting ripple");

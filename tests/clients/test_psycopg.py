@@ -65,11 +65,12 @@ def free_port():
 class Server:
     """One ripple process on a data directory that outlives restarts."""
 
-    def __init__(self, binary, workers, data_dir, log_path):
+    def __init__(self, binary, workers, data_dir, log_path, extra_args=()):
         self.binary = binary
         self.workers = workers
         self.data_dir = data_dir
         self.log_path = log_path
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.proc = None
 
@@ -77,7 +78,7 @@ class Server:
         """Starts the server and waits until it accepts a connection."""
         log = open(self.log_path, "ab")
         cmd = [self.binary, "--listen", f"127.0.0.1:{self.port}",
-               "--data-dir", self.data_dir, "--workers", str(self.workers)]
+               "--data-dir", self.data_dir, "--workers", str(self.workers)] + self.extra_args
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -243,6 +244,37 @@ def test_view_errors(server):
     conn.close()
 
 
+def test_recursion_limit(server):
+    """A WITH RECURSIVE that never converges stops after the server's
+    --max-recursion-rounds with 54000; in a view the error is data and
+    other views stay readable; a bounded recursion under the limit works."""
+    limited = Server(server.binary, server.workers, server.data_dir + "-limited",
+                     server.log_path + ".limited", ["--max-recursion-rounds", "40"])
+    limited.start()
+    try:
+        conn = limited.connect()
+        cur = conn.cursor()
+        expect_error(cur, "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) "
+                          "SELECT count(*) FROM t", "54000")
+        expect_usable(cur)
+        expect_rows(cur, "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t "
+                         "WHERE n < 30) SELECT count(*) FROM t", [(30,)])
+        query(cur, "CREATE TABLE edges (a int, b int)")
+        query(cur, "INSERT INTO edges VALUES (1, 2), (2, 1)")
+        # UNION ALL over a cycle never converges; UNION does
+        query(cur, "CREATE MATERIALIZED VIEW walks AS WITH RECURSIVE w(a, b) AS "
+                   "(SELECT a, b FROM edges UNION ALL SELECT w.a, e.b FROM w JOIN edges e ON w.b = e.a) "
+                   "SELECT * FROM w")
+        query(cur, "CREATE MATERIALIZED VIEW reach AS WITH RECURSIVE w(a, b) AS "
+                   "(SELECT a, b FROM edges UNION SELECT w.a, e.b FROM w JOIN edges e ON w.b = e.a) "
+                   "SELECT * FROM w")
+        expect_error(cur, "SELECT count(*) FROM walks", "54000")
+        expect_rows(cur, "SELECT a, b FROM reach ORDER BY a, b", [(1, 1), (1, 2), (2, 1), (2, 2)])
+        conn.close()
+    finally:
+        limited.stop()
+
+
 def test_drop_dependency(server):
     """DROP TABLE with a dependent view fails with 2BP01 and changes nothing."""
     conn = server.connect()
@@ -386,6 +418,7 @@ TESTS = [
     test_error_codes,
     test_column_names,
     test_view_errors,
+    test_recursion_limit,
     test_drop_dependency,
     test_unknown_database,
     test_transactions,
