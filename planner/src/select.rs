@@ -47,25 +47,23 @@ fn cast_name(t: &ast::DataType) -> String {
 /// The short name PostgreSQL gives a cast's column (`x::int` is `int4`;
 /// an array cast is named after its element type).
 fn type_label(ty: ScalarType) -> &'static str {
-    {
-        match ty {
-            ScalarType::Bool => "bool",
-            ScalarType::Int16 => "int2",
-            ScalarType::Int32 => "int4",
-            ScalarType::Int64 => "int8",
-            ScalarType::Float32 => "float4",
-            ScalarType::Float64 => "float8",
-            ScalarType::Numeric(_) => "numeric",
-            ScalarType::Text => "text",
-            ScalarType::Varchar(_) => "varchar",
-            ScalarType::Char(_) => "bpchar",
-            ScalarType::Date => "date",
-            ScalarType::Timestamp => "timestamp",
-            ScalarType::TimestampTz => "timestamptz",
-            ScalarType::Interval => "interval",
-            ScalarType::Jsonb => "jsonb",
-            ScalarType::Array(e) => type_label(e.scalar()),
-        }
+    match ty {
+        ScalarType::Bool => "bool",
+        ScalarType::Int16 => "int2",
+        ScalarType::Int32 => "int4",
+        ScalarType::Int64 => "int8",
+        ScalarType::Float32 => "float4",
+        ScalarType::Float64 => "float8",
+        ScalarType::Numeric(_) => "numeric",
+        ScalarType::Text => "text",
+        ScalarType::Varchar(_) => "varchar",
+        ScalarType::Char(_) => "bpchar",
+        ScalarType::Date => "date",
+        ScalarType::Timestamp => "timestamp",
+        ScalarType::TimestampTz => "timestamptz",
+        ScalarType::Interval => "interval",
+        ScalarType::Jsonb => "jsonb",
+        ScalarType::Array(e) => type_label(e.scalar()),
     }
 }
 

@@ -364,7 +364,7 @@ impl Binder<'_> {
             .project((arity..arity + cols.len()).collect());
         Ok(StatementPlan::Insert {
             table: table.id,
-            source: fold_constant(source),
+            source: fold_constant(crate::optimize::optimize(source)),
         })
     }
 
