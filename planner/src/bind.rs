@@ -35,18 +35,27 @@ enum CteUse {
     /// `depth` enclosing subquery scopes.
     Recursive {
         depth: usize,
+        /// References the step's text makes to the name.
+        uses: std::rc::Rc<std::cell::Cell<usize>>,
     },
     /// A name that must not be read here: reading it fails with this error.
     Forbidden(&'static str, String),
 }
 
 /// Checks that the step of a recursive query reads the recursive
-/// reference in a way whose fixed point is PostgreSQL's answer: once, and
-/// only through operators that distribute over union (with UNION, also
-/// DISTINCT and EXCEPT on the reading side, which distribute over set union).
-fn check_recursive_step(step: &Plan, id: usize, distinct: bool, name: &str) -> SqlResult<()> {
-    let mut refs = 0;
-    step.visit(&mut |p| refs += matches!(p, Plan::RecRef { id: i, .. } if *i == id) as usize);
+/// reference in a way whose fixed point is PostgreSQL's answer: once in its
+/// text (`refs`; decorrelating a subquery that filters the reading rows
+/// repeats the reference in the plan, linearly), and only through
+/// operators that distribute over union (with UNION, also DISTINCT and
+/// EXCEPT on the reading side, which distribute over set union). Outer
+/// joins are refused where they are bound (`join::lower_join`).
+fn check_recursive_step(
+    step: &Plan,
+    id: usize,
+    distinct: bool,
+    name: &str,
+    refs: usize,
+) -> SqlResult<()> {
     let err = |m: String| Err(SqlError::new(sqlstate::INVALID_RECURSION, m));
     let mut result = Ok(());
     step.visit(&mut |p| {
@@ -72,18 +81,12 @@ fn check_recursive_step(step: &Plan, id: usize, distinct: bool, name: &str) -> S
                     "EXCEPT in the recursive term of WITH RECURSIVE … UNION ALL",
                 )),
             },
-            Plan::Negate { .. } => err(format!(
-                "recursive reference to query \"{name}\" must not appear within an outer join"
-            )),
             Plan::Window { .. } => Err(SqlError::unsupported(
                 "window functions in the recursive term of WITH RECURSIVE",
             )),
             Plan::TopK { .. } => Err(SqlError::new(
                 sqlstate::FEATURE_NOT_SUPPORTED,
                 "LIMIT or DISTINCT ON in a recursive query is not implemented",
-            )),
-            Plan::Distinct { .. } | Plan::Reduce { .. } if !distinct => Err(SqlError::unsupported(
-                "DISTINCT or GROUP BY in the recursive term of WITH RECURSIVE … UNION ALL",
             )),
             _ => Ok(()),
         };
@@ -280,17 +283,32 @@ impl<'a> Binder<'a> {
         }
         let arity = scope.len();
         let depth = self.outer.borrow().len();
+        let uses = std::rc::Rc::new(std::cell::Cell::new(0));
         let step = self.with_cte(
             name,
             Plan::RecRef { id, arity },
             scope,
-            CteUse::Recursive { depth },
+            CteUse::Recursive {
+                depth,
+                uses: uses.clone(),
+            },
             || self.bind_set_expr(right),
         )?;
         if !step.plan.reads_rec(id) {
             return self.bind_set_operation(&ast::SetOperator::Union, quantifier, base, step);
         }
         let distinct = !matches!(quantifier, ast::SetQuantifier::All);
+        // PostgreSQL applies a UNION ALL step's DISTINCT / GROUP BY to each
+        // round's new rows; a fixed point applies it to all rows
+        if let SetExpr::Select(sel) = right.as_ref() {
+            let grouped =
+                !matches!(&sel.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+            if !distinct && (sel.distinct.is_some() || grouped) {
+                return Err(SqlError::unsupported(
+                    "DISTINCT or GROUP BY in the recursive term of WITH RECURSIVE … UNION ALL",
+                ));
+            }
+        }
         if base.scope.len() != step.scope.len() {
             return Err(SqlError::new(
                 sqlstate::SYNTAX_ERROR,
@@ -321,7 +339,7 @@ impl<'a> Binder<'a> {
         } else {
             step.plan.map(casts).project((arity..2 * arity).collect())
         };
-        check_recursive_step(&step_plan, id, distinct, name)?;
+        check_recursive_step(&step_plan, id, distinct, name, uses.get())?;
         Ok(Rel {
             plan: Plan::Recursive {
                 id,
@@ -643,6 +661,16 @@ impl<'a> Binder<'a> {
         })
     }
 
+    /// The name of the recursive query whose reference is `RecRef { id }`.
+    pub fn recursive_name(&self, id: usize) -> String {
+        self.ctes
+            .borrow()
+            .iter()
+            .find(|c| matches!(c.plan, Plan::RecRef { id: i, .. } if i == id))
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    }
+
     /// Binds a table, materialized view, view or CTE by name.
     pub fn bind_named_relation(&self, name: &str, alias: Option<&str>) -> SqlResult<Rel> {
         let label = alias.unwrap_or(name);
@@ -650,13 +678,13 @@ impl<'a> Binder<'a> {
             match &cte.use_ {
                 CteUse::Plain => {}
                 CteUse::Forbidden(code, message) => return Err(SqlError::new(code, message.clone())),
-                CteUse::Recursive { depth } if self.outer.borrow().len() > *depth => {
+                CteUse::Recursive { depth, .. } if self.outer.borrow().len() > *depth => {
                     return Err(SqlError::new(
                         sqlstate::INVALID_RECURSION,
                         format!("recursive reference to query \"{name}\" must not appear within a subquery"),
                     ))
                 }
-                CteUse::Recursive { .. } => {}
+                CteUse::Recursive { uses, .. } => uses.set(uses.get() + 1),
             }
             return Ok(Rel {
                 plan: cte.plan.clone(),

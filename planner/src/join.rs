@@ -125,6 +125,26 @@ pub fn lower_join(
     pred: Option<Expr>,
     _extra: Vec<Expr>,
 ) -> SqlResult<Rel> {
+    if kind != JoinKind::Inner {
+        // the padded rows of an outer join are not linear in its inputs
+        let mut rec = None;
+        for side in [&left.plan, &right.plan] {
+            side.visit(&mut |p| {
+                if let Plan::RecRef { id, .. } = p {
+                    rec = Some(*id);
+                }
+            });
+        }
+        if let Some(id) = rec {
+            return Err(SqlError::new(
+                sqlstate::INVALID_RECURSION,
+                format!(
+                    "recursive reference to query \"{}\" must not appear within an outer join",
+                    b.recursive_name(id)
+                ),
+            ));
+        }
+    }
     let la = left.scope.len();
     let ra = right.scope.len();
     let mut conj = vec![];
