@@ -5,7 +5,7 @@
 use crate::aggregate;
 use crate::render::compare;
 use catalog::{sqlstate, Datum, Row, SqlError, SqlResult, F64};
-use planner::{Aggregate, Expr, Frame, FrameBound, SortKey, WindowCall, WindowFunc};
+use planner::{Aggregate, AggregateFunc, Expr, Frame, FrameBound, SortKey, WindowCall, WindowFunc};
 
 /// The rows of one partition with the calls' values, consolidated.
 pub fn evaluate(
@@ -191,12 +191,32 @@ fn evaluate_call(call: &WindowCall, p: &Peers, group: &[usize]) -> SqlResult<Vec
         WindowFunc::Aggregate(func) => {
             let col = call.args.first().copied().unwrap_or(0);
             let agg = Aggregate::new(func, Expr::Column(col), false);
+            // frames that start at the partition's first row grow as the
+            // row advances: such aggregates that combine take the previous
+            // frame's value and add the rows past its end
+            let combine = call.frame.start == FrameBound::UnboundedPreceding
+                && matches!(
+                    func,
+                    AggregateFunc::Count
+                        | AggregateFunc::CountStar
+                        | AggregateFunc::Sum(_)
+                        | AggregateFunc::Min
+                        | AggregateFunc::Max
+                        | AggregateFunc::BoolAnd
+                        | AggregateFunc::BoolOr
+                );
             let mut last: Option<(std::ops::Range<usize>, Datum)> = None;
             for i in 0..n {
                 let f = p.frame(&call.frame, i);
                 let value = match &last {
                     // peers and shared frames give the same value
                     Some((r, v)) if *r == f => v.clone(),
+                    Some((r, v)) if combine && r.start == f.start && r.end <= f.end => {
+                        let vals: Vec<(&Row, isize)> =
+                            rows[r.end..f.end].iter().map(|r| (*r, 1)).collect();
+                        let more = aggregate::evaluate_one(&agg, col, col, &vals)?;
+                        combined(func, v.clone(), more)?
+                    }
                     _ => {
                         let vals: Vec<(&Row, isize)> =
                             rows[f.clone()].iter().map(|r| (*r, 1)).collect();
@@ -209,6 +229,28 @@ fn evaluate_call(call: &WindowCall, p: &Peers, group: &[usize]) -> SqlResult<Vec
         }
     }
     Ok(out)
+}
+
+/// The aggregate over two disjoint row sets from the aggregate over each
+/// (NULL: the set had no non-NULL value).
+fn combined(func: AggregateFunc, a: Datum, b: Datum) -> SqlResult<Datum> {
+    use planner::expr::BinaryOp;
+    if a.is_null() {
+        return Ok(b);
+    }
+    if b.is_null() {
+        return Ok(a);
+    }
+    match func {
+        AggregateFunc::Count | AggregateFunc::CountStar | AggregateFunc::Sum(_) => {
+            planner::func::eval_binary(BinaryOp::Add, a, b)
+        }
+        AggregateFunc::Min => Ok(a.min(b)),
+        AggregateFunc::Max => Ok(a.max(b)),
+        AggregateFunc::BoolAnd => planner::func::eval_binary(BinaryOp::And, a, b),
+        AggregateFunc::BoolOr => planner::func::eval_binary(BinaryOp::Or, a, b),
+        other => Err(SqlError::internal(format!("{other:?} does not combine"))),
+    }
 }
 
 /// PostgreSQL's ntile: `n` rows into `k` buckets, the first `n % k` one

@@ -6,7 +6,8 @@
 //! ```text
 //! tests/pg.sh start      # optional: the PostgreSQL comparison
 //! cargo bench -p server --bench e2e -- [--rows N] [--updates N] [--workers N]
-//!                                      [--pg-port P] [--no-pg] [--only ingest|compaction]
+//!                                      [--pg-port P] [--no-pg]
+//!                                      [--only ingest|compaction|minmax|recursive|window]
 //! ```
 //! Prints Markdown tables for docs/benchmarks.md.
 
@@ -365,6 +366,144 @@ async fn bench_minmax(args: &Args) -> (f64, f64) {
     )
 }
 
+/// p50 and p99 of `samples` (milliseconds).
+fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    (
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    )
+}
+
+/// Loads `rows` (SQL tuples) into `table` in 1000-row INSERTs.
+async fn load(c: &Client, table: &str, rows: impl Iterator<Item = String>) {
+    let rows: Vec<String> = rows.collect();
+    for chunk in rows.chunks(BATCH as usize) {
+        exec(
+            c,
+            &format!("INSERT INTO {table} VALUES {}", chunk.join(",")),
+        )
+        .await;
+    }
+}
+
+/// Transitive closure (WITH RECURSIVE … UNION) over 40 chains of 50 edges
+/// as a materialized view: the time to build it, then the write-and-read
+/// latency of adding an edge at a chain's end (50 new paths) and of
+/// deleting an edge in a chain's middle and putting it back (625 paths
+/// retracted, then derived again).
+async fn bench_recursive(args: &Args) -> (f64, u64, (f64, f64), (f64, f64)) {
+    const CHAINS: u64 = 40;
+    const LEN: u64 = 50;
+    let server = Server::start(args, &["--unsafe-no-fsync"]);
+    let c = connect_ripple(&server).await;
+    exec(&c, "CREATE TABLE edges (src bigint, dst bigint)").await;
+    load(
+        &c,
+        "edges",
+        (0..CHAINS).flat_map(|k| {
+            (0..LEN).map(move |i| format!("({}, {})", k * 1000 + i, k * 1000 + i + 1))
+        }),
+    )
+    .await;
+    let start = Instant::now();
+    exec(
+        &c,
+        "CREATE MATERIALIZED VIEW reach AS WITH RECURSIVE r(a, b) AS (SELECT src, dst FROM edges \
+         UNION SELECT r.a, e.dst FROM r JOIN edges e ON r.b = e.src) SELECT a, b FROM r",
+    )
+    .await;
+    let paths: u64 = first_value(&c, "SELECT count(*) FROM reach")
+        .await
+        .parse()
+        .expect("count");
+    let build_s = start.elapsed().as_secs_f64();
+    let mut grow = vec![];
+    let mut cut = vec![];
+    for i in 0..20u64 {
+        let k = i % CHAINS;
+        let start = Instant::now();
+        exec(
+            &c,
+            &format!(
+                "INSERT INTO edges VALUES ({}, {})",
+                k * 1000 + LEN + i / CHAINS,
+                k * 1000 + LEN + i / CHAINS + 1
+            ),
+        )
+        .await;
+        let _ = first_value(
+            &c,
+            &format!("SELECT count(*) FROM reach WHERE a = {}", k * 1000),
+        )
+        .await;
+        grow.push(start.elapsed().as_secs_f64() * 1000.0);
+        let mid = k * 1000 + LEN / 2;
+        let start = Instant::now();
+        exec(&c, &format!("DELETE FROM edges WHERE src = {mid}")).await;
+        let _ = first_value(
+            &c,
+            &format!("SELECT count(*) FROM reach WHERE a = {}", k * 1000),
+        )
+        .await;
+        cut.push(start.elapsed().as_secs_f64() * 1000.0);
+        exec(
+            &c,
+            &format!("INSERT INTO edges VALUES ({mid}, {})", mid + 1),
+        )
+        .await;
+    }
+    let after: u64 = first_value(&c, "SELECT count(*) FROM reach")
+        .await
+        .parse()
+        .expect("count");
+    assert!(after > paths, "the closure did not grow");
+    (build_s, paths, percentiles(grow), percentiles(cut))
+}
+
+/// Window functions in views over `rows` rows in 100 partitions: a running
+/// sum and a row_number() <= 3 filter; the write-and-read latency of an
+/// insert into one partition.
+async fn bench_window(args: &Args) -> ((f64, f64), (f64, f64)) {
+    let server = Server::start(args, &["--unsafe-no-fsync"]);
+    let c = connect_ripple(&server).await;
+    exec(&c, "CREATE TABLE m (g int, v bigint)").await;
+    exec(
+        &c,
+        "CREATE MATERIALIZED VIEW running AS SELECT g, v, sum(v) OVER (PARTITION BY g ORDER BY v) AS s FROM m",
+    )
+    .await;
+    exec(
+        &c,
+        "CREATE MATERIALIZED VIEW top3 AS SELECT g, v FROM (SELECT g, v, row_number() OVER \
+         (PARTITION BY g ORDER BY v DESC) AS rn FROM m) x WHERE rn <= 3",
+    )
+    .await;
+    load(
+        &c,
+        "m",
+        (0..args.rows).map(|i| format!("({}, {})", i % 100, (i * 7919) % 1_000_003)),
+    )
+    .await;
+    let mut run = vec![];
+    let mut top = vec![];
+    for i in 0..100u64 {
+        let start = Instant::now();
+        exec(&c, &format!("INSERT INTO m VALUES (7, {})", 500_000 + i)).await;
+        let _ = first_value(&c, "SELECT max(s) FROM running WHERE g = 7").await;
+        run.push(start.elapsed().as_secs_f64() * 1000.0);
+        let start = Instant::now();
+        exec(&c, &format!("INSERT INTO m VALUES (8, {})", 2_000_000 + i)).await;
+        let seen: i64 = first_value(&c, "SELECT max(v) FROM top3 WHERE g = 8")
+            .await
+            .parse()
+            .expect("max");
+        top.push(start.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(seen, 2_000_000 + i as i64, "top3 did not follow");
+    }
+    (percentiles(run), percentiles(top))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args = parse_args();
@@ -404,6 +543,22 @@ async fn main() {
         println!(
             "\nmin/max view over one group of {} rows: insert a new max, then read it, p50 / p99: {p50:.2} / {p99:.2} ms",
             args.group_rows
+        );
+    }
+    if want("recursive") {
+        let (build, paths, grow, cut) = bench_recursive(&args).await;
+        println!(
+            "\nWITH RECURSIVE closure view over 40 chains of 50 edges ({paths} paths): built in {build:.2} s; \
+             add an edge at a chain's end then read, p50 / p99: {:.2} / {:.2} ms; delete a middle edge then read: {:.2} / {:.2} ms",
+            grow.0, grow.1, cut.0, cut.1
+        );
+    }
+    if want("window") {
+        let (run, top) = bench_window(&args).await;
+        println!(
+            "\nwindow views over {} rows in 100 partitions: insert then read a running sum, p50 / p99: {:.2} / {:.2} ms; \
+             a row_number() <= 3 view: {:.2} / {:.2} ms",
+            args.rows, run.0, run.1, top.0, top.1
         );
     }
     if want("compaction") {
