@@ -7,8 +7,10 @@ use crate::aggregate;
 use crate::worker::{ErrTrace, RowTrace};
 use catalog::{GlobalId, Row, SqlError};
 use differential_dataflow::lattice::Lattice;
-use differential_dataflow::operators::arrange::ShutdownButton;
+use differential_dataflow::operators::arrange::{Arranged, ShutdownButton, TraceAgent};
 use differential_dataflow::operators::iterate::Variable;
+use differential_dataflow::trace::wrappers::frontier::TraceFrontier;
+use differential_dataflow::trace::TraceReader;
 use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
 use planner::{AggregateFunc, Plan, SortKey};
@@ -49,35 +51,40 @@ pub struct RenderCtx<'s, 'a> {
 }
 
 impl<'s> RenderCtx<'s, '_> {
-    fn import_rows(&mut self, id: GlobalId) -> Result<Rows<'s>, SqlError> {
-        let (trace, is_index) = self
-            .imports
-            .rows
-            .get(&id)
-            .ok_or_else(|| SqlError::internal(format!("collection {id} is not available")))?;
-        let mut trace = trace.clone();
-        let (arranged, button) = trace.import_frontier_core(
+    /// Imports a shared trace into this dataflow as of `as_of`.
+    fn import<Tr>(
+        &mut self,
+        trace: &TraceAgent<Tr>,
+        name: String,
+    ) -> Arranged<'s, TraceFrontier<TraceAgent<Tr>>>
+    where
+        Tr: TraceReader<Time = u64> + 'static,
+    {
+        let (arranged, button) = trace.clone().import_frontier_core(
             self.scope,
-            &format!("Import {id}"),
+            &name,
             Antichain::from_elem(self.as_of),
             Antichain::new(),
         );
         self.buttons.push(button);
+        arranged
+    }
+
+    fn import_rows(&mut self, id: GlobalId) -> Result<Rows<'s>, SqlError> {
+        let rows = self.imports.rows;
+        let (trace, is_index) = rows
+            .get(&id)
+            .ok_or_else(|| SqlError::internal(format!("collection {id} is not available")))?;
         let is_index = *is_index;
-        Ok(arranged
+        Ok(self
+            .import(trace, format!("Import {id}"))
             .as_collection(move |k: &Row, v: &Row| if is_index { v.clone() } else { k.clone() }))
     }
 
     fn import_errs(&mut self, id: GlobalId) {
-        if let Some(trace) = self.imports.errs.get(&id) {
-            let mut trace = trace.clone();
-            let (arranged, button) = trace.import_frontier_core(
-                self.scope,
-                &format!("ImportErrors {id}"),
-                Antichain::from_elem(self.as_of),
-                Antichain::new(),
-            );
-            self.buttons.push(button);
+        let errs = self.imports.errs;
+        if let Some(trace) = errs.get(&id) {
+            let arranged = self.import(trace, format!("ImportErrors {id}"));
             self.errs
                 .push(arranged.as_collection(|k: &SqlError, _: &()| k.clone()));
         }
@@ -232,19 +239,11 @@ impl<'s> RenderCtx<'s, '_> {
     ) -> Result<Rows<'s>, SqlError> {
         let lkeys: Vec<usize> = on.iter().map(|(l, _)| *l).collect();
         let l = self.render(left)?.map(move |r| (join_key(&r, &lkeys), r));
-        let (trace, _) = self
-            .imports
-            .rows
+        let rows = self.imports.rows;
+        let (trace, _) = rows
             .get(&ix)
             .ok_or_else(|| SqlError::internal(format!("index {ix} is not available")))?;
-        let mut trace = trace.clone();
-        let (arranged, button) = trace.import_frontier_core(
-            self.scope,
-            &format!("ImportIndex {ix}"),
-            Antichain::from_elem(self.as_of),
-            Antichain::new(),
-        );
-        self.buttons.push(button);
+        let arranged = self.import(trace, format!("ImportIndex {ix}"));
         if let Plan::Get { id, .. } = right {
             self.import_errs(*id);
         }

@@ -265,10 +265,7 @@ impl Binder<'_> {
                 "aggregate function calls cannot be nested",
             ));
         }
-        let mut arg = self.bind_expr(&args[0], ctx)?;
-        if arg.unknown {
-            arg = Typed::new(arg.cast_to(ScalarType::Text)?, ScalarType::Text);
-        }
+        let mut arg = self.bind_expr(&args[0], ctx)?.text_if_unknown()?;
         use ScalarType::*;
         let t = arg.ty.base();
         let bad = || {
@@ -314,16 +311,8 @@ impl Binder<'_> {
                 (f, r)
             }
             "string_agg" => (AggregateFunc::StringAgg, Text),
-            "jsonb_agg" => {
-                if arg.unknown {
-                    arg = Typed::new(arg.cast_to(Text)?, Text);
-                }
-                (AggregateFunc::JsonbAgg, Jsonb)
-            }
+            "jsonb_agg" => (AggregateFunc::JsonbAgg, Jsonb),
             "array_agg" => {
-                if arg.unknown {
-                    arg = Typed::new(arg.cast_to(Text)?, Text);
-                }
                 let elem = catalog::ElemType::of(arg.ty)
                     .ok_or_else(|| SqlError::unsupported("array_agg of arrays"))?;
                 (AggregateFunc::ArrayAgg, Array(elem))
@@ -358,22 +347,12 @@ impl Binder<'_> {
         let mut order = vec![];
         if func == AggregateFunc::StringAgg {
             let delim = self.bind_expr(&args[1], ctx)?;
-            let name_of = |t: &Typed| {
-                if t.unknown {
-                    "unknown".to_string()
-                } else {
-                    t.ty.name()
-                }
-            };
-            let signature = format!("string_agg({}, {})", name_of(&arg), name_of(&delim));
+            let no_such = no_such_function("string_agg", &[arg.clone(), delim.clone()]);
             let text = |t: Typed| -> SqlResult<Typed> {
                 match t.ty.base() {
                     Text | Varchar(_) | Char(_) => Ok(Typed::new(t.cast_to(Text)?, Text)),
-                    _ if t.unknown => Ok(Typed::new(t.cast_to(Text)?, Text)),
-                    _ => Err(SqlError::new(
-                        sqlstate::UNDEFINED_FUNCTION,
-                        format!("function {signature} does not exist"),
-                    )),
+                    _ if t.unknown => t.text_if_unknown(),
+                    _ => Err(no_such.clone()),
                 }
             };
             arg = text(arg)?;
@@ -391,11 +370,7 @@ impl Binder<'_> {
                         "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
                     ));
                 }
-                let key = if key.unknown {
-                    Typed::new(key.cast_to(Text)?, Text)
-                } else {
-                    key
-                };
+                let key = key.text_if_unknown()?;
                 order.push(crate::bind::sort_key(extra.len(), &o.options));
                 extra.push(key.expr);
             }
@@ -532,17 +507,24 @@ impl Binder<'_> {
                     B::PGRegexNotIMatch => Some((Func::RegexIMatch, true)),
                     _ => None,
                 };
-                if let Some((func, negated)) = regex {
-                    let args = vec![self.bind_expr(left, ctx)?, self.bind_expr(right, ctx)?];
-                    let t = bind_builtin(func.name(), func, args)?;
-                    return Ok(negate_if(t, negated));
-                }
-                if let Some(t) = self.bind_json_operator(op, left, right, ctx)? {
-                    return Ok(t);
-                }
-                let (bop, sym) = binary_op(op)?;
+                // an operator Ripple lacks fails before its operands bind
+                let plain = match regex.is_some() || is_json_operator(op) {
+                    true => None,
+                    false => Some(binary_op(op)?),
+                };
                 let l = self.bind_expr(left, ctx)?;
                 let r = self.bind_expr(right, ctx)?;
+                if let Some((func, negated)) = regex {
+                    let t = bind_builtin(func.name(), func, vec![l, r])?;
+                    return Ok(negate_if(t, negated));
+                }
+                if let Some(t) = bind_json_operator(op, &l, &r)? {
+                    return Ok(t);
+                }
+                let (bop, sym) = match plain {
+                    Some(p) => p,
+                    None => binary_op(op)?,
+                };
                 bind_binary(bop, sym, l, r)
             }
             AstExpr::Like {
@@ -1154,19 +1136,13 @@ impl Binder<'_> {
                 };
                 let exprs = bound
                     .into_iter()
-                    .map(|b| {
-                        if b.unknown {
-                            b.cast_to(Text)
-                        } else {
-                            Ok(b.expr)
-                        }
-                    })
+                    .map(|b| Ok(b.text_if_unknown()?.expr))
                     .collect::<SqlResult<Vec<_>>>()?;
                 Ok(Typed::new(Expr::Call(func, exprs), Jsonb))
             }
             "to_jsonb" if n == 1 => {
                 let b = bound.into_iter().next().expect("one");
-                let e = if b.unknown { b.cast_to(Text)? } else { b.expr };
+                let e = b.text_if_unknown()?.expr;
                 Ok(Typed::new(Expr::Call(Func::ToJsonb, vec![e]), Jsonb))
             }
             "jsonb_typeof" | "jsonb_array_length" if n == 1 => {
@@ -1208,13 +1184,7 @@ impl Binder<'_> {
             "concat" => {
                 let exprs = bound
                     .into_iter()
-                    .map(|b| {
-                        if b.unknown {
-                            b.cast_to(Text)
-                        } else {
-                            Ok(b.expr)
-                        }
-                    })
+                    .map(|b| Ok(b.text_if_unknown()?.expr))
                     .collect::<SqlResult<Vec<_>>>()?;
                 Ok(Typed::new(Expr::Call(Func::Concat, exprs), Text))
             }
@@ -1228,23 +1198,7 @@ impl Binder<'_> {
     fn bind_array_function(&self, name: &str, bound: Vec<Typed>) -> SqlResult<Typed> {
         use ScalarType::*;
         let n = bound.len();
-        let sig = || {
-            SqlError::new(
-                sqlstate::UNDEFINED_FUNCTION,
-                format!(
-                    "function {name}({}) does not exist",
-                    bound
-                        .iter()
-                        .map(|b| if b.unknown {
-                            "unknown".into()
-                        } else {
-                            b.ty.name()
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        };
+        let sig = || no_such_function(name, &bound);
         let array = |t: &Typed| match t.ty {
             Array(e) if !t.unknown => Some(e),
             _ => None,
@@ -1310,106 +1264,96 @@ impl Binder<'_> {
         };
         Ok(Typed::new(Expr::Call(func, exprs), ty))
     }
+}
 
-    /// The jsonb operators (`->`, `->>`, `#>`, `#>>`, `@>`, `<@`, `?`, and
-    /// `||` between jsonb values), or `None` for other operators.
-    fn bind_json_operator(
-        &self,
-        op: &ast::BinaryOperator,
-        left: &AstExpr,
-        right: &AstExpr,
-        ctx: ExprCtx,
-    ) -> SqlResult<Option<Typed>> {
-        use ast::BinaryOperator as B;
-        use ScalarType::*;
-        let json_op = matches!(
-            op,
-            B::Arrow
-                | B::LongArrow
-                | B::HashArrow
-                | B::HashLongArrow
-                | B::AtArrow
-                | B::ArrowAt
-                | B::Question
-        );
-        if !json_op && *op != B::StringConcat {
-            return Ok(None);
-        }
-        let l = self.bind_expr(left, ctx)?;
-        let r = self.bind_expr(right, ctx)?;
-        // jsonb || jsonb merges; with text on one side it is text concatenation
-        let json_side = |t: &Typed| t.unknown || t.ty == Jsonb;
-        if *op == B::StringConcat
-            && !(json_side(&l) && json_side(&r) && (l.ty == Jsonb || r.ty == Jsonb))
-        {
-            return Ok(None);
-        }
-        let no_operator = |l: &Typed, r: &Typed| {
-            let name = |t: &Typed| {
-                if t.unknown {
-                    "unknown".to_string()
-                } else {
-                    t.ty.name()
-                }
-            };
-            SqlError::new(
-                sqlstate::UNDEFINED_FUNCTION,
-                format!("operator does not exist: {} {op} {}", name(l), name(r)),
-            )
-            .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
-        };
-        if !(l.unknown || l.ty == Jsonb) {
-            return Err(no_operator(&l, &r));
-        }
-        let lhs = l.clone().cast_to(Jsonb)?;
-        let (func, rhs, ty) = match op {
-            B::Arrow | B::LongArrow => {
-                let func = if *op == B::Arrow {
-                    Func::JsonGet
-                } else {
-                    Func::JsonGetText
-                };
-                let ty = if *op == B::Arrow { Jsonb } else { Text };
-                let rhs = match r.ty {
-                    _ if r.unknown => r.clone().cast_to(Text)?,
-                    Int16 | Int32 => r.clone().cast_to(Int32)?,
-                    t if t.is_string() => r.clone().cast_to(Text)?,
-                    _ => return Err(no_operator(&l, &r)),
-                };
-                (func, rhs, ty)
-            }
-            B::HashArrow | B::HashLongArrow => {
-                if !(r.unknown || r.ty.is_string()) {
-                    return Err(no_operator(&l, &r));
-                }
-                let func = if *op == B::HashArrow {
-                    Func::JsonPath
-                } else {
-                    Func::JsonPathText
-                };
-                let ty = if *op == B::HashArrow { Jsonb } else { Text };
-                (func, r.clone().cast_to(Text)?, ty)
-            }
-            B::AtArrow | B::ArrowAt | B::StringConcat => {
-                if !(r.unknown || r.ty == Jsonb) {
-                    return Err(no_operator(&l, &r));
-                }
-                let (func, ty) = match op {
-                    B::AtArrow => (Func::JsonContains, Bool),
-                    B::ArrowAt => (Func::JsonContained, Bool),
-                    _ => (Func::JsonConcat, Jsonb),
-                };
-                (func, r.clone().cast_to(Jsonb)?, ty)
-            }
-            _ => {
-                if !(r.unknown || r.ty.is_string()) {
-                    return Err(no_operator(&l, &r));
-                }
-                (Func::JsonHasKey, r.clone().cast_to(Text)?, Bool)
-            }
-        };
-        Ok(Some(Typed::new(Expr::Call(func, vec![lhs, rhs]), ty)))
+/// The jsonb operators other than `||`.
+fn is_json_operator(op: &ast::BinaryOperator) -> bool {
+    use ast::BinaryOperator as B;
+    matches!(
+        op,
+        B::Arrow
+            | B::LongArrow
+            | B::HashArrow
+            | B::HashLongArrow
+            | B::AtArrow
+            | B::ArrowAt
+            | B::Question
+    )
+}
+
+/// The jsonb operators (`->`, `->>`, `#>`, `#>>`, `@>`, `<@`, `?`, and
+/// `||` between jsonb values) over bound operands, or `None` for other
+/// operators.
+fn bind_json_operator(op: &ast::BinaryOperator, l: &Typed, r: &Typed) -> SqlResult<Option<Typed>> {
+    use ast::BinaryOperator as B;
+    use ScalarType::*;
+    if !is_json_operator(op) && *op != B::StringConcat {
+        return Ok(None);
     }
+    // jsonb || jsonb merges; with text on one side it is text concatenation
+    let json_side = |t: &Typed| t.unknown || t.ty == Jsonb;
+    if *op == B::StringConcat && !(json_side(l) && json_side(r) && (l.ty == Jsonb || r.ty == Jsonb))
+    {
+        return Ok(None);
+    }
+    let no_operator = || {
+        SqlError::new(
+            sqlstate::UNDEFINED_FUNCTION,
+            format!("operator does not exist: {} {op} {}", arg_type(l), arg_type(r)),
+        )
+        .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+    };
+    if !(l.unknown || l.ty == Jsonb) {
+        return Err(no_operator());
+    }
+    let lhs = l.clone().cast_to(Jsonb)?;
+    let (func, rhs, ty) = match op {
+        B::Arrow | B::LongArrow => {
+            let func = if *op == B::Arrow {
+                Func::JsonGet
+            } else {
+                Func::JsonGetText
+            };
+            let ty = if *op == B::Arrow { Jsonb } else { Text };
+            let rhs = match r.ty {
+                _ if r.unknown => r.clone().cast_to(Text)?,
+                Int16 | Int32 => r.clone().cast_to(Int32)?,
+                t if t.is_string() => r.clone().cast_to(Text)?,
+                _ => return Err(no_operator()),
+            };
+            (func, rhs, ty)
+        }
+        B::HashArrow | B::HashLongArrow => {
+            if !(r.unknown || r.ty.is_string()) {
+                return Err(no_operator());
+            }
+            let func = if *op == B::HashArrow {
+                Func::JsonPath
+            } else {
+                Func::JsonPathText
+            };
+            let ty = if *op == B::HashArrow { Jsonb } else { Text };
+            (func, r.clone().cast_to(Text)?, ty)
+        }
+        B::AtArrow | B::ArrowAt | B::StringConcat => {
+            if !(r.unknown || r.ty == Jsonb) {
+                return Err(no_operator());
+            }
+            let (func, ty) = match op {
+                B::AtArrow => (Func::JsonContains, Bool),
+                B::ArrowAt => (Func::JsonContained, Bool),
+                _ => (Func::JsonConcat, Jsonb),
+            };
+            (func, r.clone().cast_to(Jsonb)?, ty)
+        }
+        _ => {
+            if !(r.unknown || r.ty.is_string()) {
+                return Err(no_operator());
+            }
+            (Func::JsonHasKey, r.clone().cast_to(Text)?, Bool)
+        }
+    };
+    Ok(Some(Typed::new(Expr::Call(func, vec![lhs, rhs]), ty)))
 }
 
 /// A function from `builtins`: arguments cast to its signature's types.
@@ -1479,6 +1423,29 @@ fn bind_rounding(name: &str, bound: Vec<Typed>) -> SqlResult<Typed> {
         _ => Func::Floor,
     };
     Ok(Typed::new(Expr::Call(func, exprs), ty))
+}
+
+/// Argument types as PostgreSQL lists them in "function f(…) does not
+/// exist": `unknown` for untyped literals.
+pub fn arg_types(args: &[Typed]) -> String {
+    args.iter().map(arg_type).collect::<Vec<_>>().join(", ")
+}
+
+/// One argument's type as PostgreSQL names it in such messages.
+fn arg_type(t: &Typed) -> String {
+    if t.unknown {
+        "unknown".into()
+    } else {
+        t.ty.name()
+    }
+}
+
+/// `function name(types) does not exist` (42883) for these arguments.
+pub fn no_such_function(name: &str, args: &[Typed]) -> SqlError {
+    SqlError::new(
+        sqlstate::UNDEFINED_FUNCTION,
+        format!("function {name}({}) does not exist", arg_types(args)),
+    )
 }
 
 fn no_function(name: &str, n: usize) -> SqlError {

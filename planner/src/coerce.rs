@@ -97,6 +97,19 @@ impl Typed {
         }
     }
 
+    /// The value with an unknown literal resolved to `text`, as PostgreSQL
+    /// resolves one that no context types.
+    pub fn text_if_unknown(self) -> SqlResult<Typed> {
+        if self.unknown {
+            Ok(Typed::new(
+                self.cast_to(ScalarType::Text)?,
+                ScalarType::Text,
+            ))
+        } else {
+            Ok(self)
+        }
+    }
+
     /// Converts to `to`: unknown literals are parsed now (errors at plan
     /// time, as PostgreSQL reports them), other values get a cast.
     pub fn cast_to(self, to: ScalarType) -> SqlResult<Expr> {

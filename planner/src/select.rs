@@ -122,12 +122,7 @@ pub fn bind_grouped(
                 "aggregate functions are not allowed in GROUP BY",
             ));
         }
-        let t = b.bind_expr(resolved, ctx)?;
-        let t = if t.unknown {
-            Typed::new(t.cast_to(ScalarType::Text)?, ScalarType::Text)
-        } else {
-            t
-        };
+        let t = b.bind_expr(resolved, ctx)?.text_if_unknown()?;
         if !keys.iter().any(|k| k.expr == t.expr) {
             keys.push(t);
         }
@@ -216,12 +211,7 @@ pub fn bind_projection(
     for p in &s.projection {
         match p {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                let t = b.bind_expr(e, ctx)?;
-                let t = if t.unknown {
-                    Typed::new(t.cast_to(ScalarType::Text)?, ScalarType::Text)
-                } else {
-                    t
-                };
+                let t = b.bind_expr(e, ctx)?.text_if_unknown()?;
                 let name = match p {
                     SelectItem::ExprWithAlias { alias, .. } => ident_name(alias),
                     _ => derived_name(e),

@@ -243,25 +243,7 @@ impl Binder<'_> {
                 _ => return Err(SqlError::unsupported("named arguments to table functions")),
             }
         }
-        let sig = || {
-            bound
-                .iter()
-                .map(|b| {
-                    if b.unknown {
-                        "unknown".into()
-                    } else {
-                        b.ty.name()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let no_such = || {
-            SqlError::new(
-                sqlstate::UNDEFINED_FUNCTION,
-                format!("function {fname}({}) does not exist", sig()),
-            )
-        };
+        let no_such = || crate::bind_expr::no_such_function(fname, &bound);
         Ok(match (fname, bound.len()) {
             ("generate_series", 2 | 3) => {
                 use ScalarType::*;
@@ -320,12 +302,7 @@ impl Binder<'_> {
                     ScalarType::Jsonb,
                 )
             }
-            _ => {
-                return Err(SqlError::new(
-                    sqlstate::UNDEFINED_FUNCTION,
-                    format!("function {fname}({}) does not exist", sig()),
-                ))
-            }
+            _ => return Err(no_such()),
         })
     }
 

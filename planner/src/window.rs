@@ -150,11 +150,7 @@ impl Binder<'_> {
 
     /// A PARTITION BY or ORDER BY expression; unknown literals are text.
     fn bind_key(&self, e: &AstExpr, ctx: ExprCtx) -> SqlResult<Typed> {
-        let t = self.bind_expr(e, ctx)?;
-        if t.unknown {
-            return Ok(Typed::new(t.cast_to(ScalarType::Text)?, ScalarType::Text));
-        }
-        Ok(t)
+        self.bind_expr(e, ctx)?.text_if_unknown()
     }
 
     /// The call's OVER clause, named windows resolved.
@@ -260,16 +256,7 @@ impl Binder<'_> {
             .map(|a| self.bind_expr(a, ctx))
             .collect::<SqlResult<Vec<_>>>()?;
         let int = |t: &Typed| -> SqlResult<Expr> { t.clone().cast_to(ScalarType::Int32) };
-        let value = |t: &Typed| -> SqlResult<Typed> {
-            if t.unknown {
-                Ok(Typed::new(
-                    t.clone().cast_to(ScalarType::Text)?,
-                    ScalarType::Text,
-                ))
-            } else {
-                Ok(t.clone())
-            }
-        };
+        let value = |t: &Typed| t.clone().text_if_unknown();
         let no_such = || {
             SqlError::new(
                 sqlstate::UNDEFINED_FUNCTION,
