@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod error;
 pub mod json;
 pub mod strconv;
+pub mod system;
 pub mod types;
 pub mod wal;
 

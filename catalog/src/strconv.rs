@@ -354,6 +354,7 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
             Datum::Int32(parse_int(s, ty)?.try_into().map_err(|_| range_err(s, ty))?)
         }
         ScalarType::Int64 => Datum::Int64(parse_int(s, ty)?),
+        ScalarType::Oid => Datum::Int64(oid_from_int(parse_int(s, ScalarType::Int64)?).ok_or_else(|| range_err(s, ty))?),
         ScalarType::Float32 => {
             let f = parse_float(t).ok_or_else(bad)?;
             let f32v = f as f32;
@@ -428,6 +429,14 @@ pub fn pad_char(s: &str, n: u32) -> String {
         out.push(' ');
     }
     out
+}
+
+/// An integer as an oid: PostgreSQL accepts -2^31..2^32 and wraps negative
+/// values (`-1::oid` is 4294967295).
+pub fn oid_from_int(v: i64) -> Option<i64> {
+    (-(1i64 << 31)..(1i64 << 32))
+        .contains(&v)
+        .then_some(v as u32 as i64)
 }
 
 pub fn parse_bool(t: &str) -> Option<bool> {

@@ -45,6 +45,10 @@ pub enum ScalarType {
     Jsonb,
     /// A one-dimensional array of `ElemType` values (NULLs allowed).
     Array(ElemType),
+    /// An object identifier (unsigned 32 bits, held as `Datum::Int64`); the
+    /// type of the system catalogs' keys. `regclass`, `regtype`, `regproc`
+    /// and `regnamespace` values are oids too.
+    Oid,
 }
 
 /// The element types of arrays: the scalar types without typmods.
@@ -64,6 +68,7 @@ pub enum ElemType {
     TimestampTz,
     Interval,
     Jsonb,
+    Oid,
 }
 
 impl ElemType {
@@ -84,6 +89,7 @@ impl ElemType {
             ElemType::TimestampTz => ScalarType::TimestampTz,
             ElemType::Interval => ScalarType::Interval,
             ElemType::Jsonb => ScalarType::Jsonb,
+            ElemType::Oid => ScalarType::Oid,
         }
     }
 
@@ -104,6 +110,7 @@ impl ElemType {
             ScalarType::TimestampTz => ElemType::TimestampTz,
             ScalarType::Interval => ElemType::Interval,
             ScalarType::Jsonb => ElemType::Jsonb,
+            ScalarType::Oid => ElemType::Oid,
             ScalarType::Array(_) => return None,
         })
     }
@@ -125,6 +132,7 @@ impl ElemType {
             ElemType::TimestampTz => 1185,
             ElemType::Interval => 1187,
             ElemType::Jsonb => 3807,
+            ElemType::Oid => 1028,
         }
     }
 
@@ -146,6 +154,7 @@ impl ElemType {
             TimestampTz,
             Interval,
             Jsonb,
+            Oid,
         ]
         .into_iter()
         .find(|e| e.array_oid() == oid)
@@ -173,6 +182,7 @@ impl ScalarType {
             ScalarType::TimestampTz => "timestamp with time zone".into(),
             ScalarType::Interval => "interval".into(),
             ScalarType::Jsonb => "jsonb".into(),
+            ScalarType::Oid => "oid".into(),
             ScalarType::Array(e) => format!("{}[]", e.scalar().name()),
         }
     }
@@ -193,6 +203,7 @@ impl ScalarType {
             ScalarType::TimestampTz => "timestamp with time zone",
             ScalarType::Interval => "interval",
             ScalarType::Jsonb => "json",
+            ScalarType::Oid => "oid",
             ScalarType::Array(_) => "array",
         }
     }
@@ -215,6 +226,7 @@ impl ScalarType {
             ScalarType::TimestampTz => 1184,
             ScalarType::Interval => 1186,
             ScalarType::Jsonb => 3802,
+            ScalarType::Oid => 26,
             ScalarType::Array(e) => e.array_oid(),
         }
     }

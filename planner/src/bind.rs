@@ -102,8 +102,22 @@ fn check_recursive_step(
 
 /// Binds SQL against a catalog. Pure: the clock reading used for `now()` is
 /// passed in.
+/// The session of statements planned without one (view definitions).
+static NO_SESSION: catalog::system::SessionInfo = catalog::system::SessionInfo {
+    user: String::new(),
+    pid: 0,
+    settings: std::collections::BTreeMap::new(),
+    backends: Vec::new(),
+};
+
 pub struct Binder<'a> {
     pub catalog: &'a Catalog,
+    /// The session running the statement (user, settings) for the catalog
+    /// functions and system relations.
+    pub session: &'a catalog::system::SessionInfo,
+    /// Whether the statement read a system relation (whose rows are fixed
+    /// when it is planned, so no materialized view may read one).
+    pub system_used: std::cell::Cell<bool>,
     /// Statement time (epoch ms) for now(); `None` where now() is not allowed (views).
     pub now: Option<Timestamp>,
     /// Common table expressions in scope, innermost last.
@@ -133,8 +147,19 @@ pub struct Binder<'a> {
 
 impl<'a> Binder<'a> {
     pub fn new(catalog: &'a Catalog, now: Option<Timestamp>) -> Self {
+        Binder::with_session(catalog, now, &NO_SESSION)
+    }
+
+    /// A binder for statements of `session`.
+    pub fn with_session(
+        catalog: &'a Catalog,
+        now: Option<Timestamp>,
+        session: &'a catalog::system::SessionInfo,
+    ) -> Self {
         Binder {
             catalog,
+            session,
+            system_used: std::cell::Cell::new(false),
             now,
             ctes: RefCell::new(vec![]),
             next_rec: std::cell::Cell::new(0),
@@ -691,6 +716,10 @@ impl<'a> Binder<'a> {
                 scope: cte.scope.clone().with_alias(label),
             });
         }
+        // pg_catalog comes first in PostgreSQL's search path
+        if let Some(rel) = self.bind_system_relation(None, name, label) {
+            return Ok(rel);
+        }
         let item = self.catalog.resolve(name)?;
         if !self.used.borrow().contains(&item.id) {
             self.used.borrow_mut().push(item.id);
@@ -711,9 +740,12 @@ impl<'a> Binder<'a> {
                 }
                 *self.depth.borrow_mut() += 1;
                 let q = crate::parse_query(sql)?;
-                let inner = Binder::new(self.catalog, self.now);
+                let inner = Binder::with_session(self.catalog, self.now, self.session);
                 *inner.depth.borrow_mut() = *self.depth.borrow();
                 let rel = inner.bind_query(&q);
+                if inner.system_used.get() {
+                    self.system_used.set(true);
+                }
                 *self.depth.borrow_mut() -= 1;
                 Ok(Rel {
                     plan: rel?.plan,
@@ -735,9 +767,18 @@ impl<'a> Binder<'a> {
                 if args.is_some() {
                     return self.bind_table_function(tf);
                 }
-                let rel_name = object_name(name)?;
                 let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
-                let mut rel = self.bind_named_relation(&rel_name, alias_name.as_deref())?;
+                let mut rel = match system_schema(name) {
+                    Some((schema, rel_name)) => self
+                        .bind_system_relation(Some(&schema), &rel_name, alias_name.as_deref().unwrap_or(&rel_name))
+                        .ok_or_else(|| {
+                            SqlError::undefined_table(&format!("{schema}.{rel_name}"))
+                        })?,
+                    None => {
+                        let rel_name = object_name(name)?;
+                        self.bind_named_relation(&rel_name, alias_name.as_deref())?
+                    }
+                };
                 if let Some(a) = alias {
                     rename_columns(
                         &mut rel.scope,
@@ -1112,6 +1153,23 @@ pub fn rename_columns(scope: &mut Scope, names: &[String]) -> SqlResult<()> {
     Ok(())
 }
 
+/// `pg_catalog.x` or `information_schema.x` (optionally after the database
+/// name): the schema and the relation name.
+pub fn system_schema(name: &ast::ObjectName) -> Option<(String, String)> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident())
+        .map(ident_name)
+        .collect();
+    let (s, n) = match parts.as_slice() {
+        [s, n] => (s, n),
+        [d, s, n] if d == catalog::system::DATABASE => (s, n),
+        _ => return None,
+    };
+    matches!(s.as_str(), "pg_catalog" | "information_schema").then(|| (s.clone(), n.clone()))
+}
+
 /// A relation name: the last part, lower-cased unless quoted. `public.` and
 /// `pg_catalog.`-free schemas are accepted.
 pub fn object_name(name: &ast::ObjectName) -> SqlResult<String> {
@@ -1205,6 +1263,7 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
         },
         D::Interval { .. } => Interval,
         D::JSONB => Jsonb,
+        D::Regclass => Oid,
         D::Array(
             ast::ArrayElemTypeDef::SquareBracket(inner, _)
             | ast::ArrayElemTypeDef::AngleBracket(inner)
@@ -1217,8 +1276,20 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
                     .ok_or_else(|| SqlError::unsupported(format!("arrays of {}", elem.name())))?,
             )
         }
-        D::Custom(name, _) => match name.to_string().to_lowercase().as_str() {
+        D::Custom(name, _) => match custom_type_name(name).as_str() {
             "timestamptz" => TimestampTz,
+            "text" | "name" | "char" | "pg_node_tree" | "citext" => Text,
+            "varchar" => Varchar(None),
+            "numeric" | "decimal" => Numeric(None),
+            "date" => Date,
+            "timestamp" => Timestamp,
+            "interval" => Interval,
+            "jsonb" => Jsonb,
+            "oid" | "regclass" | "regtype" | "regproc" | "regprocedure" | "regnamespace" | "xid" => {
+                Oid
+            }
+            "int2vector" => Array(catalog::ElemType::Int16),
+            "oidvector" => Array(catalog::ElemType::Oid),
             "bpchar" => Char(1),
             "int" | "int4" | "serial" => Int32,
             "int8" | "bigserial" => Int64,
@@ -1241,6 +1312,24 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
             ))
         }
     })
+}
+
+/// A type name as written, without a `pg_catalog.` qualifier: quoted
+/// names keep their case (`"char"` is `char`).
+fn custom_type_name(name: &ast::ObjectName) -> String {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident())
+        .map(|i| match i.quote_style {
+            Some(_) => i.value.clone(),
+            None => i.value.to_lowercase(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [s, n] if s == "pg_catalog" => n.clone(),
+        _ => parts.join("."),
+    }
 }
 
 /// `IS NOT NULL` predicates over `cols`.

@@ -620,7 +620,24 @@ impl Binder<'_> {
                 if format.is_some() {
                     return Err(SqlError::unsupported("CAST … FORMAT"));
                 }
+                if let Some(kind) = crate::syscat::reg_kind(data_type) {
+                    let t = self.bind_expr(expr, ctx)?;
+                    return self.bind_reg_cast(t, kind);
+                }
                 let ty = crate::bind::bind_type(data_type)?;
+                // `x::regclass::text`: the object's name
+                if let AstExpr::Cast {
+                    expr: inner,
+                    data_type: inner_type,
+                    ..
+                } = expr.as_ref()
+                {
+                    if let (Some(kind), true) = (crate::syscat::reg_kind(inner_type), ty.is_string()) {
+                        let t = self.bind_expr(inner, ctx)?;
+                        let name = self.bind_reg_name(t, kind)?;
+                        return Ok(Typed::new(name.cast_to(ty)?, ty));
+                    }
+                }
                 if let (AstExpr::Array(arr), ScalarType::Array(_)) = (expr.as_ref(), ty) {
                     if arr.elem.is_empty() {
                         // ARRAY[]::t[] takes its type from the cast
@@ -1188,7 +1205,10 @@ impl Binder<'_> {
                     .collect::<SqlResult<Vec<_>>>()?;
                 Ok(Typed::new(Expr::Call(Func::Concat, exprs), Text))
             }
-            _ => Err(no_function(&name, n)),
+            _ => match self.bind_system_function(&name, bound) {
+                Some(r) => r,
+                None => Err(no_function(&name, n)),
+            },
         }
     }
 }

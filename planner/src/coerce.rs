@@ -167,6 +167,7 @@ fn category(t: ScalarType) -> u8 {
         ScalarType::Date | ScalarType::Timestamp | ScalarType::TimestampTz => 3,
         ScalarType::Interval => 4,
         ScalarType::Array(_) => 6,
+        ScalarType::Oid => 7,
         _ => 5,
     }
 }
@@ -185,6 +186,10 @@ pub fn common_type(a: &Typed, b: &Typed) -> Option<ScalarType> {
     }
     if a.ty == b.ty {
         return Some(a.ty);
+    }
+    // an integer meets an oid as an oid (PostgreSQL's implicit int4 → oid)
+    if (a.ty == Oid && b.ty.is_integer()) || (b.ty == Oid && a.ty.is_integer()) {
+        return Some(Oid);
     }
     match (a.ty.numeric_rank(), b.ty.numeric_rank()) {
         (Some(x), Some(y)) => return Some(if x >= y { a.ty } else { b.ty }.base()),

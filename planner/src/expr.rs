@@ -126,6 +126,11 @@ pub enum Func {
     ArrayPosition,
     RegexpMatch,
     RegexpSplitToArray,
+    // catalog functions, evaluated in `syscat`
+    FormatType,
+    QuoteIdent,
+    ParseIdent,
+    PgSizePretty,
 }
 
 impl Func {
@@ -204,6 +209,10 @@ impl Func {
             Func::ArrayPosition => "array_position",
             Func::RegexpMatch => "regexp_match",
             Func::RegexpSplitToArray => "regexp_split_to_array",
+            Func::FormatType => "format_type",
+            Func::QuoteIdent => "quote_ident",
+            Func::ParseIdent => "parse_ident",
+            Func::PgSizePretty => "pg_size_pretty",
         }
     }
 }

@@ -475,6 +475,9 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
         | Func::ArrayAppend
         | Func::ArrayCat
         | Func::ArrayPosition => return crate::arrayfn::eval(f, &args),
+        Func::FormatType | Func::QuoteIdent | Func::ParseIdent | Func::PgSizePretty => {
+            return crate::syscat::eval(f, &args)
+        }
         Func::ConcatWs => match args.split_first() {
             Some((sep, rest)) if !sep.is_null() => {
                 let parts: Vec<String> = rest.iter().filter_map(text_of).collect();
@@ -642,6 +645,9 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
     }
     Ok(match (v, to) {
         (v @ Bool(_), T::Bool) => v,
+        (Int16(i), T::Oid) => Int64(strconv::oid_from_int(i as i64).ok_or_else(|| range("oid"))?),
+        (Int32(i), T::Oid) => Int64(strconv::oid_from_int(i as i64).ok_or_else(|| range("oid"))?),
+        (Int64(i), T::Oid) => Int64(strconv::oid_from_int(i).ok_or_else(|| range("oid"))?),
         (Bool(b), T::Int32) => Int32(b as i32),
         (Int32(i), T::Bool) => Bool(i != 0),
         (Int16(i), t) if t.is_integer() => int_range(i as i128)?,

@@ -22,6 +22,7 @@ pub mod scope;
 pub mod select;
 pub mod statement;
 pub mod subquery;
+pub mod syscat;
 pub mod table_func;
 pub mod textdate;
 pub mod window;
@@ -172,10 +173,16 @@ pub fn parse_expr(sql: &str) -> SqlResult<sqlparser::ast::Expr> {
 }
 
 /// Plans one parsed statement against `catalog` at statement time `now` (epoch ms).
-pub fn plan(parsed: &Parsed, catalog: &Catalog, now: Timestamp) -> SqlResult<StatementPlan> {
+/// for `session`.
+pub fn plan(
+    parsed: &Parsed,
+    catalog: &Catalog,
+    now: Timestamp,
+    session: &catalog::system::SessionInfo,
+) -> SqlResult<StatementPlan> {
     match parsed {
         Parsed::ShowObjects(kind) => Ok(StatementPlan::ShowObjects { kind: *kind }),
-        Parsed::Sql(stmt) => Binder::new(catalog, Some(now)).plan_statement(stmt),
+        Parsed::Sql(stmt) => Binder::with_session(catalog, Some(now), session).plan_statement(stmt),
     }
 }
 
@@ -201,8 +208,10 @@ pub fn describe(
     catalog: &Catalog,
     now: Timestamp,
     declared: Vec<Option<catalog::ScalarType>>,
+    session: &catalog::system::SessionInfo,
 ) -> SqlResult<Description> {
-    let (plan, params) = coerce::infer_params(declared, || plan(parsed, catalog, now));
+    let (plan, params) =
+        coerce::infer_params(declared, || plan(parsed, catalog, now, session));
     Ok(Description {
         params,
         columns: plan?.result_columns(),

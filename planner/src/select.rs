@@ -63,6 +63,7 @@ fn type_label(ty: ScalarType) -> &'static str {
         ScalarType::TimestampTz => "timestamptz",
         ScalarType::Interval => "interval",
         ScalarType::Jsonb => "jsonb",
+        ScalarType::Oid => "oid",
         ScalarType::Array(e) => type_label(e.scalar()),
     }
 }

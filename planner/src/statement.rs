@@ -163,8 +163,13 @@ impl Binder<'_> {
     fn plan_create_view(&self, cv: &ast::CreateView) -> SqlResult<StatementPlan> {
         let name = object_name(&cv.name)?;
         // Views are re-planned from their text; now() is not allowed in them.
-        let binder = Binder::new(self.catalog, None);
+        let binder = Binder::with_session(self.catalog, None, self.session);
         let rel = binder.bind_query(&cv.query)?;
+        if cv.materialized && binder.system_used.get() {
+            return Err(SqlError::unsupported(
+                "materialized views over system catalogs (pg_catalog, information_schema)",
+            ));
+        }
         let mut columns = rel.scope.columns();
         if !cv.columns.is_empty() {
             if cv.columns.len() > columns.len() {

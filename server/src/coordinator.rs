@@ -11,7 +11,9 @@ use catalog::{
     Schema, SqlError, SqlResult,
 };
 use dataflow::{Cluster, Command, Export, PeekResult};
+use catalog::system::SessionInfo;
 use planner::{Parsed, Plan, ReadPlan, StatementPlan};
+use std::sync::Arc;
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
@@ -33,23 +35,27 @@ pub enum Request {
     /// Run one statement outside a transaction block.
     Execute {
         stmt: Parsed,
+        session: Arc<SessionInfo>,
         reply: oneshot::Sender<SqlResult<Outcome>>,
     },
     /// Compute (not apply) `pending` writes then `stmt`, reporting `stmt`'s tag.
     DryRun {
         pending: Vec<Parsed>,
         stmt: Parsed,
+        session: Arc<SessionInfo>,
         reply: oneshot::Sender<SqlResult<Outcome>>,
     },
     /// Apply a transaction block's writes atomically at one timestamp.
     Commit {
         writes: Vec<Parsed>,
+        session: Arc<SessionInfo>,
         reply: oneshot::Sender<SqlResult<()>>,
     },
     /// Type a prepared statement: its parameters and result columns.
     Describe {
         stmt: Parsed,
         declared: Vec<Option<ScalarType>>,
+        session: Arc<SessionInfo>,
         reply: oneshot::Sender<SqlResult<planner::Description>>,
     },
     /// Time passes: advance inputs and allow compaction.
@@ -106,8 +112,12 @@ impl Coordinator {
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Request>) {
         while let Some(req) = rx.recv().await {
             match req {
-                Request::Execute { stmt, reply } => {
-                    let result = self.execute(&stmt, reply).await;
+                Request::Execute {
+                    stmt,
+                    session,
+                    reply,
+                } => {
+                    let result = self.execute(&stmt, &session, reply).await;
                     if let Some((reply, result)) = result {
                         let _ = reply.send(result);
                     }
@@ -115,18 +125,23 @@ impl Coordinator {
                 Request::DryRun {
                     pending,
                     stmt,
+                    session,
                     reply,
                 } => {
                     let mut all = pending;
                     all.push(stmt);
                     let result = self
-                        .compute_writes(&all)
+                        .compute_writes(&all, &session)
                         .await
                         .map(|(_, tags)| Outcome::Tag(tags.last().cloned().unwrap_or_default()));
                     let _ = reply.send(result);
                 }
-                Request::Commit { writes, reply } => {
-                    let result = match self.compute_writes(&writes).await {
+                Request::Commit {
+                    writes,
+                    session,
+                    reply,
+                } => {
+                    let result = match self.compute_writes(&writes, &session).await {
                         Ok((updates, _)) => self.apply_writes(updates),
                         Err(e) => Err(e),
                     };
@@ -135,10 +150,17 @@ impl Coordinator {
                 Request::Describe {
                     stmt,
                     declared,
+                    session,
                     reply,
                 } => {
                     let now = self.clock.now_ms();
-                    let _ = reply.send(planner::describe(&stmt, &self.catalog, now, declared));
+                    let _ = reply.send(planner::describe(
+                        &stmt,
+                        &self.catalog,
+                        now,
+                        declared,
+                        &session,
+                    ));
                 }
                 Request::Tick => self.tick(),
                 Request::Shutdown => break,
@@ -163,9 +185,10 @@ impl Coordinator {
     async fn execute(
         &mut self,
         stmt: &Parsed,
+        session: &SessionInfo,
         reply: oneshot::Sender<SqlResult<Outcome>>,
     ) -> Option<(oneshot::Sender<SqlResult<Outcome>>, SqlResult<Outcome>)> {
-        let plan = match planner::plan(stmt, &self.catalog, self.clock.now_ms()) {
+        let plan = match planner::plan(stmt, &self.catalog, self.clock.now_ms(), session) {
             Ok(p) => p,
             Err(e) => return Some((reply, Err(e))),
         };
@@ -174,7 +197,7 @@ impl Coordinator {
                 self.read(read, reply);
                 return None;
             }
-            p if p.is_write() => match self.compute_writes(std::slice::from_ref(stmt)).await {
+            p if p.is_write() => match self.compute_writes(std::slice::from_ref(stmt), session).await {
                 Ok((updates, tags)) => self
                     .apply_writes(updates)
                     .map(|_| Outcome::Tag(tags[0].clone())),
@@ -249,12 +272,13 @@ impl Coordinator {
     async fn compute_writes(
         &mut self,
         stmts: &[Parsed],
+        session: &SessionInfo,
     ) -> SqlResult<(Vec<(GlobalId, Row, isize)>, Vec<String>)> {
         let mut overlay: HashMap<GlobalId, Contents> = HashMap::new();
         let mut updates = vec![];
         let mut tags = vec![];
         for stmt in stmts {
-            let plan = planner::plan(stmt, &self.catalog, self.clock.now_ms())?;
+            let plan = planner::plan(stmt, &self.catalog, self.clock.now_ms(), session)?;
             let (table, changes, tag) = match plan {
                 StatementPlan::Insert { table, source } => {
                     let rows = match source {

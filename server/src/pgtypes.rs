@@ -38,6 +38,10 @@ pub fn type_of_oid(oid: u32) -> Option<ScalarType> {
         1184 => ScalarType::TimestampTz,
         1186 => ScalarType::Interval,
         3802 => ScalarType::Jsonb,
+        // name and "char": text; oid and its aliases regproc, regclass,
+        // regtype and regnamespace: oid
+        19 | 18 => ScalarType::Text,
+        26 | 24 | 2205 | 2206 | 4089 => ScalarType::Oid,
         oid => ScalarType::Array(catalog::ElemType::of_array_oid(oid)?),
     })
 }
@@ -76,6 +80,8 @@ impl ToSql for WireDatum<'_> {
             Datum::Bool(b) => out.put_u8(*b as u8),
             Datum::Int16(i) => out.put_i16(*i),
             Datum::Int32(i) => out.put_i32(*i),
+            // an oid is an unsigned 32-bit integer on the wire
+            Datum::Int64(i) if _ty.oid() == 26 => out.put_u32(*i as u32),
             Datum::Int64(i) => out.put_i64(*i),
             Datum::Float32(F32(f)) => out.put_f32(*f),
             Datum::Float64(F64(f)) => out.put_f64(*f),
@@ -257,6 +263,9 @@ fn decode_binary(bytes: &[u8], ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::Int64 => {
             Datum::Int64(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?))
         }
+        ScalarType::Oid => Datum::Int64(u32::from_be_bytes(
+            fixed(4)?.try_into().map_err(|_| bad())?,
+        ) as i64),
         ScalarType::Float32 => Datum::Float32(F32(f32::from_be_bytes(
             fixed(4)?.try_into().map_err(|_| bad())?,
         ))),

@@ -22,6 +22,7 @@ use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use planner::{Parsed, StatementPlan};
+use catalog::system::{Backend, SessionInfo};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -45,14 +46,34 @@ struct Block {
     failed: bool,
 }
 
+/// Every open connection by pid, for `pg_stat_activity`.
+type Backends = Arc<Mutex<BTreeMap<i32, Backend>>>;
+
+/// Keeps a connection listed in [`Backends`] while the client lives (it
+/// sits in the client's session extensions, dropped at disconnect).
+struct Registration {
+    pid: i32,
+    backends: Backends,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.backends.lock().expect("lock").remove(&self.pid);
+    }
+}
+
 /// Shared by every connection; per-connection state lives in the client.
 pub struct Handlers {
     coord: mpsc::UnboundedSender<Request>,
+    backends: Backends,
 }
 
 impl Handlers {
     pub fn new(coord: mpsc::UnboundedSender<Request>) -> Arc<Self> {
-        Arc::new(Handlers { coord })
+        Arc::new(Handlers {
+            coord,
+            backends: Arc::default(),
+        })
     }
 }
 
@@ -60,9 +81,35 @@ impl Handlers {
     fn query_handler(&self) -> QueryHandler {
         QueryHandler {
             coord: self.coord.clone(),
+            backends: self.backends.clone(),
             parser: Arc::new(StatementParser {
                 coord: self.coord.clone(),
+                backends: self.backends.clone(),
             }),
+        }
+    }
+}
+
+/// What the planner knows of the session running a statement.
+fn session_info<C: ClientInfo>(client: &C, backends: &Backends) -> Arc<SessionInfo> {
+    let session = client
+        .session_extensions()
+        .get_or_insert_with(|| Mutex::new(Session::default()));
+    let settings = session.lock().expect("lock").vars.clone();
+    Arc::new(SessionInfo {
+        user: client.metadata().get("user").cloned().unwrap_or_default(),
+        pid: client.pid_and_secret_key().0,
+        settings,
+        backends: backends.lock().expect("lock").values().cloned().collect(),
+    })
+}
+
+/// Records what connection `pid` is doing, for `pg_stat_activity`.
+fn set_activity(backends: &Backends, pid: i32, state: &str, query: Option<String>) {
+    if let Some(b) = backends.lock().expect("lock").get_mut(&pid) {
+        b.state = state.to_string();
+        if let Some(q) = query {
+            b.query = q;
         }
     }
 }
@@ -75,12 +122,16 @@ impl PgWireServerHandlers for Handlers {
         Arc::new(self.query_handler())
     }
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        Arc::new(Startup)
+        Arc::new(Startup {
+            backends: self.backends.clone(),
+        })
     }
 }
 
 /// Trust authentication for any user; only the `ripple` database exists.
-struct Startup;
+struct Startup {
+    backends: Backends,
+}
 
 fn parameters() -> DefaultServerParameterProvider {
     let mut p = DefaultServerParameterProvider::default();
@@ -125,10 +176,78 @@ impl StartupHandler for Startup {
                 pid,
                 pgwire::messages::startup::SecretKey::I32(rand_u32() as i32),
             );
-            finish_authentication(client, &parameters()).await?;
+            let vars = startup_settings(client.metadata());
+            client
+                .session_extensions()
+                .insert(Mutex::new(Session {
+                    vars: vars.clone(),
+                    block: None,
+                }));
+            self.backends.lock().expect("lock").insert(
+                pid,
+                Backend {
+                    pid,
+                    user: user.clone(),
+                    application_name: vars.get("application_name").cloned().unwrap_or_default(),
+                    client_addr: Some(client.socket_addr().ip().to_string()),
+                    backend_start: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_micros() as i64),
+                    state: "idle".into(),
+                    query: String::new(),
+                },
+            );
+            client.session_extensions().insert(Registration {
+                pid,
+                backends: self.backends.clone(),
+            });
+            let mut params = parameters();
+            if let Some(app) = vars.get("application_name") {
+                params.application_name = Some(app.clone());
+            }
+            finish_authentication(client, &params).await?;
         }
         Ok(())
     }
+}
+
+/// The settings a client gave in its startup packet (`application_name`,
+/// `DateStyle`, `options=-c name=value`, …) that Ripple accepts; values it
+/// cannot honour keep their defaults, as the client learns from the
+/// ParameterStatus messages that follow.
+fn startup_settings(metadata: &std::collections::HashMap<String, String>) -> BTreeMap<String, String> {
+    let mut given: Vec<(String, String)> = metadata
+        .iter()
+        .map(|(k, v)| (k.to_lowercase(), v.clone()))
+        .collect();
+    if let Some(options) = metadata.get("options") {
+        let mut words = options.split_whitespace();
+        while let Some(w) = words.next() {
+            let kv = match w {
+                "-c" => words.next(),
+                w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
+            };
+            if let Some((k, v)) = kv.and_then(|kv| kv.split_once('=')) {
+                given.push((k.to_lowercase().replace('-', "_"), v.to_string()));
+            }
+        }
+    }
+    let mut vars = BTreeMap::new();
+    for (name, value) in given {
+        if matches!(name.as_str(), "user" | "database" | "options" | "replication") {
+            continue;
+        }
+        let settable = catalog::system::SETTINGS
+            .iter()
+            .any(|s| s.0 == name && s.2 != "Preset Options");
+        if settable {
+            let value = value.trim_matches('\'').to_string();
+            if let Ok(v) = validate_setting(&name, &value) {
+                vars.insert(name, v);
+            }
+        }
+    }
+    vars
 }
 
 fn rand_u32() -> u32 {
@@ -147,6 +266,7 @@ fn rand_u32() -> u32 {
 /// protocol portals.
 struct QueryHandler {
     coord: mpsc::UnboundedSender<Request>,
+    backends: Backends,
     parser: Arc<StatementParser>,
 }
 
@@ -213,29 +333,6 @@ fn rows_response(
     )))
 }
 
-/// Settings SHOW knows, with their defaults.
-fn default_setting(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "server_version" => "15.0",
-        "server_version_num" => "150000",
-        "server_encoding" | "client_encoding" => "UTF8",
-        "datestyle" => "ISO, MDY",
-        "timezone" => "UTC",
-        "intervalstyle" => "postgres",
-        "integer_datetimes" | "standard_conforming_strings" => "on",
-        "application_name" => "",
-        "search_path" => "\"$user\", public",
-        "transaction_isolation"
-        | "transaction isolation level"
-        | "default_transaction_isolation" => "serializable",
-        "extra_float_digits" => "1",
-        "max_identifier_length" => "63",
-        "statement_timeout" => "0",
-        "is_superuser" => "on",
-        _ => return None,
-    })
-}
-
 /// Parameters PostgreSQL reports to the client when they change.
 fn reported_name(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -296,6 +393,10 @@ impl QueryHandler {
         if let Some(plan) = local {
             return self.session_statement(client, session, plan, formats).await;
         }
+        let info = session_info(client, &self.backends);
+        if let Parsed::Sql(s) = &stmt {
+            set_activity(&self.backends, info.pid, "active", Some(s.to_string()));
+        }
         let is_write = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Insert(_) | sqlparser_stmt::Update(_) | sqlparser_stmt::Delete(_)));
         let in_block = session
             .lock()
@@ -309,6 +410,7 @@ impl QueryHandler {
                     .ask(|reply| Request::DryRun {
                         pending,
                         stmt: stmt.clone(),
+                        session: info.clone(),
                         reply,
                     })
                     .await;
@@ -323,8 +425,16 @@ impl QueryHandler {
                 sqlstate::INVALID_TRANSACTION_STATE,
                 "reads after writes in a transaction block are not supported; COMMIT first",
             )),
-            _ => self.ask(|reply| Request::Execute { stmt, reply }).await,
+            _ => {
+                self.ask(|reply| Request::Execute {
+                    stmt,
+                    session: info.clone(),
+                    reply,
+                })
+                .await
+            }
         };
+        set_activity(&self.backends, info.pid, "idle", None);
         match result {
             Ok(Outcome::Tag(tag)) => Ok(Response::Execution(tag_of(&tag))),
             Ok(Outcome::Rows { columns, rows }) => rows_response(columns, rows, formats),
@@ -363,6 +473,7 @@ impl QueryHandler {
                     Some(b) if !b.writes.is_empty() => match self
                         .ask(|reply| Request::Commit {
                             writes: b.writes,
+                            session: session_info(client, &self.backends),
                             reply,
                         })
                         .await
@@ -409,7 +520,7 @@ impl QueryHandler {
                     s.vars
                         .get(&name)
                         .cloned()
-                        .or_else(|| default_setting(&name).map(str::to_string))
+                        .or_else(|| catalog::system::setting_default(&name).map(str::to_string))
                 };
                 match value {
                     Some(v) => rows_response(
@@ -558,6 +669,7 @@ pub struct Prepared {
 /// Parses and types extended-protocol statements.
 pub struct StatementParser {
     coord: mpsc::UnboundedSender<Request>,
+    backends: Backends,
 }
 
 #[async_trait]
@@ -566,7 +678,7 @@ impl QueryParser for StatementParser {
 
     async fn parse_sql<C>(
         &self,
-        _client: &C,
+        client: &C,
         sql: &str,
         types: &[Option<Type>],
     ) -> PgWireResult<Option<Prepared>>
@@ -598,6 +710,7 @@ impl QueryParser for StatementParser {
             None => ask(&self.coord, |reply| Request::Describe {
                 stmt: parsed.clone(),
                 declared,
+                session: session_info(client, &self.backends),
                 reply,
             })
             .await
