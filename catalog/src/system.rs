@@ -596,6 +596,20 @@ pub fn index_def(cat: &Catalog, item: &CatalogItem) -> Option<String> {
     ))
 }
 
+/// The key columns of an index, by name, as `pg_get_indexdef(oid, n, …)`
+/// gives them for n = 1, 2, ….
+pub fn index_columns(cat: &Catalog, item: &CatalogItem) -> Vec<String> {
+    match &item.detail {
+        ItemDetail::Index { on, keys } => cat.get(*on).map_or(vec![], |t| {
+            keys.iter()
+                .filter_map(|k| t.schema.columns.get(*k))
+                .map(|c| quote_ident(&c.name))
+                .collect()
+        }),
+        _ => vec![],
+    }
+}
+
 /// A view's defining query, as `pg_get_viewdef` gives it.
 pub fn view_def(item: &CatalogItem) -> Option<String> {
     match (&item.kind, &item.detail) {
@@ -669,7 +683,15 @@ impl<'a> Ctx<'a> {
                     ItemKind::MaterializedView => 'm',
                     ItemKind::Index => 'i',
                 },
-                schema: i.schema.clone(),
+                // an index's attributes are its key columns
+                schema: match &i.detail {
+                    ItemDetail::Index { keys, .. } => Schema::new(
+                        keys.iter()
+                            .filter_map(|k| i.schema.columns.get(*k).cloned())
+                            .collect(),
+                    ),
+                    _ => i.schema.clone(),
+                },
                 item: Some(i),
             })
             .collect();

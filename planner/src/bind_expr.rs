@@ -80,7 +80,7 @@ pub fn function_name(f: &ast::Function) -> String {
 }
 
 /// The plain expression arguments of a call, and whether `*` was given.
-fn call_args(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
+fn call_args(f: &ast::Function) -> SqlResult<(Vec<&AstExpr>, bool, bool)> {
     if !agg_order_by(f).is_empty() {
         return Err(SqlError::unsupported(
             "ORDER BY inside a call of a function that is not an aggregate",
@@ -102,7 +102,9 @@ fn agg_order_by(f: &ast::Function) -> &[ast::OrderByExpr] {
 }
 
 /// As `call_args`, allowing an ORDER BY clause.
-fn call_args_ordered(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)> {
+/// The arguments are borrowed: subqueries among them are found again by
+/// their address (`subquery::query_key`).
+fn call_args_ordered(f: &ast::Function) -> SqlResult<(Vec<&AstExpr>, bool, bool)> {
     match &f.args {
         FunctionArguments::None => Ok((vec![], false, false)),
         FunctionArguments::Subquery(_) => {
@@ -124,7 +126,7 @@ fn call_args_ordered(f: &ast::Function) -> SqlResult<(Vec<AstExpr>, bool, bool)>
             let mut star = false;
             for a in &list.args {
                 match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => out.push(e.clone()),
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => out.push(e),
                     FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
                     _ => {
                         return Err(SqlError::unsupported(
@@ -150,6 +152,10 @@ pub fn contains_subquery(e: &AstExpr) -> bool {
                     target: ast::InTarget::Subquery(_),
                     ..
                 }
+                | AstExpr::Function(ast::Function {
+                    args: FunctionArguments::Subquery(_),
+                    ..
+                })
         );
         std::ops::ControlFlow::<()>::Continue(())
     });
@@ -498,6 +504,34 @@ impl Binder<'_> {
                     other => Err(SqlError::unsupported(format!("operator {other}"))),
                 }
             }
+            AstExpr::BinaryOp {
+                left,
+                op: ast::BinaryOperator::PGCustomBinaryOperator(parts),
+                right,
+            } => {
+                // OPERATOR(pg_catalog.~): the operator itself
+                let op = match parts.as_slice() {
+                    [op] => operator_by_symbol(op),
+                    [schema, op] if schema.eq_ignore_ascii_case("pg_catalog") => {
+                        operator_by_symbol(op)
+                    }
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    SqlError::new(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("operator does not exist: {}", parts.join(".")),
+                    )
+                })?;
+                self.bind_expr(
+                    &AstExpr::BinaryOp {
+                        left: left.clone(),
+                        op,
+                        right: right.clone(),
+                    },
+                    ctx,
+                )
+            }
             AstExpr::BinaryOp { left, op, right } => {
                 use ast::BinaryOperator as B;
                 let regex = match op {
@@ -649,6 +683,22 @@ impl Binder<'_> {
                 Ok(Typed::new(t.cast_to(ty)?, ty))
             }
             AstExpr::Function(f) => self.bind_function(f, ctx),
+            AstExpr::Collate { expr, collation } => {
+                // Ripple compares strings by code point: the C collation
+                let name = collation
+                    .0
+                    .last()
+                    .and_then(|p| p.as_ident())
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default();
+                if !matches!(name.as_str(), "default" | "C" | "POSIX" | "ucs_basic") {
+                    return Err(SqlError::new(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("collation \"{name}\" for encoding \"UTF8\" does not exist"),
+                    ));
+                }
+                self.bind_expr(expr, ctx)
+            }
             AstExpr::Ceil {
                 expr,
                 field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
@@ -961,6 +1011,14 @@ impl Binder<'_> {
 
     fn bind_function(&self, f: &ast::Function, ctx: ExprCtx) -> SqlResult<Typed> {
         let name = function_name(f);
+        if let (FunctionArguments::Subquery(q), "array") = (&f.args, name.as_str()) {
+            // attach_subqueries bound ARRAY(q) as a column of the relation
+            let key = crate::subquery::query_key(q);
+            return match self.subquery_cols.borrow().get(&key).copied() {
+                Some((col, ty)) if col < ctx.scope.len() => Ok(Typed::new(Expr::Column(col), ty)),
+                _ => Err(SqlError::unsupported(format!("ARRAY(subquery) in {}", ctx.clause))),
+            };
+        }
         if crate::table_func::is_set_function(&name) && f.over.is_none() {
             return match self.srf_cols.borrow().get(&crate::window::call_key(f)) {
                 Some((c, ty)) => Ok(Typed::new(Expr::Column(*c), *ty)),
@@ -1461,6 +1519,42 @@ fn arg_type(t: &Typed) -> String {
 }
 
 /// `function name(types) does not exist` (42883) for these arguments.
+/// The binary operator written `sym` (as inside `OPERATOR(…)`).
+fn operator_by_symbol(sym: &str) -> Option<ast::BinaryOperator> {
+    use ast::BinaryOperator as B;
+    [
+        B::Plus,
+        B::Minus,
+        B::Multiply,
+        B::Divide,
+        B::Modulo,
+        B::StringConcat,
+        B::Gt,
+        B::Lt,
+        B::GtEq,
+        B::LtEq,
+        B::Eq,
+        B::NotEq,
+        B::PGRegexMatch,
+        B::PGRegexIMatch,
+        B::PGRegexNotMatch,
+        B::PGRegexNotIMatch,
+        B::PGLikeMatch,
+        B::PGILikeMatch,
+        B::PGNotLikeMatch,
+        B::PGNotILikeMatch,
+        B::Arrow,
+        B::LongArrow,
+        B::HashArrow,
+        B::HashLongArrow,
+        B::AtArrow,
+        B::ArrowAt,
+        B::Question,
+    ]
+    .into_iter()
+    .find(|op| op.to_string() == sym)
+}
+
 pub fn no_such_function(name: &str, args: &[Typed]) -> SqlError {
     SqlError::new(
         sqlstate::UNDEFINED_FUNCTION,

@@ -286,6 +286,39 @@ pub fn bind_binary(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typ
                 Bool,
             ))
         }
+        Concat if matches!(l.ty, Array(_)) || matches!(r.ty, Array(_)) => {
+            use crate::expr::Func;
+            let (la, ra) = (
+                matches!(l.ty, Array(_)) && !l.unknown,
+                matches!(r.ty, Array(_)) && !r.unknown,
+            );
+            let arr = if la { l.ty } else { r.ty };
+            let Array(elem) = arr else {
+                unreachable!("one side is an array")
+            };
+            let e = elem.scalar();
+            // an unknown literal beside an array is an array (array_cat)
+            let (expr, ty) = match (la || l.unknown, ra || r.unknown) {
+                (true, true) => {
+                    let ty = if la && ra {
+                        common_type(&l, &r).ok_or_else(|| no_operator(sym, &l, &r))?
+                    } else {
+                        arr
+                    };
+                    (Expr::Call(Func::ArrayCat, vec![l.cast_to(ty)?, r.cast_to(ty)?]), ty)
+                }
+                (true, false) => (Expr::Call(Func::ArrayAppend, vec![l.cast_to(arr)?, r.cast_to(e)?]), arr),
+                (false, true) => (
+                    Expr::Call(
+                        Func::ArrayCat,
+                        vec![Expr::Call(Func::ArrayCtor, vec![l.cast_to(e)?]), r.cast_to(arr)?],
+                    ),
+                    arr,
+                ),
+                (false, false) => return Err(no_operator(sym, &l, &r)),
+            };
+            Ok(Typed::new(expr, ty))
+        }
         Concat => {
             if !(l.ty.is_string() || l.unknown || r.ty.is_string() || r.unknown) {
                 return Err(no_operator(sym, &l, &r));

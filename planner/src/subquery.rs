@@ -446,6 +446,11 @@ impl Binder<'_> {
                 self.keep_alive.borrow_mut().push(query);
                 continue;
             }
+            if let Kind::Array = kind {
+                rel = self.attach_array(key, &query, rel)?;
+                self.keep_alive.borrow_mut().push(query);
+                continue;
+            }
             let exists = matches!(kind, Kind::Exists);
             let sub = self.bind_subquery(&query, &rel.scope)?;
             self.keep_alive.borrow_mut().push(query);
@@ -537,6 +542,69 @@ impl Binder<'_> {
 }
 
 impl Binder<'_> {
+    /// `ARRAY(q)` as a column: the values of `q`'s one column aggregated
+    /// into an array ordered by `q`'s ORDER BY (an empty array when `q` has
+    /// no rows). The ORDER BY keys become extra columns of `q`.
+    fn attach_array(&self, key: usize, q: &ast::Query, mut rel: Rel) -> SqlResult<Rel> {
+        let mut q = q.clone();
+        let mut order = vec![];
+        let mut sort_positions = vec![];
+        let mut added = 0;
+        if let (Some(ob), ast::SetExpr::Select(select)) = (q.order_by.take(), q.body.as_mut()) {
+            if let ast::OrderByKind::Expressions(exprs) = &ob.kind {
+                let width = select.projection.len();
+                for o in exprs {
+                    let pos = match &o.expr {
+                        AstExpr::Value(v) => match &v.value {
+                            ast::Value::Number(n, _) => n.parse::<usize>().ok().filter(|n| (1..=width).contains(n)).map(|n| n - 1),
+                            _ => None,
+                        },
+                        AstExpr::Identifier(id) => select.projection.iter().position(|p| {
+                            matches!(p, ast::SelectItem::ExprWithAlias { alias, .. } if crate::bind_expr::ident_name(alias) == crate::bind_expr::ident_name(id))
+                        }),
+                        _ => None,
+                    };
+                    let pos = pos.unwrap_or_else(|| {
+                        added += 1;
+                        select
+                            .projection
+                            .push(ast::SelectItem::UnnamedExpr(o.expr.clone()));
+                        select.projection.len() - 1
+                    });
+                    order.push(crate::bind::sort_key(sort_positions.len(), &o.options));
+                    sort_positions.push(pos);
+                }
+            }
+            q.order_by = Some(ob);
+        }
+        let sub = self.bind_subquery(&q, &rel.scope)?;
+        if sub.scope.len() != 1 + added {
+            return Err(SqlError::new(
+                sqlstate::SYNTAX_ERROR,
+                "subquery must return only one column",
+            ));
+        }
+        let item = &sub.scope.items[0];
+        let elem = catalog::ElemType::of(item.ty)
+            .ok_or_else(|| SqlError::unsupported(format!("arrays of {}", item.ty.name())))?;
+        let (name, ty) = ("array".to_string(), ScalarType::Array(elem));
+        let (corr, a) = sub.applied(&rel.plan);
+        let k = corr.len();
+        let agg = crate::plan::Aggregate {
+            extra: sort_positions.iter().map(|p| Expr::Column(k + p)).collect(),
+            order,
+            ..Aggregate::new(AggregateFunc::ArrayAgg, Expr::Column(k), false)
+        };
+        let per_d = Plan::Reduce {
+            input: Box::new(a),
+            group_key: (0..k).collect(),
+            aggregates: vec![agg],
+        };
+        let value = Expr::Column(rel.plan.arity() + k);
+        self.attach_column(&mut rel, key, &corr, per_d, value, Datum::Array(vec![]), name, ty);
+        Ok(rel)
+    }
+
     /// `x IN (q)` anywhere in an expression, as a boolean column with
     /// PostgreSQL's three values: true when some row equals `x`; otherwise
     /// NULL when `x` is NULL or some row is NULL (and there are rows);
@@ -778,6 +846,9 @@ enum Kind {
     Scalar,
     /// `EXISTS (…)`.
     Exists,
+    /// `ARRAY(SELECT …)`: its rows' one column as an array, in the
+    /// subquery's order.
+    Array,
     /// `x IN (…)` (the caller negates for NOT IN), `x op ANY (…)` and
     /// `x op ALL (…)`.
     Quantified {
@@ -793,6 +864,11 @@ fn collect_subqueries(e: &AstExpr, out: &mut Vec<Found>) -> SqlResult<()> {
     visit_outside_subqueries(e, &mut |x| {
         let (q, kind) = match x {
             AstExpr::Subquery(q) => (q, Kind::Scalar),
+            AstExpr::Function(ast::Function {
+                name,
+                args: ast::FunctionArguments::Subquery(q),
+                ..
+            }) if name.to_string().eq_ignore_ascii_case("array") => (q, Kind::Array),
             AstExpr::Exists { subquery, .. } => (subquery, Kind::Exists),
             AstExpr::In {
                 expr,

@@ -353,7 +353,49 @@ impl Binder<'_> {
                         Some((oid(system::object_oid(i.id)), text(&def)))
                     })
                     .collect();
-                Some(Ok(Typed::new(lookup(&key, pairs, Expr::Literal(Datum::Null)), Text)))
+                let whole = lookup(&key, pairs, Expr::Literal(Datum::Null));
+                // pg_get_indexdef(oid, n, …) with n > 0: the n-th key column
+                let column = match (name, args.get(1)) {
+                    ("pg_get_indexdef", Some(col)) => match col.clone().cast_to(Int64) {
+                        Ok(c) => Some(c),
+                        Err(e) => return Some(Err(e)),
+                    },
+                    _ => None,
+                };
+                let Some(col) = column else {
+                    return Some(Ok(Typed::new(whole, Text)));
+                };
+                let combined = Expr::binary(
+                    BinaryOp::Add,
+                    Expr::binary(
+                        BinaryOp::Mul,
+                        Expr::Cast {
+                            expr: Box::new(key.clone()),
+                            to: Int64,
+                        },
+                        Expr::Literal(Datum::Int64(1000)),
+                    ),
+                    col.clone(),
+                );
+                let cols = self
+                    .catalog
+                    .items()
+                    .flat_map(|i| {
+                        let base = system::object_oid(i.id) as i64 * 1000;
+                        system::index_columns(self.catalog, i)
+                            .into_iter()
+                            .enumerate()
+                            .map(move |(j, c)| (Datum::Int64(base + j as i64 + 1), text(&c)))
+                    })
+                    .collect();
+                Some(Ok(Typed::new(
+                    Expr::If {
+                        cond: Box::new(Expr::binary(BinaryOp::Eq, col, Expr::Literal(Datum::Int64(0)))),
+                        then: Box::new(whole),
+                        els: Box::new(lookup(&combined, cols, Expr::Literal(Datum::Null))),
+                    },
+                    Text,
+                )))
             }
             "pg_get_constraintdef" | "obj_description" | "col_description"
             | "shobj_description" | "pg_get_serial_sequence" | "pg_get_function_result"

@@ -178,7 +178,10 @@ impl Binder<'_> {
             } => (name, args, alias.as_ref()),
             _ => return Err(SqlError::unsupported("WITH ORDINALITY")),
         };
-        let fname = object_name(name)?;
+        let fname = match crate::bind::system_schema(name) {
+            Some((schema, n)) if schema == "pg_catalog" => n,
+            _ => object_name(name)?,
+        };
         let empty = Scope::default();
         let ctx = ExprCtx {
             scope: &empty,
