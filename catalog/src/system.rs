@@ -35,6 +35,23 @@ pub const VERSION: &str = concat!(
     ") on x86_64-pc-linux-gnu, a streaming SQL server, 64-bit"
 );
 
+/// Signals connection `pid`: cancel its running query, or also end its
+/// session (`terminate`); false when there is no such connection. The
+/// server installs it; `pg_cancel_backend` and `pg_terminate_backend` call it.
+pub type SignalBackend = dyn Fn(i32, bool) -> bool + Send + Sync;
+
+static SIGNAL_BACKEND: std::sync::OnceLock<Box<SignalBackend>> = std::sync::OnceLock::new();
+
+/// Installs the server's [`SignalBackend`] (once per process).
+pub fn set_signal_backend(f: Box<SignalBackend>) {
+    let _ = SIGNAL_BACKEND.set(f);
+}
+
+/// Signals connection `pid` through the installed [`SignalBackend`].
+pub fn signal_backend(pid: i32, terminate: bool) -> bool {
+    SIGNAL_BACKEND.get().is_some_and(|f| f(pid, terminate))
+}
+
 /// The OID of a user object.
 pub fn object_oid(id: GlobalId) -> u32 {
     16384 + id.0 as u32

@@ -131,6 +131,10 @@ pub enum Func {
     QuoteIdent,
     ParseIdent,
     PgSizePretty,
+    /// pg_cancel_backend(pid) and pg_terminate_backend(pid): signal a
+    /// connection (a side effect, so never in a materialized view).
+    PgCancelBackend,
+    PgTerminateBackend,
 }
 
 impl Func {
@@ -213,6 +217,8 @@ impl Func {
             Func::QuoteIdent => "quote_ident",
             Func::ParseIdent => "parse_ident",
             Func::PgSizePretty => "pg_size_pretty",
+            Func::PgCancelBackend => "pg_cancel_backend",
+            Func::PgTerminateBackend => "pg_terminate_backend",
         }
     }
 }

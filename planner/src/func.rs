@@ -475,7 +475,12 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
         | Func::ArrayAppend
         | Func::ArrayCat
         | Func::ArrayPosition => return crate::arrayfn::eval(f, &args),
-        Func::FormatType | Func::QuoteIdent | Func::ParseIdent | Func::PgSizePretty => {
+        Func::FormatType
+        | Func::QuoteIdent
+        | Func::ParseIdent
+        | Func::PgSizePretty
+        | Func::PgCancelBackend
+        | Func::PgTerminateBackend => {
             return crate::syscat::eval(f, &args)
         }
         Func::ConcatWs => match args.split_first() {

@@ -503,6 +503,19 @@ impl Binder<'_> {
                 }
                 Some(args[1].clone().cast_to(Text).map(|e| Typed::new(e, Text)))
             }
+            "pg_cancel_backend" | "pg_terminate_backend" => {
+                if let Some(Err(e)) = arity(n == 1 || (n == 2 && name == "pg_terminate_backend")) {
+                    return Some(Err(e));
+                }
+                // a side effect: no materialized view may call it
+                self.system_used.set(true);
+                let func = if name == "pg_cancel_backend" {
+                    Func::PgCancelBackend
+                } else {
+                    Func::PgTerminateBackend
+                };
+                Some(args[0].clone().cast_to(Int32).map(|e| Typed::new(Expr::Call(func, vec![e]), Bool)))
+            }
             "array_upper" | "array_lower" => {
                 if let Some(Err(e)) = arity(n == 2) {
                     return Some(Err(e));
@@ -556,6 +569,13 @@ pub fn eval(func: Func, args: &[Datum]) -> SqlResult<Datum> {
         },
         Func::PgSizePretty => match arg(0) {
             Datum::Int64(b) => text(&size_pretty(b)),
+            _ => Datum::Null,
+        },
+        Func::PgCancelBackend | Func::PgTerminateBackend => match arg(0) {
+            Datum::Int32(pid) => Datum::Bool(system::signal_backend(
+                pid,
+                func == Func::PgTerminateBackend,
+            )),
             _ => Datum::Null,
         },
         _ => return Err(SqlError::internal(format!("{} is not a catalog function", func.name()))),

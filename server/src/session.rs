@@ -7,6 +7,9 @@ use crate::pgtypes::{self, WireDatum};
 use async_trait::async_trait;
 use catalog::{sqlstate, SqlError};
 use futures::{Sink, SinkExt};
+use pgwire::api::cancel::CancelHandler;
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::startup::SecretKey;
 use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
     DefaultServerParameterProvider, StartupHandler,
@@ -49,16 +52,64 @@ struct Block {
 /// Every open connection by pid, for `pg_stat_activity`.
 type Backends = Arc<Mutex<BTreeMap<i32, Backend>>>;
 
+/// How to interrupt a connection's running query: its cancel key, the
+/// sender the running read waits on, and whether the session was ended.
+#[derive(Default)]
+struct Conn {
+    secret: i32,
+    cancel: Mutex<Option<oneshot::Sender<()>>>,
+    terminated: std::sync::atomic::AtomicBool,
+}
+
+impl Conn {
+    /// Arms the cancel signal for the query about to run.
+    fn start_query(&self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        *self.cancel.lock().expect("lock") = Some(tx);
+        rx
+    }
+
+    fn cancel(&self) {
+        if let Some(tx) = self.cancel.lock().expect("lock").take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Every open connection's [`Conn`], by pid.
+type Conns = Arc<Mutex<BTreeMap<i32, Arc<Conn>>>>;
+
+/// Answers CancelRequest messages (psql's Ctrl-C, drivers' cancel).
+struct Canceller {
+    conns: Conns,
+}
+
+#[async_trait]
+impl CancelHandler for Canceller {
+    async fn on_cancel_request(&self, req: CancelRequest) {
+        let conn = self.conns.lock().expect("lock").get(&req.pid).cloned();
+        match conn {
+            Some(c) if SecretKey::I32(c.secret).eq_value(&req.secret_key) => {
+                tracing::info!(pid = req.pid, "cancel request");
+                c.cancel();
+            }
+            _ => tracing::debug!(pid = req.pid, "cancel request for no connection"),
+        }
+    }
+}
+
 /// Keeps a connection listed in [`Backends`] while the client lives (it
 /// sits in the client's session extensions, dropped at disconnect).
 struct Registration {
     pid: i32,
     backends: Backends,
+    conns: Conns,
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         self.backends.lock().expect("lock").remove(&self.pid);
+        self.conns.lock().expect("lock").remove(&self.pid);
     }
 }
 
@@ -66,13 +117,28 @@ impl Drop for Registration {
 pub struct Handlers {
     coord: mpsc::UnboundedSender<Request>,
     backends: Backends,
+    conns: Conns,
 }
 
 impl Handlers {
     pub fn new(coord: mpsc::UnboundedSender<Request>) -> Arc<Self> {
+        let conns: Conns = Arc::default();
+        let signal = conns.clone();
+        catalog::system::set_signal_backend(Box::new(move |pid, terminate| {
+            let conn = signal.lock().expect("lock").get(&pid).cloned();
+            conn.map(|c| {
+                if terminate {
+                    c.terminated
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                c.cancel();
+            })
+            .is_some()
+        }));
         Arc::new(Handlers {
             coord,
             backends: Arc::default(),
+            conns,
         })
     }
 }
@@ -82,6 +148,7 @@ impl Handlers {
         QueryHandler {
             coord: self.coord.clone(),
             backends: self.backends.clone(),
+            conns: self.conns.clone(),
             parser: Arc::new(StatementParser {
                 coord: self.coord.clone(),
                 backends: self.backends.clone(),
@@ -104,6 +171,63 @@ fn session_info<C: ClientInfo>(client: &C, backends: &Backends) -> Arc<SessionIn
     })
 }
 
+/// Runs a read until it finishes, the client cancels it, or it exceeds
+/// `timeout` (57014 for both, as PostgreSQL reports them). Reads only:
+/// dropping a write's reply would not undo the write.
+async fn interruptible<T>(
+    run: impl std::future::Future<Output = Result<T, SqlError>>,
+    conn: &Conn,
+    timeout: Option<std::time::Duration>,
+) -> Result<T, SqlError> {
+    let mut cancel = conn.start_query();
+    let sleep = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = run => r,
+        Ok(()) = &mut cancel => Err(SqlError::new(
+            sqlstate::QUERY_CANCELED,
+            "canceling statement due to user request",
+        )),
+        () = sleep => Err(SqlError::new(
+            sqlstate::QUERY_CANCELED,
+            "canceling statement due to statement timeout",
+        )),
+    }
+}
+
+/// The session's statement_timeout (`None`: no limit).
+fn statement_timeout(info: &SessionInfo) -> Option<std::time::Duration> {
+    let v = info.setting("statement_timeout")?;
+    parse_duration_ms(&v)
+        .filter(|ms| *ms > 0)
+        .map(std::time::Duration::from_millis)
+}
+
+/// A duration setting in PostgreSQL's form: a number of milliseconds, or a
+/// number with a unit (`us`, `ms`, `s`, `min`, `h`, `d`).
+fn parse_duration_ms(v: &str) -> Option<u64> {
+    let v = v.trim().trim_matches('\'');
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let scale = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    Some((n * scale).round() as u64)
+}
+
 /// Records what connection `pid` is doing, for `pg_stat_activity`.
 fn set_activity(backends: &Backends, pid: i32, state: &str, query: Option<String>) {
     if let Some(b) = backends.lock().expect("lock").get_mut(&pid) {
@@ -124,6 +248,12 @@ impl PgWireServerHandlers for Handlers {
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         Arc::new(Startup {
             backends: self.backends.clone(),
+            conns: self.conns.clone(),
+        })
+    }
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::new(Canceller {
+            conns: self.conns.clone(),
         })
     }
 }
@@ -131,6 +261,7 @@ impl PgWireServerHandlers for Handlers {
 /// Trust authentication for any user; only the `ripple` database exists.
 struct Startup {
     backends: Backends,
+    conns: Conns,
 }
 
 fn parameters() -> DefaultServerParameterProvider {
@@ -171,10 +302,20 @@ impl StartupHandler for Startup {
                 );
                 return Err(PgWireError::UserError(Box::new(e)));
             }
-            let pid = std::process::id() as i32 ^ (rand_u32() as i32 & 0x7fff);
-            client.set_pid_and_secret_key(
+            let pid = loop {
+                let pid = (rand_u32() & 0x3fff_ffff) as i32 | 1;
+                if !self.conns.lock().expect("lock").contains_key(&pid) {
+                    break pid;
+                }
+            };
+            let secret = rand_u32() as i32;
+            client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
+            self.conns.lock().expect("lock").insert(
                 pid,
-                pgwire::messages::startup::SecretKey::I32(rand_u32() as i32),
+                Arc::new(Conn {
+                    secret,
+                    ..Conn::default()
+                }),
             );
             let vars = startup_settings(client.metadata());
             client
@@ -200,6 +341,7 @@ impl StartupHandler for Startup {
             client.session_extensions().insert(Registration {
                 pid,
                 backends: self.backends.clone(),
+                conns: self.conns.clone(),
             });
             let mut params = parameters();
             if let Some(app) = vars.get("application_name") {
@@ -267,6 +409,7 @@ fn rand_u32() -> u32 {
 struct QueryHandler {
     coord: mpsc::UnboundedSender<Request>,
     backends: Backends,
+    conns: Conns,
     parser: Arc<StatementParser>,
 }
 
@@ -393,9 +536,22 @@ impl QueryHandler {
         if let Some(plan) = local {
             return self.session_statement(client, session, plan, formats).await;
         }
-        let info = session_info(client, &self.backends);
         if let Parsed::Sql(s) = &stmt {
-            set_activity(&self.backends, info.pid, "active", Some(s.to_string()));
+            let pid = client.pid_and_secret_key().0;
+            set_activity(&self.backends, pid, "active", Some(s.to_string()));
+        }
+        let info = session_info(client, &self.backends);
+        let conn = self.conns.lock().expect("lock").get(&info.pid).cloned();
+        if conn
+            .as_ref()
+            .is_some_and(|c| c.terminated.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            let mut e = error_info(SqlError::new(
+                sqlstate::ADMIN_SHUTDOWN,
+                "terminating connection due to administrator command",
+            ));
+            e.severity = "FATAL".into();
+            return Err(PgWireError::UserError(Box::new(e)));
         }
         let is_write = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Insert(_) | sqlparser_stmt::Update(_) | sqlparser_stmt::Delete(_)));
         let in_block = session
@@ -426,12 +582,16 @@ impl QueryHandler {
                 "reads after writes in a transaction block are not supported; COMMIT first",
             )),
             _ => {
-                self.ask(|reply| Request::Execute {
+                let cancellable = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Query(_)));
+                let run = self.ask(|reply| Request::Execute {
                     stmt,
                     session: info.clone(),
                     reply,
-                })
-                .await
+                });
+                match (cancellable, conn) {
+                    (true, Some(conn)) => interruptible(run, &conn, statement_timeout(&info)).await,
+                    _ => run.await,
+                }
             }
         };
         set_activity(&self.backends, info.pid, "idle", None);
@@ -586,6 +746,12 @@ fn validate_setting(name: &str, value: &str) -> Result<String, SqlError> {
                 Ok("ISO, MDY".into())
             } else {
                 Err(bad().with_hint("Ripple currently supports only DateStyle ISO."))
+            }
+        }
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+            match parse_duration_ms(value) {
+                Some(_) => Ok(value.trim_matches('\'').to_string()),
+                None => Err(bad()),
             }
         }
         "client_encoding" | "names" => match value.to_lowercase().replace('-', "").as_str() {
