@@ -51,6 +51,7 @@ pub mod sqlstate {
     pub const INVALID_PASSWORD: &str = "28P01";
     pub const INVALID_CURSOR_NAME: &str = "34000";
     pub const DUPLICATE_CURSOR: &str = "42P03";
+    pub const INVALID_SAVEPOINT: &str = "3B001";
     pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
     pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
     pub const PROTOCOL_VIOLATION: &str = "08P01";

@@ -354,7 +354,9 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
             Datum::Int32(parse_int(s, ty)?.try_into().map_err(|_| range_err(s, ty))?)
         }
         ScalarType::Int64 => Datum::Int64(parse_int(s, ty)?),
-        ScalarType::Oid => Datum::Int64(oid_from_int(parse_int(s, ScalarType::Int64)?).ok_or_else(|| range_err(s, ty))?),
+        ScalarType::Oid => Datum::Int64(
+            oid_from_int(parse_int(s, ScalarType::Int64)?).ok_or_else(|| range_err(s, ty))?,
+        ),
         ScalarType::Float32 => {
             let f = parse_float(t).ok_or_else(bad)?;
             let f32v = f as f32;

@@ -108,39 +108,199 @@ impl SessionInfo {
 /// The settings Ripple knows: name, default, category, description.
 /// `pg_settings`, SHOW and current_setting read them.
 pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
-    ("application_name", "", "Reporting and Logging", "Sets the application name to be reported in statistics and logs."),
-    ("bytea_output", "hex", "Client Connection Defaults", "Sets the output format for bytea."),
-    ("client_encoding", "UTF8", "Client Connection Defaults", "Sets the client's character set encoding."),
-    ("client_min_messages", "notice", "Client Connection Defaults", "Sets the message levels that are sent to the client."),
-    ("datestyle", "ISO, MDY", "Client Connection Defaults", "Sets the display format for date and time values."),
-    ("default_table_access_method", "heap", "Client Connection Defaults", "Sets the default table access method for new tables."),
-    ("default_transaction_isolation", "serializable", "Client Connection Defaults", "Sets the transaction isolation level of each new transaction."),
-    ("default_transaction_read_only", "off", "Client Connection Defaults", "Sets the default read-only status of new transactions."),
-    ("extra_float_digits", "1", "Client Connection Defaults", "Sets the number of digits displayed for floating-point values."),
-    ("idle_in_transaction_session_timeout", "0", "Client Connection Defaults", "Sets the maximum allowed idle time between queries, when in a transaction."),
-    ("in_hot_standby", "off", "Preset Options", "Shows whether hot standby is currently active."),
-    ("integer_datetimes", "on", "Preset Options", "Shows whether datetimes are integer based."),
-    ("intervalstyle", "postgres", "Client Connection Defaults", "Sets the display format for interval values."),
-    ("is_superuser", "on", "Preset Options", "Shows whether the current user is a superuser."),
+    (
+        "application_name",
+        "",
+        "Reporting and Logging",
+        "Sets the application name to be reported in statistics and logs.",
+    ),
+    (
+        "bytea_output",
+        "hex",
+        "Client Connection Defaults",
+        "Sets the output format for bytea.",
+    ),
+    (
+        "client_encoding",
+        "UTF8",
+        "Client Connection Defaults",
+        "Sets the client's character set encoding.",
+    ),
+    (
+        "client_min_messages",
+        "notice",
+        "Client Connection Defaults",
+        "Sets the message levels that are sent to the client.",
+    ),
+    (
+        "DateStyle",
+        "ISO, MDY",
+        "Client Connection Defaults",
+        "Sets the display format for date and time values.",
+    ),
+    (
+        "default_table_access_method",
+        "heap",
+        "Client Connection Defaults",
+        "Sets the default table access method for new tables.",
+    ),
+    (
+        "default_transaction_isolation",
+        "serializable",
+        "Client Connection Defaults",
+        "Sets the transaction isolation level of each new transaction.",
+    ),
+    (
+        "default_transaction_read_only",
+        "off",
+        "Client Connection Defaults",
+        "Sets the default read-only status of new transactions.",
+    ),
+    (
+        "extra_float_digits",
+        "1",
+        "Client Connection Defaults",
+        "Sets the number of digits displayed for floating-point values.",
+    ),
+    (
+        "idle_in_transaction_session_timeout",
+        "0",
+        "Client Connection Defaults",
+        "Sets the maximum allowed idle time between queries, when in a transaction.",
+    ),
+    (
+        "in_hot_standby",
+        "off",
+        "Preset Options",
+        "Shows whether hot standby is currently active.",
+    ),
+    (
+        "integer_datetimes",
+        "on",
+        "Preset Options",
+        "Shows whether datetimes are integer based.",
+    ),
+    (
+        "IntervalStyle",
+        "postgres",
+        "Client Connection Defaults",
+        "Sets the display format for interval values.",
+    ),
+    (
+        "is_superuser",
+        "on",
+        "Preset Options",
+        "Shows whether the current user is a superuser.",
+    ),
     ("jit", "off", "Query Tuning", "Allow JIT compilation."),
-    ("lc_collate", "C", "Preset Options", "Shows the collation order locale."),
-    ("lc_ctype", "C", "Preset Options", "Shows the character classification and case conversion locale."),
-    ("lc_messages", "C", "Client Connection Defaults", "Sets the language in which messages are displayed."),
-    ("lc_monetary", "C", "Client Connection Defaults", "Sets the locale for formatting monetary amounts."),
-    ("lc_numeric", "C", "Client Connection Defaults", "Sets the locale for formatting numbers."),
-    ("lc_time", "C", "Client Connection Defaults", "Sets the locale for formatting date and time values."),
-    ("lock_timeout", "0", "Client Connection Defaults", "Sets the maximum allowed duration of any wait for a lock."),
-    ("max_identifier_length", "63", "Preset Options", "Shows the maximum identifier length."),
-    ("max_index_keys", "32", "Preset Options", "Shows the maximum number of index keys."),
-    ("search_path", "\"$user\", public", "Client Connection Defaults", "Sets the schema search order for names that are not schema-qualified."),
-    ("server_encoding", "UTF8", "Preset Options", "Shows the server (database) character set encoding."),
-    ("server_version", "15.0", "Preset Options", "Shows the server version."),
-    ("server_version_num", "150000", "Preset Options", "Shows the server version as an integer."),
-    ("standard_conforming_strings", "on", "Compatibility", "Causes '...' strings to treat backslashes literally."),
-    ("statement_timeout", "0", "Client Connection Defaults", "Sets the maximum allowed duration of any statement."),
-    ("timezone", "UTC", "Client Connection Defaults", "Sets the time zone for displaying and interpreting time stamps."),
-    ("transaction_isolation", "serializable", "Client Connection Defaults", "Sets the current transaction's isolation level."),
-    ("transaction_read_only", "off", "Client Connection Defaults", "Sets the current transaction's read-only status."),
+    (
+        "lc_collate",
+        "C",
+        "Preset Options",
+        "Shows the collation order locale.",
+    ),
+    (
+        "lc_ctype",
+        "C",
+        "Preset Options",
+        "Shows the character classification and case conversion locale.",
+    ),
+    (
+        "lc_messages",
+        "C",
+        "Client Connection Defaults",
+        "Sets the language in which messages are displayed.",
+    ),
+    (
+        "lc_monetary",
+        "C",
+        "Client Connection Defaults",
+        "Sets the locale for formatting monetary amounts.",
+    ),
+    (
+        "lc_numeric",
+        "C",
+        "Client Connection Defaults",
+        "Sets the locale for formatting numbers.",
+    ),
+    (
+        "lc_time",
+        "C",
+        "Client Connection Defaults",
+        "Sets the locale for formatting date and time values.",
+    ),
+    (
+        "lock_timeout",
+        "0",
+        "Client Connection Defaults",
+        "Sets the maximum allowed duration of any wait for a lock.",
+    ),
+    (
+        "max_identifier_length",
+        "63",
+        "Preset Options",
+        "Shows the maximum identifier length.",
+    ),
+    (
+        "max_index_keys",
+        "32",
+        "Preset Options",
+        "Shows the maximum number of index keys.",
+    ),
+    (
+        "search_path",
+        "\"$user\", public",
+        "Client Connection Defaults",
+        "Sets the schema search order for names that are not schema-qualified.",
+    ),
+    (
+        "server_encoding",
+        "UTF8",
+        "Preset Options",
+        "Shows the server (database) character set encoding.",
+    ),
+    (
+        "server_version",
+        "15.0",
+        "Preset Options",
+        "Shows the server version.",
+    ),
+    (
+        "server_version_num",
+        "150000",
+        "Preset Options",
+        "Shows the server version as an integer.",
+    ),
+    (
+        "standard_conforming_strings",
+        "on",
+        "Compatibility",
+        "Causes '...' strings to treat backslashes literally.",
+    ),
+    (
+        "statement_timeout",
+        "0",
+        "Client Connection Defaults",
+        "Sets the maximum allowed duration of any statement.",
+    ),
+    (
+        "TimeZone",
+        "UTC",
+        "Client Connection Defaults",
+        "Sets the time zone for displaying and interpreting time stamps.",
+    ),
+    (
+        "transaction_isolation",
+        "serializable",
+        "Client Connection Defaults",
+        "Sets the current transaction's isolation level.",
+    ),
+    (
+        "transaction_read_only",
+        "off",
+        "Client Connection Defaults",
+        "Sets the current transaction's read-only status.",
+    ),
 ];
 
 /// The default of setting `name` (lower case).
@@ -152,7 +312,7 @@ pub fn setting_default(name: &str) -> Option<&'static str> {
     };
     SETTINGS
         .iter()
-        .find(|s| s.0 == name)
+        .find(|s| s.0.eq_ignore_ascii_case(name))
         .map(|s| s.1)
 }
 
@@ -583,15 +743,83 @@ pub fn quote_ident(s: &str) -> String {
 
 /// Reserved key words, which `quote_ident` quotes.
 const RESERVED: &[&str] = &[
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case",
-    "cast", "check", "collate", "column", "constraint", "create", "current_catalog",
-    "current_date", "current_role", "current_time", "current_timestamp", "current_user",
-    "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch",
-    "for", "foreign", "from", "grant", "group", "having", "in", "initially", "intersect", "into",
-    "lateral", "leading", "limit", "localtime", "localtimestamp", "not", "null", "offset", "on",
-    "only", "or", "order", "placing", "primary", "references", "returning", "select",
-    "session_user", "some", "symmetric", "table", "then", "to", "trailing", "true", "union",
-    "unique", "user", "using", "variadic", "when", "where", "window", "with",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "initially",
+    "intersect",
+    "into",
+    "lateral",
+    "leading",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "session_user",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "when",
+    "where",
+    "window",
+    "with",
 ];
 
 /// The SQL of an index, as `pg_get_indexdef` gives it.
@@ -879,7 +1107,14 @@ impl<'a> Ctx<'a> {
                 .map(|(o, n)| {
                     let mut r = vec![text(&n)];
                     r.extend(std::iter::repeat_n(boolean(true), 6));
-                    r.extend([int4(-1), text("********"), NULL, boolean(true), NULL, oid(o)]);
+                    r.extend([
+                        int4(-1),
+                        text("********"),
+                        NULL,
+                        boolean(true),
+                        NULL,
+                        oid(o),
+                    ]);
                     r
                 })
                 .collect(),
@@ -931,24 +1166,28 @@ impl<'a> Ctx<'a> {
                 vec![oid(2), text("heap"), oid(0), text("t")],
                 vec![oid(403), text("btree"), oid(0), text("i")],
             ],
-            "pg_collation" => [(100, "default", "d", ""), (950, "C", "c", "C"), (951, "POSIX", "c", "POSIX")]
-                .into_iter()
-                .map(|(o, n, p, c)| {
-                    vec![
-                        oid(o),
-                        text(n),
-                        oid(PG_CATALOG),
-                        oid(OWNER_OID),
-                        text(p),
-                        boolean(true),
-                        int4(-1),
-                        if c.is_empty() { NULL } else { text(c) },
-                        if c.is_empty() { NULL } else { text(c) },
-                        NULL,
-                        NULL,
-                    ]
-                })
-                .collect(),
+            "pg_collation" => [
+                (100, "default", "d", ""),
+                (950, "C", "c", "C"),
+                (951, "POSIX", "c", "POSIX"),
+            ]
+            .into_iter()
+            .map(|(o, n, p, c)| {
+                vec![
+                    oid(o),
+                    text(n),
+                    oid(PG_CATALOG),
+                    oid(OWNER_OID),
+                    text(p),
+                    boolean(true),
+                    int4(-1),
+                    if c.is_empty() { NULL } else { text(c) },
+                    if c.is_empty() { NULL } else { text(c) },
+                    NULL,
+                    NULL,
+                ]
+            })
+            .collect(),
             "pg_views" | "pg_matviews" => {
                 let kind = if name == "pg_views" {
                     ItemKind::View
@@ -1179,17 +1418,7 @@ impl<'a> Ctx<'a> {
         match name {
             "schemata" => NAMESPACES
                 .iter()
-                .map(|(_, n)| {
-                    vec![
-                        text(DATABASE),
-                        text(n),
-                        text(OWNER),
-                        NULL,
-                        NULL,
-                        NULL,
-                        NULL,
-                    ]
-                })
+                .map(|(_, n)| vec![text(DATABASE), text(n), text(OWNER), NULL, NULL, NULL, NULL])
                 .collect(),
             "tables" => visible()
                 .map(|r| {
@@ -1267,7 +1496,10 @@ impl<'a> Ctx<'a> {
     ) -> Vec<Datum> {
         use ScalarType::*;
         let (data_type, udt) = match c.ty {
-            Array(e) => ("ARRAY".to_string(), type_name(e.array_oid()).unwrap_or_default()),
+            Array(e) => (
+                "ARRAY".to_string(),
+                type_name(e.array_oid()).unwrap_or_default(),
+            ),
             t => {
                 let name = match t {
                     Varchar(_) => "character varying".into(),
@@ -1352,7 +1584,15 @@ fn pg_type() -> Vec<Vec<Datum>> {
     let io = io_functions();
     let f = |name: &str| oid(io.iter().find(|(n, _)| n == name).map_or(0, |(_, o)| *o));
     let mut out = vec![];
-    let row = |t: &BuiltinType, name: String, o: u32, elem: u32, array: u32, io: &str, len: i16, byval: bool, category: char| {
+    let row = |t: &BuiltinType,
+               name: String,
+               o: u32,
+               elem: u32,
+               array: u32,
+               io: &str,
+               len: i16,
+               byval: bool,
+               category: char| {
         vec![
             oid(o),
             text(&name),
@@ -1362,7 +1602,12 @@ fn pg_type() -> Vec<Vec<Datum>> {
             boolean(byval),
             text(&t.typtype.to_string()),
             text(&category.to_string()),
-            boolean(matches!(t.name, "text" | "float8" | "bool" | "timestamptz" | "oid" | "interval") && category != 'A'),
+            boolean(
+                matches!(
+                    t.name,
+                    "text" | "float8" | "bool" | "timestamptz" | "oid" | "interval"
+                ) && category != 'A',
+            ),
             boolean(true),
             text(","),
             oid(0),
@@ -1376,23 +1621,55 @@ fn pg_type() -> Vec<Vec<Datum>> {
             oid(0),
             oid(0),
             oid(0),
-            text(if len == -1 || len > 8 { "i" } else if len == 8 { "d" } else { "c" }),
+            text(if len == -1 || len > 8 {
+                "i"
+            } else if len == 8 {
+                "d"
+            } else {
+                "c"
+            }),
             text(if len == -1 { "x" } else { "p" }),
             boolean(false),
             oid(0),
             int4(-1),
             int4(0),
-            oid(if matches!(t.name, "text" | "varchar" | "bpchar" | "name") { 100 } else { 0 }),
+            oid(
+                if matches!(t.name, "text" | "varchar" | "bpchar" | "name") {
+                    100
+                } else {
+                    0
+                },
+            ),
             NULL,
             NULL,
             NULL,
         ]
     };
     for t in TYPES {
-        out.push(row(t, t.name.to_string(), t.oid, 0, t.array, t.io, t.len, t.byval, t.category));
+        out.push(row(
+            t,
+            t.name.to_string(),
+            t.oid,
+            0,
+            t.array,
+            t.io,
+            t.len,
+            t.byval,
+            t.category,
+        ));
     }
     for t in TYPES.iter().filter(|t| t.array != 0) {
-        out.push(row(t, format!("_{}", t.name), t.array, t.oid, 0, "array_", -1, false, 'A'));
+        out.push(row(
+            t,
+            format!("_{}", t.name),
+            t.array,
+            t.oid,
+            0,
+            "array_",
+            -1,
+            false,
+            'A',
+        ));
     }
     out
 }
@@ -1427,7 +1704,10 @@ mod tests {
             kind: ItemKind::Index,
             schema: cat.get(t).unwrap().schema.clone(),
             uses: vec![t],
-            detail: ItemDetail::Index { on: t, keys: vec![0] },
+            detail: ItemDetail::Index {
+                on: t,
+                keys: vec![0],
+            },
         })
         .unwrap();
         let session = SessionInfo {
@@ -1451,7 +1731,10 @@ mod tests {
     fn types_format_as_postgresql_does() {
         assert_eq!(format_type(23, None), "integer");
         assert_eq!(format_type(1043, Some(14)), "character varying(10)");
-        assert_eq!(format_type(1700, Some(typmod(ScalarType::Numeric(Some((10, 2)))))), "numeric(10,2)");
+        assert_eq!(
+            format_type(1700, Some(typmod(ScalarType::Numeric(Some((10, 2)))))),
+            "numeric(10,2)"
+        );
         assert_eq!(format_type(1007, None), "integer[]");
         assert_eq!(type_oid("integer"), Some(23));
         assert_eq!(type_oid("pg_catalog.int4[]"), Some(1007));

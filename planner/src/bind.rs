@@ -769,11 +769,14 @@ impl<'a> Binder<'a> {
                 }
                 let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
                 let mut rel = match system_schema(name) {
-                    Some((schema, rel_name)) => self
-                        .bind_system_relation(Some(&schema), &rel_name, alias_name.as_deref().unwrap_or(&rel_name))
-                        .ok_or_else(|| {
-                            SqlError::undefined_table(&format!("{schema}.{rel_name}"))
-                        })?,
+                    Some((schema, rel_name)) => {
+                        self.bind_system_relation(
+                            Some(&schema),
+                            &rel_name,
+                            alias_name.as_deref().unwrap_or(&rel_name),
+                        )
+                        .ok_or_else(|| SqlError::undefined_table(&format!("{schema}.{rel_name}")))?
+                    }
                     None => {
                         let rel_name = object_name(name)?;
                         self.bind_named_relation(&rel_name, alias_name.as_deref())?
@@ -1285,9 +1288,8 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
             "timestamp" => Timestamp,
             "interval" => Interval,
             "jsonb" => Jsonb,
-            "oid" | "regclass" | "regtype" | "regproc" | "regprocedure" | "regnamespace" | "xid" => {
-                Oid
-            }
+            "oid" | "regclass" | "regtype" | "regproc" | "regprocedure" | "regnamespace"
+            | "xid" => Oid,
             "int2vector" => Array(catalog::ElemType::Int16),
             "oidvector" => Array(catalog::ElemType::Oid),
             "bpchar" => Char(1),

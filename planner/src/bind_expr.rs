@@ -265,13 +265,13 @@ impl Binder<'_> {
         if args.len() != 1 && !(kind == "string_agg" && args.len() == 2) {
             return Err(no_function(&name, args.len()));
         }
-        if contains_aggregate(&args[0]) && !(window && ctx.agg.is_some()) {
+        if contains_aggregate(args[0]) && !(window && ctx.agg.is_some()) {
             return Err(SqlError::new(
                 sqlstate::GROUPING_ERROR,
                 "aggregate function calls cannot be nested",
             ));
         }
-        let mut arg = self.bind_expr(&args[0], ctx)?.text_if_unknown()?;
+        let mut arg = self.bind_expr(args[0], ctx)?.text_if_unknown()?;
         use ScalarType::*;
         let t = arg.ty.base();
         let bad = || {
@@ -352,7 +352,7 @@ impl Binder<'_> {
         let mut extra = vec![];
         let mut order = vec![];
         if func == AggregateFunc::StringAgg {
-            let delim = self.bind_expr(&args[1], ctx)?;
+            let delim = self.bind_expr(args[1], ctx)?;
             let no_such = no_such_function("string_agg", &[arg.clone(), delim.clone()]);
             let text = |t: Typed| -> SqlResult<Typed> {
                 match t.ty.base() {
@@ -666,7 +666,9 @@ impl Binder<'_> {
                     ..
                 } = expr.as_ref()
                 {
-                    if let (Some(kind), true) = (crate::syscat::reg_kind(inner_type), ty.is_string()) {
+                    if let (Some(kind), true) =
+                        (crate::syscat::reg_kind(inner_type), ty.is_string())
+                    {
                         let t = self.bind_expr(inner, ctx)?;
                         let name = self.bind_reg_name(t, kind)?;
                         return Ok(Typed::new(name.cast_to(ty)?, ty));
@@ -1016,7 +1018,10 @@ impl Binder<'_> {
             let key = crate::subquery::query_key(q);
             return match self.subquery_cols.borrow().get(&key).copied() {
                 Some((col, ty)) if col < ctx.scope.len() => Ok(Typed::new(Expr::Column(col), ty)),
-                _ => Err(SqlError::unsupported(format!("ARRAY(subquery) in {}", ctx.clause))),
+                _ => Err(SqlError::unsupported(format!(
+                    "ARRAY(subquery) in {}",
+                    ctx.clause
+                ))),
             };
         }
         if crate::table_func::is_set_function(&name) && f.over.is_none() {

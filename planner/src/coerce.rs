@@ -305,13 +305,22 @@ pub fn bind_binary(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typ
                     } else {
                         arr
                     };
-                    (Expr::Call(Func::ArrayCat, vec![l.cast_to(ty)?, r.cast_to(ty)?]), ty)
+                    (
+                        Expr::Call(Func::ArrayCat, vec![l.cast_to(ty)?, r.cast_to(ty)?]),
+                        ty,
+                    )
                 }
-                (true, false) => (Expr::Call(Func::ArrayAppend, vec![l.cast_to(arr)?, r.cast_to(e)?]), arr),
+                (true, false) => (
+                    Expr::Call(Func::ArrayAppend, vec![l.cast_to(arr)?, r.cast_to(e)?]),
+                    arr,
+                ),
                 (false, true) => (
                     Expr::Call(
                         Func::ArrayCat,
-                        vec![Expr::Call(Func::ArrayCtor, vec![l.cast_to(e)?]), r.cast_to(arr)?],
+                        vec![
+                            Expr::Call(Func::ArrayCtor, vec![l.cast_to(e)?]),
+                            r.cast_to(arr)?,
+                        ],
                     ),
                     arr,
                 ),

@@ -210,8 +210,7 @@ pub fn describe(
     declared: Vec<Option<catalog::ScalarType>>,
     session: &catalog::system::SessionInfo,
 ) -> SqlResult<Description> {
-    let (plan, params) =
-        coerce::infer_params(declared, || plan(parsed, catalog, now, session));
+    let (plan, params) = coerce::infer_params(declared, || plan(parsed, catalog, now, session));
     Ok(Description {
         params,
         columns: plan?.result_columns(),

@@ -498,10 +498,27 @@ pub enum StatementPlan {
     ShowObjects {
         kind: catalog::ItemKind,
     },
-    /// A statement accepted and ignored (e.g. DISCARD, SET TRANSACTION).
+    /// A statement accepted and ignored (e.g. SET TRANSACTION).
     Noop {
         tag: String,
     },
+    /// SAVEPOINT, RELEASE [SAVEPOINT] and ROLLBACK TO [SAVEPOINT] inside a
+    /// transaction block.
+    Savepoint {
+        name: String,
+    },
+    Release {
+        name: String,
+    },
+    RollbackTo {
+        name: String,
+    },
+    /// DEALLOCATE name, or DEALLOCATE ALL (`None`).
+    Deallocate {
+        name: Option<String>,
+    },
+    /// DISCARD ALL: settings reset, prepared statements and portals closed.
+    Discard,
 }
 
 impl StatementPlan {
@@ -519,6 +536,16 @@ impl StatementPlan {
             StatementPlan::Select(read) => Some(read.columns.clone()),
             StatementPlan::Explain(_) => text("QUERY PLAN"),
             StatementPlan::ShowObjects { .. } => text("name"),
+            StatementPlan::Show { name } if name.eq_ignore_ascii_case("all") => Some(
+                ["name", "setting", "description"]
+                    .into_iter()
+                    .map(|n| Column {
+                        name: n.into(),
+                        ty: ScalarType::Text,
+                        nullable: false,
+                    })
+                    .collect(),
+            ),
             StatementPlan::Show { name } => text(&name.to_lowercase()),
             _ => None,
         }

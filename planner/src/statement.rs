@@ -39,6 +39,24 @@ impl Binder<'_> {
             Statement::Rollback {
                 savepoint: None, ..
             } => Ok(StatementPlan::Rollback),
+            Statement::Rollback {
+                savepoint: Some(name),
+                ..
+            } => Ok(StatementPlan::RollbackTo {
+                name: ident_name(name),
+            }),
+            Statement::Savepoint { name } => Ok(StatementPlan::Savepoint {
+                name: ident_name(name),
+            }),
+            Statement::ReleaseSavepoint { name } => Ok(StatementPlan::Release {
+                name: ident_name(name),
+            }),
+            Statement::Deallocate { name, .. } => Ok(StatementPlan::Deallocate {
+                name: match ident_name(name).as_str() {
+                    "all" if name.quote_style.is_none() => None,
+                    n => Some(n.to_string()),
+                },
+            }),
             Statement::Explain {
                 statement,
                 analyze: false,
@@ -69,9 +87,7 @@ impl Binder<'_> {
             Statement::Reset(r) => Ok(StatementPlan::Reset {
                 name: format!("{r}").trim_start_matches("RESET ").to_lowercase(),
             }),
-            Statement::Discard { .. } => Ok(StatementPlan::Noop {
-                tag: "DISCARD ALL".into(),
-            }),
+            Statement::Discard { .. } => Ok(StatementPlan::Discard),
             other => Err(SqlError::unsupported(format!(
                 "statement \"{}\"",
                 first_words(&other.to_string())

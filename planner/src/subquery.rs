@@ -601,7 +601,16 @@ impl Binder<'_> {
             aggregates: vec![agg],
         };
         let value = Expr::Column(rel.plan.arity() + k);
-        self.attach_column(&mut rel, key, &corr, per_d, value, Datum::Array(vec![]), name, ty);
+        self.attach_column(
+            &mut rel,
+            key,
+            &corr,
+            per_d,
+            value,
+            Datum::Array(vec![]),
+            name,
+            ty,
+        );
         Ok(rel)
     }
 

@@ -39,11 +39,14 @@ pub fn reg_kind(t: &ast::DataType) -> Option<RegKind> {
 
 /// `key = k1 THEN v1 … ELSE default` as nested conditionals.
 fn lookup(key: &Expr, pairs: Vec<(Datum, Datum)>, default: Expr) -> Expr {
-    pairs.into_iter().rev().fold(default, |els, (k, v)| Expr::If {
-        cond: Box::new(Expr::binary(BinaryOp::Eq, key.clone(), Expr::Literal(k))),
-        then: Box::new(Expr::Literal(v)),
-        els: Box::new(els),
-    })
+    pairs
+        .into_iter()
+        .rev()
+        .fold(default, |els, (k, v)| Expr::If {
+            cond: Box::new(Expr::binary(BinaryOp::Eq, key.clone(), Expr::Literal(k))),
+            then: Box::new(Expr::Literal(v)),
+            els: Box::new(els),
+        })
 }
 
 fn oid(v: u32) -> Datum {
@@ -153,10 +156,7 @@ impl Binder<'_> {
             return Ok(Typed::new(Expr::Literal(oid(found)), ScalarType::Oid));
         }
         let key = t.cast_to(ScalarType::Text)?;
-        Ok(Typed::new(
-            self.name_to_oid(kind, &key),
-            ScalarType::Oid,
-        ))
+        Ok(Typed::new(self.name_to_oid(kind, &key), ScalarType::Oid))
     }
 
     /// A run-time name → OID lookup (NULL for unknown names).
@@ -196,17 +196,19 @@ impl Binder<'_> {
                 .collect(),
             RegKind::Type => {
                 return Ok(Typed::new(
-                    Expr::Call(
-                        Func::FormatType,
-                        vec![key, Expr::Literal(Datum::Null)],
-                    ),
+                    Expr::Call(Func::FormatType, vec![key, Expr::Literal(Datum::Null)]),
                     ScalarType::Text,
                 ))
             }
-            RegKind::Namespace => [system::PG_CATALOG, system::PUBLIC, system::INFORMATION_SCHEMA, system::PG_TOAST]
-                .into_iter()
-                .filter_map(|o| Some((oid(o), text(system::namespace_name(o)?))))
-                .collect(),
+            RegKind::Namespace => [
+                system::PG_CATALOG,
+                system::PUBLIC,
+                system::INFORMATION_SCHEMA,
+                system::PG_TOAST,
+            ]
+            .into_iter()
+            .filter_map(|o| Some((oid(o), text(system::namespace_name(o)?))))
+            .collect(),
             RegKind::Proc => vec![],
         };
         let fallback = Expr::Cast {
@@ -282,19 +284,36 @@ impl Binder<'_> {
                         Expr::Literal(text(")")),
                     ],
                 );
-                Some(Ok(Typed::new(strict(&args, lookup(&key, pairs, unknown)), Text)))
+                Some(Ok(Typed::new(
+                    strict(&args, lookup(&key, pairs, unknown)),
+                    Text,
+                )))
             }
-            "pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible"
-            | "pg_collation_is_visible" | "pg_opclass_is_visible" | "pg_operator_is_visible"
-            | "pg_conversion_is_visible" | "pg_ts_config_is_visible" => {
+            "pg_table_is_visible"
+            | "pg_type_is_visible"
+            | "pg_function_is_visible"
+            | "pg_collation_is_visible"
+            | "pg_opclass_is_visible"
+            | "pg_operator_is_visible"
+            | "pg_conversion_is_visible"
+            | "pg_ts_config_is_visible" => {
                 if let Some(Err(e)) = arity(n == 1) {
                     return Some(Err(e));
                 }
-                Some(Ok(Typed::new(strict(&args, Expr::Literal(Datum::Bool(true))), Bool)))
+                Some(Ok(Typed::new(
+                    strict(&args, Expr::Literal(Datum::Bool(true))),
+                    Bool,
+                )))
             }
-            "has_table_privilege" | "has_schema_privilege" | "has_database_privilege"
-            | "has_any_column_privilege" | "has_column_privilege" | "has_function_privilege"
-            | "has_sequence_privilege" | "has_type_privilege" | "has_tablespace_privilege"
+            "has_table_privilege"
+            | "has_schema_privilege"
+            | "has_database_privilege"
+            | "has_any_column_privilege"
+            | "has_column_privilege"
+            | "has_function_privilege"
+            | "has_sequence_privilege"
+            | "has_type_privilege"
+            | "has_tablespace_privilege"
             | "pg_has_role" => {
                 if let Some(Err(e)) = arity((2..=4).contains(&n)) {
                     return Some(Err(e));
@@ -333,7 +352,8 @@ impl Binder<'_> {
                     return Some(Err(e));
                 }
                 let key = if args[0].unknown || args[0].ty.is_string() {
-                    self.bind_reg_cast(args[0].clone(), RegKind::Class).map(|t| t.expr)
+                    self.bind_reg_cast(args[0].clone(), RegKind::Class)
+                        .map(|t| t.expr)
                 } else {
                     args[0].clone().cast_to(Oid)
                 };
@@ -390,17 +410,28 @@ impl Binder<'_> {
                     .collect();
                 Some(Ok(Typed::new(
                     Expr::If {
-                        cond: Box::new(Expr::binary(BinaryOp::Eq, col, Expr::Literal(Datum::Int64(0)))),
+                        cond: Box::new(Expr::binary(
+                            BinaryOp::Eq,
+                            col,
+                            Expr::Literal(Datum::Int64(0)),
+                        )),
                         then: Box::new(whole),
                         els: Box::new(lookup(&combined, cols, Expr::Literal(Datum::Null))),
                     },
                     Text,
                 )))
             }
-            "pg_get_constraintdef" | "obj_description" | "col_description"
-            | "shobj_description" | "pg_get_serial_sequence" | "pg_get_function_result"
-            | "pg_get_function_arguments" | "pg_get_function_identity_arguments"
-            | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" | "pg_get_ruledef"
+            "pg_get_constraintdef"
+            | "obj_description"
+            | "col_description"
+            | "shobj_description"
+            | "pg_get_serial_sequence"
+            | "pg_get_function_result"
+            | "pg_get_function_arguments"
+            | "pg_get_function_identity_arguments"
+            | "pg_get_statisticsobjdef_columns"
+            | "pg_get_triggerdef"
+            | "pg_get_ruledef"
             | "pg_get_partkeydef" => {
                 if let Some(Err(e)) = arity((1..=3).contains(&n)) {
                     return Some(Err(e));
@@ -416,13 +447,19 @@ impl Binder<'_> {
                     Ok(k) => k,
                     Err(e) => return Some(Err(e)),
                 };
-                let pairs = vec![(Datum::Int32(6), text("UTF8")), (Datum::Int32(0), text("SQL_ASCII"))];
+                let pairs = vec![
+                    (Datum::Int32(6), text("UTF8")),
+                    (Datum::Int32(0), text("SQL_ASCII")),
+                ];
                 Some(Ok(Typed::new(
                     strict(&args, lookup(&key, pairs, Expr::Literal(text("")))),
                     Text,
                 )))
             }
-            "pg_table_size" | "pg_relation_size" | "pg_total_relation_size" | "pg_indexes_size"
+            "pg_table_size"
+            | "pg_relation_size"
+            | "pg_total_relation_size"
+            | "pg_indexes_size"
             | "pg_database_size" => {
                 if let Some(Err(e)) = arity(n == 1 || n == 2) {
                     return Some(Err(e));
@@ -436,17 +473,23 @@ impl Binder<'_> {
                 if let Some(Err(e)) = arity(n == 1) {
                     return Some(Err(e));
                 }
-                Some(args[0].clone().cast_to(Int64).map(|e| {
-                    Typed::new(Expr::Call(Func::PgSizePretty, vec![e]), Text)
-                }))
+                Some(
+                    args[0]
+                        .clone()
+                        .cast_to(Int64)
+                        .map(|e| Typed::new(Expr::Call(Func::PgSizePretty, vec![e]), Text)),
+                )
             }
             "quote_ident" => {
                 if let Some(Err(e)) = arity(n == 1) {
                     return Some(Err(e));
                 }
-                Some(args[0].clone().cast_to(Text).map(|e| {
-                    Typed::new(Expr::Call(Func::QuoteIdent, vec![e]), Text)
-                }))
+                Some(
+                    args[0]
+                        .clone()
+                        .cast_to(Text)
+                        .map(|e| Typed::new(Expr::Call(Func::QuoteIdent, vec![e]), Text)),
+                )
             }
             "parse_ident" => {
                 if let Some(Err(e)) = arity(n == 1 || n == 2) {
@@ -468,13 +511,18 @@ impl Binder<'_> {
                 };
                 Some(Ok(self
                     .bind_reg_cast(args[0].clone(), kind)
-                    .unwrap_or_else(|_| Typed::new(Expr::Literal(Datum::Null), Oid))))
+                    .unwrap_or_else(|_| {
+                        Typed::new(Expr::Literal(Datum::Null), Oid)
+                    })))
             }
             "current_setting" => {
                 if let Some(Err(e)) = arity(n == 1 || n == 2) {
                     return Some(Err(e));
                 }
-                let missing_ok = matches!(args.get(1).map(|a| &a.expr), Some(Expr::Literal(Datum::Bool(true))));
+                let missing_ok = matches!(
+                    args.get(1).map(|a| &a.expr),
+                    Some(Expr::Literal(Datum::Bool(true)))
+                );
                 match literal_text(&args[0]) {
                     Some(s) => match session.setting(&s) {
                         Some(v) => lit(text(&v), Text),
@@ -493,7 +541,10 @@ impl Binder<'_> {
                             .iter()
                             .filter_map(|s| Some((text(s.0), text(&session.setting(s.0)?))))
                             .collect();
-                        Some(Ok(Typed::new(lookup(&key, pairs, Expr::Literal(Datum::Null)), Text)))
+                        Some(Ok(Typed::new(
+                            lookup(&key, pairs, Expr::Literal(Datum::Null)),
+                            Text,
+                        )))
                     }
                 }
             }
@@ -514,7 +565,12 @@ impl Binder<'_> {
                 } else {
                     Func::PgTerminateBackend
                 };
-                Some(args[0].clone().cast_to(Int32).map(|e| Typed::new(Expr::Call(func, vec![e]), Bool)))
+                Some(
+                    args[0]
+                        .clone()
+                        .cast_to(Int32)
+                        .map(|e| Typed::new(Expr::Call(func, vec![e]), Bool)),
+                )
             }
             "array_upper" | "array_lower" => {
                 if let Some(Err(e)) = arity(n == 2) {
@@ -578,7 +634,12 @@ pub fn eval(func: Func, args: &[Datum]) -> SqlResult<Datum> {
             )),
             _ => Datum::Null,
         },
-        _ => return Err(SqlError::internal(format!("{} is not a catalog function", func.name()))),
+        _ => {
+            return Err(SqlError::internal(format!(
+                "{} is not a catalog function",
+                func.name()
+            )))
+        }
     })
 }
 
@@ -665,7 +726,10 @@ mod tests {
 
     #[test]
     fn idents_parse_as_postgresql_does() {
-        assert_eq!(parse_ident("Public.\"My T\"").unwrap(), vec!["public", "My T"]);
+        assert_eq!(
+            parse_ident("Public.\"My T\"").unwrap(),
+            vec!["public", "My T"]
+        );
         assert!(parse_ident("a.").is_err());
         assert_eq!(normalize_name("\"public\".\"T\""), "public.T");
         assert_eq!(normalize_name("Public.T"), "public.t");

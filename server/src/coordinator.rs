@@ -5,16 +5,16 @@
 
 use crate::clock::Clock;
 use catalog::strconv::{check_length, pad_char};
+use catalog::system::SessionInfo;
 use catalog::wal::{LogRecord, Wal};
 use catalog::{
     sqlstate, Catalog, CatalogItem, Column, Datum, GlobalId, ItemDetail, ItemKind, Row, ScalarType,
     Schema, SqlError, SqlResult,
 };
 use dataflow::{Cluster, Command, Export, PeekResult};
-use catalog::system::SessionInfo;
 use planner::{Parsed, Plan, ReadPlan, StatementPlan};
-use std::sync::Arc;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
@@ -197,7 +197,10 @@ impl Coordinator {
                 self.read(read, reply);
                 return None;
             }
-            p if p.is_write() => match self.compute_writes(std::slice::from_ref(stmt), session).await {
+            p if p.is_write() => match self
+                .compute_writes(std::slice::from_ref(stmt), session)
+                .await
+            {
                 Ok((updates, tags)) => self
                     .apply_writes(updates)
                     .map(|_| Outcome::Tag(tags[0].clone())),

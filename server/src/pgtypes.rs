@@ -263,9 +263,9 @@ fn decode_binary(bytes: &[u8], ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::Int64 => {
             Datum::Int64(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?))
         }
-        ScalarType::Oid => Datum::Int64(u32::from_be_bytes(
-            fixed(4)?.try_into().map_err(|_| bad())?,
-        ) as i64),
+        ScalarType::Oid => {
+            Datum::Int64(u32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64)
+        }
         ScalarType::Float32 => Datum::Float32(F32(f32::from_be_bytes(
             fixed(4)?.try_into().map_err(|_| bad())?,
         ))),

@@ -5,15 +5,14 @@
 use crate::coordinator::{Outcome, Request};
 use crate::pgtypes::{self, WireDatum};
 use async_trait::async_trait;
+use catalog::system::{Backend, SessionInfo};
 use catalog::{sqlstate, SqlError};
 use futures::{Sink, SinkExt};
-use pgwire::api::cancel::CancelHandler;
-use pgwire::messages::cancel::CancelRequest;
-use pgwire::messages::startup::SecretKey;
 use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
     DefaultServerParameterProvider, StartupHandler,
 };
+use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
@@ -21,11 +20,12 @@ use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::startup::ParameterStatus;
+use pgwire::messages::startup::SecretKey;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use planner::{Parsed, StatementPlan};
-use catalog::system::{Backend, SessionInfo};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -39,6 +39,8 @@ pub const DATABASE: &str = "ripple";
 struct Session {
     /// Settings changed with SET (lower-case names).
     vars: BTreeMap<String, String>,
+    /// Settings from the startup packet, which RESET returns to.
+    startup: BTreeMap<String, String>,
     block: Option<Block>,
 }
 
@@ -47,6 +49,8 @@ struct Session {
 struct Block {
     writes: Vec<Parsed>,
     failed: bool,
+    /// Savepoints, oldest first: name and the number of writes before it.
+    savepoints: Vec<(String, usize)>,
 }
 
 /// Every open connection by pid, for `pg_stat_activity`.
@@ -318,12 +322,11 @@ impl StartupHandler for Startup {
                 }),
             );
             let vars = startup_settings(client.metadata());
-            client
-                .session_extensions()
-                .insert(Mutex::new(Session {
-                    vars: vars.clone(),
-                    block: None,
-                }));
+            client.session_extensions().insert(Mutex::new(Session {
+                vars: vars.clone(),
+                startup: vars.clone(),
+                block: None,
+            }));
             self.backends.lock().expect("lock").insert(
                 pid,
                 Backend {
@@ -357,7 +360,9 @@ impl StartupHandler for Startup {
 /// `DateStyle`, `options=-c name=value`, …) that Ripple accepts; values it
 /// cannot honour keep their defaults, as the client learns from the
 /// ParameterStatus messages that follow.
-fn startup_settings(metadata: &std::collections::HashMap<String, String>) -> BTreeMap<String, String> {
+fn startup_settings(
+    metadata: &std::collections::HashMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut given: Vec<(String, String)> = metadata
         .iter()
         .map(|(k, v)| (k.to_lowercase(), v.clone()))
@@ -376,12 +381,15 @@ fn startup_settings(metadata: &std::collections::HashMap<String, String>) -> BTr
     }
     let mut vars = BTreeMap::new();
     for (name, value) in given {
-        if matches!(name.as_str(), "user" | "database" | "options" | "replication") {
+        if matches!(
+            name.as_str(),
+            "user" | "database" | "options" | "replication"
+        ) {
             continue;
         }
         let settable = catalog::system::SETTINGS
             .iter()
-            .any(|s| s.0 == name && s.2 != "Preset Options");
+            .any(|s| s.0.eq_ignore_ascii_case(&name) && s.2 != "Preset Options");
         if settable {
             let value = value.trim_matches('\'').to_string();
             if let Ok(v) = validate_setting(&name, &value) {
@@ -516,7 +524,8 @@ impl QueryHandler {
         formats: &Format,
     ) -> PgWireResult<Response>
     where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
@@ -527,7 +536,16 @@ impl QueryHandler {
             .block
             .as_ref()
             .is_some_and(|b| b.failed);
-        if failed && !matches!(local, Some(StatementPlan::Commit | StatementPlan::Rollback)) {
+        if failed
+            && !matches!(
+                local,
+                Some(
+                    StatementPlan::Commit
+                        | StatementPlan::Rollback
+                        | StatementPlan::RollbackTo { .. }
+                )
+            )
+        {
             return Ok(error_response(SqlError::new(
                 sqlstate::IN_FAILED_TRANSACTION,
                 "current transaction is aborted, commands ignored until end of transaction block",
@@ -582,7 +600,8 @@ impl QueryHandler {
                 "reads after writes in a transaction block are not supported; COMMIT first",
             )),
             _ => {
-                let cancellable = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Query(_)));
+                let cancellable =
+                    matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Query(_)));
                 let run = self.ask(|reply| Request::Execute {
                     stmt,
                     session: info.clone(),
@@ -610,7 +629,8 @@ impl QueryHandler {
         formats: &Format,
     ) -> PgWireResult<Response>
     where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
@@ -670,8 +690,101 @@ impl QueryHandler {
                 Ok(Response::Execution(Tag::new("SET")))
             }
             StatementPlan::Reset { name } => {
-                session.lock().expect("lock").vars.remove(&name);
+                let mut s = session.lock().expect("lock");
+                if name == "all" {
+                    s.vars = s.startup.clone();
+                } else {
+                    match s.startup.get(&name).cloned() {
+                        Some(v) => s.vars.insert(name, v),
+                        None => s.vars.remove(&name),
+                    };
+                }
                 Ok(Response::Execution(Tag::new("RESET")))
+            }
+            StatementPlan::Discard => {
+                let mut s = session.lock().expect("lock");
+                if s.block.is_some() {
+                    return Ok(error_response(SqlError::new(
+                        sqlstate::ACTIVE_SQL_TRANSACTION,
+                        "DISCARD ALL cannot run inside a transaction block",
+                    )));
+                }
+                s.vars = s.startup.clone();
+                client.portal_store().clear_portals();
+                Ok(Response::Execution(Tag::new("DISCARD ALL")))
+            }
+            StatementPlan::Deallocate { name } => {
+                if let Some(name) = name {
+                    if client.portal_store().get_statement(&name).is_none() {
+                        return Ok(error_response(SqlError::new(
+                            sqlstate::UNDEFINED_PSTATEMENT,
+                            format!("prepared statement \"{name}\" does not exist"),
+                        )));
+                    }
+                    client.portal_store().rm_statement(&name);
+                }
+                Ok(Response::Execution(Tag::new("DEALLOCATE")))
+            }
+            StatementPlan::Savepoint { name } => {
+                let mut s = session.lock().expect("lock");
+                match s.block.as_mut() {
+                    Some(b) => {
+                        let at = b.writes.len();
+                        b.savepoints.push((name, at));
+                        Ok(Response::Execution(Tag::new("SAVEPOINT")))
+                    }
+                    None => Ok(error_response(SqlError::new(
+                        sqlstate::NO_ACTIVE_TRANSACTION,
+                        "SAVEPOINT can only be used in transaction blocks",
+                    ))),
+                }
+            }
+            StatementPlan::Release { ref name } | StatementPlan::RollbackTo { ref name } => {
+                let release = matches!(plan, StatementPlan::Release { .. });
+                let verb = if release {
+                    "RELEASE SAVEPOINT"
+                } else {
+                    "ROLLBACK TO SAVEPOINT"
+                };
+                let mut s = session.lock().expect("lock");
+                let Some(b) = s.block.as_mut() else {
+                    return Ok(error_response(SqlError::new(
+                        sqlstate::NO_ACTIVE_TRANSACTION,
+                        format!("{verb} can only be used in transaction blocks"),
+                    )));
+                };
+                let Some(i) = b.savepoints.iter().rposition(|(n, _)| n == name) else {
+                    return Ok(error_response(SqlError::new(
+                        sqlstate::INVALID_SAVEPOINT,
+                        format!("savepoint \"{name}\" does not exist"),
+                    )));
+                };
+                if release {
+                    b.savepoints.truncate(i);
+                    Ok(Response::Execution(Tag::new("RELEASE")))
+                } else {
+                    // the block's writes since the savepoint are undone;
+                    // the savepoint itself stays
+                    let at = b.savepoints[i].1;
+                    b.writes.truncate(at);
+                    b.savepoints.truncate(i + 1);
+                    b.failed = false;
+                    Ok(Response::Execution(Tag::new("ROLLBACK")))
+                }
+            }
+            StatementPlan::Show { ref name } if name.eq_ignore_ascii_case("all") => {
+                let info = session_info(client, &self.backends);
+                let rows = catalog::system::SETTINGS
+                    .iter()
+                    .map(|(n, _, _, desc)| {
+                        catalog::Row::new(vec![
+                            catalog::Datum::Text(n.to_string()),
+                            catalog::Datum::Text(info.setting(n).unwrap_or_default()),
+                            catalog::Datum::Text(desc.to_string()),
+                        ])
+                    })
+                    .collect();
+                rows_response(plan.result_columns().unwrap_or_default(), rows, formats)
             }
             StatementPlan::Show { ref name } => {
                 let name = name.to_lowercase();
@@ -716,7 +829,12 @@ fn session_plan(stmt: &Parsed) -> Option<StatementPlan> {
             | StatementPlan::Set { .. }
             | StatementPlan::Reset { .. }
             | StatementPlan::Show { .. }
-            | StatementPlan::Noop { .. }),
+            | StatementPlan::Noop { .. }
+            | StatementPlan::Savepoint { .. }
+            | StatementPlan::Release { .. }
+            | StatementPlan::RollbackTo { .. }
+            | StatementPlan::Deallocate { .. }
+            | StatementPlan::Discard),
         ) => Some(p),
         _ => None,
     }
@@ -781,6 +899,7 @@ impl SimpleQueryHandler for QueryHandler {
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {

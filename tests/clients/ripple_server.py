@@ -8,6 +8,7 @@ after a failure so one run reports everything.
 """
 
 import os
+import resource
 import signal
 import socket
 import struct
@@ -19,6 +20,9 @@ import traceback
 USER = "ripple"
 DATABASE = "ripple"
 START_TIMEOUT_S = 30.0
+# Address-space cap for the server under test, so a runaway query fails the
+# test instead of taking the machine's memory (the OOM killer may pick any process).
+MEM_LIMIT_MB = int(os.environ.get("RIPPLE_TEST_MEM_LIMIT_MB", "8192"))
 STOP_TIMEOUT_S = 10.0
 
 PG_HOST = "127.0.0.1"
@@ -69,6 +73,12 @@ def wire_ready(host, port, user, database, timeout=2.0):
         return False
 
 
+def _limit_memory():
+    if MEM_LIMIT_MB > 0:
+        limit = MEM_LIMIT_MB * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 class Server:
     """One ripple process on a fresh data directory under a temp dir."""
 
@@ -85,7 +95,8 @@ class Server:
         log = open(self.log_path, "ab")
         cmd = [self.binary, "--listen", f"127.0.0.1:{self.port}",
                "--data-dir", self.data_dir, "--workers", str(self.workers)]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                     preexec_fn=_limit_memory)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
