@@ -5,7 +5,7 @@
 #   3. Rust unit tests (cargo nextest, falling back to cargo test)
 #   4. sqllogictest files against ripple with --workers 1 and --workers 4
 #   5. the same files against PostgreSQL (where standard SQL)
-#   6. client tests (psycopg2, psycopg 3) against a real ripple process
+#   6. client tests (psql, psycopg2, psycopg 3) against a real ripple process
 #   7. the differential oracle (tests/oracle/oracle.py) and a short SQL fuzzing run (tests/fuzz/sqlfuzz.py);
 #      longer local runs: --rounds / --seconds and --seed
 set -euo pipefail
@@ -44,6 +44,8 @@ if [ -f tests/clients/test_psycopg.py ]; then
     python3 tests/clients/test_psycopg.py --ripple-bin "$BIN" --workers 1
     python3 tests/clients/test_psycopg.py --ripple-bin "$BIN" --workers 4
 fi
+echo "== client tests (psql meta-commands, tab completion, Ctrl-C)"
+python3 tests/clients/test_psql.py --ripple-bin "$BIN" --workers 2
 echo "== client tests (psycopg 3, extended protocol, PostgreSQL as oracle)"
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 1
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 4

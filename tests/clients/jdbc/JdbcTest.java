@@ -13,6 +13,7 @@
 // Usage (tests/clients/jdbc/run.sh compiles this with javac into a temp dir):
 //   bash tests/clients/jdbc/run.sh --ripple-bin target/debug/ripple [--workers N]
 //   bash tests/clients/jdbc/run.sh --pg      # PostgreSQL at 127.0.0.1:54329
+//   bash tests/clients/jdbc/run.sh --port N  # a ripple already listening on N (e.g. behind a logging proxy)
 
 import java.io.File;
 import java.math.BigDecimal;
@@ -358,13 +359,14 @@ public class JdbcTest {
                 case "--pg": usePg = true; break;
                 case "--ripple-bin": rippleBin = new File(args[++i]).getAbsolutePath(); break;
                 case "--workers": workers = args[++i]; break;
+                case "--port": port = Integer.parseInt(args[++i]); break;  // an already running server (debugging)
                 default: System.err.println("unknown argument " + args[i]); System.exit(2);
             }
         }
         System.out.println("pgjdbc " + org.postgresql.util.DriverInfo.DRIVER_VERSION + ", java " + System.getProperty("java.version"));
         int passed = 0, failed = 0;
         try {
-            if (usePg) freshPgDb(); else startServer();
+            if (usePg) freshPgDb(); else if (port == 0) startServer();
             for (Map.Entry<String, Check> e : CHECKS.entrySet()) {
                 try {
                     e.getValue().run();
