@@ -28,6 +28,7 @@ pub mod textdate;
 pub mod window;
 
 pub use bind::Binder;
+pub use bind_expr::ident_name;
 pub use expr::Expr;
 pub use plan::{
     Aggregate, AggregateFunc, Finishing, Frame, FrameBound, Plan, ReadPlan, SortKey, StatementPlan,
@@ -79,11 +80,39 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
         // Mixed strings: parse everything with sqlparser (rare).
         out.clear();
     }
+    // FETCH [n] cursor: PostgreSQL's FROM/IN is optional, sqlparser's is not
+    let fixed: Vec<String> = rest.iter().map(|p| fetch_with_from(p)).collect();
+    let rewritten;
+    let sql = if fixed.iter().zip(&rest).any(|(f, p)| f != p) {
+        rewritten = fixed.join(";");
+        rewritten.as_str()
+    } else {
+        sql
+    };
     let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parser_error(sql, e))?;
     Ok(stmts
         .into_iter()
         .map(|s| Parsed::Sql(Box::new(s)))
         .collect())
+}
+
+/// `FETCH [direction] name` with `FROM` before the cursor name when the
+/// statement has neither `FROM` nor `IN`; other statements unchanged.
+fn fetch_with_from(piece: &str) -> String {
+    let body = piece.trim().trim_end_matches(';').trim_end();
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let is_fetch = words
+        .first()
+        .is_some_and(|w| w.eq_ignore_ascii_case("fetch") || w.eq_ignore_ascii_case("move"));
+    let has_from = words
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case("from") || w.eq_ignore_ascii_case("in"));
+    if !is_fetch || has_from || words.len() < 2 || body.contains(['\'', '-', '/']) {
+        return piece.to_string();
+    }
+    let (head, name) = words.split_at(words.len() - 1);
+    let direction = if head.len() == 1 { " NEXT" } else { "" };
+    format!("{}{direction} FROM {}", head.join(" "), name[0])
 }
 
 /// Splits on semicolons outside quotes and comments (for recognising

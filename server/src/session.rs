@@ -41,7 +41,17 @@ struct Session {
     vars: BTreeMap<String, String>,
     /// Settings from the startup packet, which RESET returns to.
     startup: BTreeMap<String, String>,
+    /// Open cursors by name.
+    cursors: BTreeMap<String, Cursor>,
     block: Option<Block>,
+}
+
+/// A cursor from DECLARE: its query's result, computed when declared (the
+/// snapshot FETCH reads), and whether it outlives the transaction block.
+struct Cursor {
+    columns: Vec<catalog::Column>,
+    rows: std::collections::VecDeque<catalog::Row>,
+    hold: bool,
 }
 
 /// An open transaction block: writes wait for COMMIT.
@@ -325,6 +335,7 @@ impl StartupHandler for Startup {
             client.session_extensions().insert(Mutex::new(Session {
                 vars: vars.clone(),
                 startup: vars.clone(),
+                cursors: BTreeMap::new(),
                 block: None,
             }));
             self.backends.lock().expect("lock").insert(
@@ -555,6 +566,11 @@ impl QueryHandler {
             return self.session_statement(client, session, plan, formats).await;
         }
         if let Parsed::Sql(s) = &stmt {
+            if let Some(r) = self.cursor_statement(client, session, s, formats).await {
+                return r;
+            }
+        }
+        if let Parsed::Sql(s) = &stmt {
             let pid = client.pid_and_secret_key().0;
             set_activity(&self.backends, pid, "active", Some(s.to_string()));
         }
@@ -621,6 +637,129 @@ impl QueryHandler {
         }
     }
 
+    /// DECLARE, FETCH and CLOSE; `None` for any other statement.
+    async fn cursor_statement<C>(
+        &self,
+        client: &mut C,
+        session: &Mutex<Session>,
+        stmt: &sqlparser_stmt,
+        formats: &Format,
+    ) -> Option<PgWireResult<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let err = |e: SqlError| Some(Ok(error_response(e)));
+        match stmt {
+            sqlparser_stmt::Declare { stmts, .. } => {
+                let [d] = stmts.as_slice() else {
+                    return err(SqlError::unsupported("DECLARE of several cursors"));
+                };
+                let Some(query) = &d.for_query else {
+                    return err(SqlError::unsupported("DECLARE without a cursor query"));
+                };
+                let name = d.names.first().map(planner::ident_name).unwrap_or_default();
+                let hold = d.hold == Some(true);
+                {
+                    let s = session.lock().expect("lock");
+                    if s.block.is_none() && !hold {
+                        return err(SqlError::new(
+                            sqlstate::NO_ACTIVE_TRANSACTION,
+                            "DECLARE CURSOR can only be used in transaction blocks",
+                        ));
+                    }
+                    if s.cursors.contains_key(&name) {
+                        return err(SqlError::new(
+                            sqlstate::DUPLICATE_CURSOR,
+                            format!("cursor \"{name}\" already exists"),
+                        ));
+                    }
+                    if s.block.as_ref().is_some_and(|b| !b.writes.is_empty()) {
+                        return err(SqlError::new(
+                            sqlstate::INVALID_TRANSACTION_STATE,
+                            "reads after writes in a transaction block are not supported; COMMIT first",
+                        ));
+                    }
+                }
+                let read = Parsed::Sql(Box::new(sqlparser_stmt::Query(query.clone())));
+                let info = session_info(client, &self.backends);
+                let conn = self.conns.lock().expect("lock").get(&info.pid).cloned();
+                let run = self.ask(|reply| Request::Execute {
+                    stmt: read,
+                    session: info.clone(),
+                    reply,
+                });
+                let result = match conn {
+                    Some(c) => interruptible(run, &c, statement_timeout(&info)).await,
+                    None => run.await,
+                };
+                match result {
+                    Ok(Outcome::Rows { columns, rows }) => {
+                        session.lock().expect("lock").cursors.insert(
+                            name,
+                            Cursor {
+                                columns,
+                                rows: rows.into(),
+                                hold,
+                            },
+                        );
+                        Some(Ok(Response::Execution(Tag::new("DECLARE CURSOR"))))
+                    }
+                    Ok(Outcome::Tag(_)) => {
+                        err(SqlError::internal("a cursor query returned no rows"))
+                    }
+                    Err(e) => err(e),
+                }
+            }
+            sqlparser_stmt::Fetch {
+                name, direction, ..
+            } => {
+                let n = match fetch_count(direction) {
+                    Ok(n) => n,
+                    Err(e) => return err(e),
+                };
+                let name = planner::ident_name(name);
+                let mut s = session.lock().expect("lock");
+                let Some(cursor) = s.cursors.get_mut(&name) else {
+                    return err(SqlError::new(
+                        sqlstate::INVALID_CURSOR_NAME,
+                        format!("cursor \"{name}\" does not exist"),
+                    ));
+                };
+                let take = n.unwrap_or(cursor.rows.len()).min(cursor.rows.len());
+                let rows: Vec<catalog::Row> = cursor.rows.drain(..take).collect();
+                let columns = cursor.columns.clone();
+                drop(s);
+                Some(rows_response(columns, rows, formats).map(|r| match r {
+                    Response::Query(mut q) => {
+                        q.set_command_tag("FETCH");
+                        Response::Query(q)
+                    }
+                    other => other,
+                }))
+            }
+            sqlparser_stmt::Close { cursor } => {
+                let mut s = session.lock().expect("lock");
+                match cursor {
+                    sqlparser::ast::CloseCursor::All => s.cursors.clear(),
+                    sqlparser::ast::CloseCursor::Specific { name } => {
+                        let name = planner::ident_name(name);
+                        if s.cursors.remove(&name).is_none() {
+                            return err(SqlError::new(
+                                sqlstate::INVALID_CURSOR_NAME,
+                                format!("cursor \"{name}\" does not exist"),
+                            ));
+                        }
+                    }
+                }
+                Some(Ok(Response::Execution(Tag::new("CLOSE CURSOR"))))
+            }
+            _ => None,
+        }
+    }
+
     async fn session_statement<C>(
         &self,
         client: &mut C,
@@ -643,11 +782,17 @@ impl QueryHandler {
                 Ok(Response::TransactionStart(Tag::new("BEGIN")))
             }
             StatementPlan::Rollback => {
-                session.lock().expect("lock").block = None;
+                let mut s = session.lock().expect("lock");
+                s.block = None;
+                s.cursors.retain(|_, c| c.hold);
                 Ok(Response::TransactionEnd(Tag::new("ROLLBACK")))
             }
             StatementPlan::Commit => {
-                let block = session.lock().expect("lock").block.take();
+                let block = {
+                    let mut s = session.lock().expect("lock");
+                    s.cursors.retain(|_, c| c.hold);
+                    s.block.take()
+                };
                 match block {
                     Some(b) if b.failed => Ok(Response::TransactionEnd(Tag::new("ROLLBACK"))),
                     Some(b) if !b.writes.is_empty() => match self
@@ -992,14 +1137,59 @@ impl QueryParser for StatementParser {
                     .collect(),
                 columns: plan.result_columns(),
             },
-            None => ask(&self.coord, |reply| Request::Describe {
-                stmt: parsed.clone(),
-                declared,
-                session: session_info(client, &self.backends),
-                reply,
-            })
-            .await
-            .map_err(user_error)?,
+            None => {
+                // cursor statements: DECLARE takes its query's parameters,
+                // FETCH returns its cursor's columns
+                let (described, columns) = match &parsed {
+                    Parsed::Sql(s) => match &**s {
+                        sqlparser_stmt::Declare { stmts, .. } => {
+                            match stmts.first().and_then(|d| d.for_query.clone()) {
+                                Some(q) => (Parsed::Sql(Box::new(sqlparser_stmt::Query(q))), Some(None)),
+                                None => (parsed.clone(), None),
+                            }
+                        }
+                        sqlparser_stmt::Fetch { name, .. } => {
+                            let name = planner::ident_name(name);
+                            let cols = client
+                                .session_extensions()
+                                .get::<Mutex<Session>>()
+                                .and_then(|s| s.lock().expect("lock").cursors.get(&name).map(|c| c.columns.clone()));
+                            let Some(cols) = cols else {
+                                return Err(user_error(SqlError::new(
+                                    sqlstate::INVALID_CURSOR_NAME,
+                                    format!("cursor \"{name}\" does not exist"),
+                                )));
+                            };
+                            let desc = planner::Description {
+                                params: vec![],
+                                columns: Some(cols),
+                            };
+                            return Ok(Some(Prepared { parsed, desc }));
+                        }
+                        sqlparser_stmt::Close { .. } => {
+                            let desc = planner::Description {
+                                params: vec![],
+                                columns: None,
+                            };
+                            return Ok(Some(Prepared { parsed, desc }));
+                        }
+                        _ => (parsed.clone(), None),
+                    },
+                    _ => (parsed.clone(), None),
+                };
+                let mut desc = ask(&self.coord, |reply| Request::Describe {
+                    stmt: described,
+                    declared,
+                    session: session_info(client, &self.backends),
+                    reply,
+                })
+                .await
+                .map_err(user_error)?;
+                if let Some(c) = columns {
+                    desc.columns = c;
+                }
+                desc
+            }
         };
         Ok(Some(Prepared { parsed, desc }))
     }
@@ -1072,6 +1262,19 @@ impl ExtendedQueryHandler for QueryHandler {
         let session = client
             .session_extensions()
             .get_or_insert_with(|| Mutex::new(Session::default()));
+        let cursor = match &stmt {
+            Parsed::Sql(s) => match &**s {
+                sqlparser_stmt::Declare { stmts, .. } => stmts
+                    .first()
+                    .and_then(|d| d.names.first())
+                    .map(|n| (planner::ident_name(n), true)),
+                sqlparser_stmt::Close {
+                    cursor: sqlparser::ast::CloseCursor::Specific { name },
+                } => Some((planner::ident_name(name), false)),
+                _ => None,
+            },
+            _ => None,
+        };
         let r = self
             .statement(client, &session, stmt, &portal.result_column_format)
             .await?;
@@ -1080,6 +1283,63 @@ impl ExtendedQueryHandler for QueryHandler {
                 b.failed = true;
             }
         }
+        match (cursor, &r) {
+            // a cursor is also a portal of its name, which clients describe
+            (Some((name, true)), Response::Execution(_)) => {
+                let columns = session
+                    .lock()
+                    .expect("lock")
+                    .cursors
+                    .get(&name)
+                    .map(|c| c.columns.clone());
+                if let (Some(columns), Ok(fetch)) =
+                    (columns, planner::parse(&format!("FETCH ALL FROM {}", catalog::system::quote_ident(&name))))
+                {
+                    if let Some(parsed) = fetch.into_iter().next() {
+                        let statement = Arc::new(pgwire::api::stmt::StoredStatement::new(
+                            name.clone(),
+                            Prepared {
+                                parsed,
+                                desc: planner::Description {
+                                    params: vec![],
+                                    columns: Some(columns),
+                                },
+                            },
+                            vec![],
+                        ));
+                        client
+                            .portal_store()
+                            .put_portal(Arc::new(Portal::new_cursor(name, statement)));
+                    }
+                }
+            }
+            (Some((name, false)), Response::Execution(_)) => client.portal_store().rm_portal(&name),
+            _ => {}
+        }
         Ok(r)
+    }
+}
+
+/// How many rows a FETCH asks for (`None`: all that remain). Cursors are
+/// NO SCROLL: backward and absolute positions fail with 0A000.
+fn fetch_count(direction: &sqlparser::ast::FetchDirection) -> Result<Option<usize>, SqlError> {
+    use sqlparser::ast::FetchDirection as D;
+    let count = |v: &sqlparser::ast::ValueWithSpan| match &v.value {
+        sqlparser::ast::Value::Number(n, _) => match n.parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(Some(n as usize)),
+            Ok(_) => Err(SqlError::unsupported(
+                "FETCH backward (Ripple's cursors are NO SCROLL)",
+            )),
+            Err(_) => Err(SqlError::syntax("FETCH count must be an integer")),
+        },
+        _ => Err(SqlError::syntax("FETCH count must be an integer")),
+    };
+    match direction {
+        D::Count { limit } | D::Forward { limit: Some(limit) } => count(limit),
+        D::Next | D::Forward { limit: None } => Ok(Some(1)),
+        D::All | D::ForwardAll => Ok(None),
+        _ => Err(SqlError::unsupported(
+            "FETCH in this direction (Ripple's cursors are NO SCROLL)",
+        )),
     }
 }
