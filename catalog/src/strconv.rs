@@ -541,7 +541,15 @@ pub fn parse_date(t: &str) -> Option<i32> {
     }
     let date = match t.split_once([' ', 'T']) {
         Some((d, time)) => {
-            parse_time(split_offset(time.trim()).0.trim())?;
+            // a time and/or a zone after the date are ignored
+            let time = time.trim();
+            let zone_only = (time.starts_with(['+', '-'])
+                && time.len() > 1
+                && time[1..].chars().all(|c| c.is_ascii_digit() || c == ':'))
+                || ["UTC", "GMT", "Z"].contains(&time.to_ascii_uppercase().as_str());
+            if !zone_only {
+                parse_time(split_offset(time).0.trim())?;
+            }
             d
         }
         None => t,

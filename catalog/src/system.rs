@@ -17,6 +17,8 @@ pub const PG_CATALOG: u32 = 11;
 pub const PUBLIC: u32 = 2200;
 /// `information_schema`'s namespace OID.
 pub const INFORMATION_SCHEMA: u32 = 13183;
+/// The OIDs of `information_schema`'s relations (first, last).
+pub const INFORMATION_SCHEMA_RELATIONS: (u32, u32) = (13200, 13299);
 /// `pg_toast`'s namespace OID.
 pub const PG_TOAST: u32 = 99;
 /// The `ripple` database's OID.
@@ -448,6 +450,9 @@ pub static SYSTEM: &[SystemRelation] = &[
     rel!(PG_CATALOG, "pg_locks", 12011, 'v', "locktype:text database:oid relation:oid page:int4 tuple:int2 virtualxid:text transactionid:xid classid:oid objid:oid objsubid:int2 virtualtransaction:text pid:int4 mode:text granted:bool fastpath:bool waitstart:timestamptz"),
     rel!(PG_CATALOG, "pg_prepared_statements", 12012, 'v', "name:text statement:text prepare_time:timestamptz parameter_types:oid[] from_sql:bool generic_plans:int8 custom_plans:int8"),
     rel!(PG_CATALOG, "pg_timezone_names", 12013, 'v', "name:text abbrev:text utc_offset:interval is_dst:bool"),
+    rel!(PG_CATALOG, "pg_stat_gssapi", 12014, 'v', "pid:int4 gss_authenticated:bool principal:text encrypted:bool"),
+    rel!(PG_CATALOG, "pg_stat_ssl", 12015, 'v', "pid:int4 ssl:bool version:text cipher:text bits:int4 client_dn:text client_serial:text issuer_dn:text"),
+    rel!(PG_CATALOG, "pg_get_keywords", 12016, 'v', "word:text catcode:char barelabel:bool catdesc:text baredesc:text"),
     rel!(INFORMATION_SCHEMA, "schemata", 13200, 'v', "catalog_name:name schema_name:name schema_owner:name default_character_set_catalog:name default_character_set_schema:name default_character_set_name:name sql_path:text"),
     rel!(INFORMATION_SCHEMA, "tables", 13201, 'v', "table_catalog:name table_schema:name table_name:name table_type:text self_referencing_column_name:name reference_generation:text user_defined_type_catalog:name user_defined_type_schema:name user_defined_type_name:name is_insertable_into:text is_typed:text commit_action:text"),
     rel!(INFORMATION_SCHEMA, "columns", 13202, 'v', "table_catalog:name table_schema:name table_name:name column_name:name ordinal_position:int4 column_default:text is_nullable:text data_type:text character_maximum_length:int4 character_octet_length:int4 numeric_precision:int4 numeric_precision_radix:int4 numeric_scale:int4 datetime_precision:int4 interval_type:text interval_precision:int4 character_set_catalog:name character_set_schema:name character_set_name:name collation_catalog:name collation_schema:name collation_name:name domain_catalog:name domain_schema:name domain_name:name udt_catalog:name udt_schema:name udt_name:name scope_catalog:name scope_schema:name scope_name:name maximum_cardinality:int4 dtd_identifier:name is_self_referencing:text is_identity:text identity_generation:text identity_start:text identity_increment:text identity_maximum:text identity_minimum:text identity_cycle:text is_generated:text generation_expression:text is_updatable:text"),
@@ -558,7 +563,64 @@ static TYPES: &[BuiltinType] = &[
     ty(2950, "uuid", 16, false, 'U', 2951, "uuid_"),
     ty(3802, "jsonb", -1, false, 'U', 3807, "jsonb_"),
     ty(4089, "regnamespace", 4, true, 'N', 4090, "regnamespace"),
+    ty(2275, "cstring", -2, false, 'P', 1263, "cstring_"),
+    ty(2279, "trigger", 4, true, 'P', 0, "trigger_"),
+    ty(3838, "event_trigger", 4, true, 'P', 0, "event_trigger_"),
+    ty(
+        2280,
+        "language_handler",
+        4,
+        true,
+        'P',
+        0,
+        "language_handler_",
+    ),
+    ty(2281, "internal", 8, true, 'P', 0, "internal_"),
+    ty(2283, "anyelement", 4, true, 'P', 0, "anyelement_"),
+    ty(2776, "anynonarray", 4, true, 'P', 0, "anynonarray_"),
+    ty(3500, "anyenum", 4, true, 'P', 0, "anyenum_"),
+    ty(3831, "anyrange", -1, false, 'P', 0, "anyrange_"),
+    ty(3115, "fdw_handler", 4, true, 'P', 0, "fdw_handler_"),
+    ty(
+        325,
+        "index_am_handler",
+        4,
+        true,
+        'P',
+        0,
+        "index_am_handler_",
+    ),
+    ty(
+        269,
+        "table_am_handler",
+        4,
+        true,
+        'P',
+        0,
+        "table_am_handler_",
+    ),
 ];
+
+/// Every type name `::regtype` reads at run time, with its OID.
+pub fn type_oids() -> Vec<(String, u32)> {
+    let mut out = vec![];
+    for t in TYPES {
+        out.push((t.name.to_string(), t.oid));
+        out.push((format_type(t.oid, None), t.oid));
+        if t.array != 0 {
+            out.push((format!("_{}", t.name), t.array));
+            out.push((format_type(t.array, None), t.array));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every function name `::regproc` reads at run time, with its OID.
+pub fn proc_oids() -> Vec<(String, u32)> {
+    io_functions()
+}
 
 /// PostgreSQL's `format_type(oid, typmod)`: the SQL name of a type.
 pub fn format_type(oid: u32, typmod: Option<i32>) -> String {
@@ -820,6 +882,147 @@ const RESERVED: &[&str] = &[
     "where",
     "window",
     "with",
+];
+
+/// Some of PostgreSQL's unreserved key words, for `pg_get_keywords()`.
+const UNRESERVED: &[&str] = &[
+    "abort",
+    "absolute",
+    "action",
+    "add",
+    "after",
+    "aggregate",
+    "also",
+    "alter",
+    "always",
+    "attach",
+    "attribute",
+    "before",
+    "begin",
+    "by",
+    "cache",
+    "cascade",
+    "close",
+    "columns",
+    "comment",
+    "commit",
+    "committed",
+    "copy",
+    "cursor",
+    "cycle",
+    "data",
+    "database",
+    "day",
+    "declare",
+    "delete",
+    "detach",
+    "discard",
+    "drop",
+    "each",
+    "escape",
+    "execute",
+    "explain",
+    "first",
+    "following",
+    "function",
+    "hold",
+    "hour",
+    "index",
+    "insert",
+    "isolation",
+    "key",
+    "last",
+    "level",
+    "listen",
+    "materialized",
+    "minute",
+    "month",
+    "move",
+    "name",
+    "next",
+    "no",
+    "notify",
+    "nulls",
+    "of",
+    "off",
+    "preceding",
+    "prepare",
+    "prior",
+    "range",
+    "read",
+    "recursive",
+    "refresh",
+    "release",
+    "rename",
+    "reset",
+    "restart",
+    "rollback",
+    "rows",
+    "savepoint",
+    "schema",
+    "scroll",
+    "second",
+    "sequence",
+    "session",
+    "set",
+    "show",
+    "source",
+    "start",
+    "subscribe",
+    "table",
+    "temp",
+    "temporary",
+    "text",
+    "transaction",
+    "truncate",
+    "type",
+    "unbounded",
+    "update",
+    "vacuum",
+    "view",
+    "views",
+    "year",
+    "zone",
+];
+
+/// Some of PostgreSQL's column-name key words, for `pg_get_keywords()`.
+const COLUMN_NAME_KEYWORDS: &[&str] = &[
+    "between",
+    "bigint",
+    "bit",
+    "boolean",
+    "char",
+    "character",
+    "coalesce",
+    "dec",
+    "decimal",
+    "exists",
+    "extract",
+    "float",
+    "greatest",
+    "int",
+    "integer",
+    "interval",
+    "least",
+    "national",
+    "nchar",
+    "none",
+    "nullif",
+    "numeric",
+    "overlay",
+    "position",
+    "precision",
+    "real",
+    "row",
+    "setof",
+    "smallint",
+    "substring",
+    "time",
+    "timestamp",
+    "treat",
+    "trim",
+    "values",
+    "varchar",
 ];
 
 /// The SQL of an index, as `pg_get_indexdef` gives it.
@@ -1296,6 +1499,29 @@ impl<'a> Ctx<'a> {
                     ]
                 })
                 .collect(),
+            "pg_get_keywords" => {
+                let mut words: Vec<(&str, &str)> = RESERVED.iter().map(|w| (*w, "R")).collect();
+                words.extend(UNRESERVED.iter().map(|w| (*w, "U")));
+                words.extend(COLUMN_NAME_KEYWORDS.iter().map(|w| (*w, "C")));
+                words.sort();
+                words
+                    .into_iter()
+                    .map(|(w, code)| {
+                        let desc = match code {
+                            "R" => "reserved",
+                            "C" => "unreserved (cannot be function or type name)",
+                            _ => "unreserved",
+                        };
+                        vec![
+                            text(w),
+                            text(code),
+                            boolean(true),
+                            text(desc),
+                            text("can be bare label"),
+                        ]
+                    })
+                    .collect()
+            }
             "pg_tablespace" => vec![
                 vec![oid(1663), text("pg_default"), oid(OWNER_OID), NULL, NULL],
                 vec![oid(1664), text("pg_global"), oid(OWNER_OID), NULL, NULL],

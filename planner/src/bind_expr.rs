@@ -60,7 +60,7 @@ pub fn aggregate_kind(name: &str) -> Option<&'static str> {
         "bool_and" | "every" => "bool_and",
         "bool_or" => "bool_or",
         "string_agg" => "string_agg",
-        "jsonb_agg" => "jsonb_agg",
+        "jsonb_agg" | "json_agg" => "jsonb_agg",
         "array_agg" => "array_agg",
         "variance" | "var_samp" => "var_samp",
         "var_pop" => "var_pop",
@@ -576,8 +576,8 @@ impl Binder<'_> {
                 escape_char,
                 any,
             } => {
-                if escape_char.is_some() || *any {
-                    return Err(SqlError::unsupported("LIKE ESCAPE / LIKE ANY"));
+                if *any {
+                    return Err(SqlError::unsupported("LIKE ANY"));
                 }
                 let op = if matches!(e, AstExpr::ILike { .. }) {
                     BinaryOp::ILike
@@ -585,7 +585,27 @@ impl Binder<'_> {
                     BinaryOp::Like
                 };
                 let l = self.bind_expr(expr, ctx)?;
-                let r = self.bind_expr(pattern, ctx)?;
+                let mut r = self.bind_expr(pattern, ctx)?;
+                if let Some(esc) = escape_char {
+                    // ESCAPE 'c': the pattern in the default escape (\)
+                    let esc = esc.to_string();
+                    let esc = esc.trim_matches('\'');
+                    if esc.chars().count() > 1 {
+                        return Err(SqlError::new("22025", "invalid escape string")
+                            .with_hint("Escape string must be empty or one character."));
+                    }
+                    let lit = |s: &str| Expr::Literal(Datum::Text(s.to_string()));
+                    if esc != "\\" {
+                        let mut p = Expr::Call(
+                            Func::Replace,
+                            vec![r.cast_to(ScalarType::Text)?, lit("\\"), lit("\\\\")],
+                        );
+                        if !esc.is_empty() {
+                            p = Expr::Call(Func::Replace, vec![p, lit(esc), lit("\\")]);
+                        }
+                        r = Typed::new(p, ScalarType::Text);
+                    }
+                }
                 let t = bind_binary(op, "~~", l, r)?;
                 Ok(negate_if(t, *negated))
             }
@@ -1012,7 +1032,7 @@ impl Binder<'_> {
     }
 
     fn bind_function(&self, f: &ast::Function, ctx: ExprCtx) -> SqlResult<Typed> {
-        let name = function_name(f);
+        let name = json_as_jsonb(function_name(f));
         if let (FunctionArguments::Subquery(q), "array") = (&f.args, name.as_str()) {
             // attach_subqueries bound ARRAY(q) as a column of the relation
             let key = crate::subquery::query_key(q);
@@ -1524,6 +1544,28 @@ fn arg_type(t: &Typed) -> String {
 }
 
 /// `function name(types) does not exist` (42883) for these arguments.
+/// json functions run as their jsonb counterparts (Ripple has no `json`
+/// type: the result is jsonb, whose text differs only in spacing and key
+/// order).
+pub fn json_as_jsonb(name: String) -> String {
+    match name.as_str() {
+        "json_build_object"
+        | "json_build_array"
+        | "json_agg"
+        | "json_typeof"
+        | "json_array_length"
+        | "json_array_elements"
+        | "json_array_elements_text"
+        | "json_each"
+        | "json_each_text"
+        | "json_object_keys" => {
+            format!("jsonb{}", &name["json".len()..])
+        }
+        "to_json" => "to_jsonb".into(),
+        _ => name,
+    }
+}
+
 /// The binary operator written `sym` (as inside `OPERATOR(…)`).
 fn operator_by_symbol(sym: &str) -> Option<ast::BinaryOperator> {
     use ast::BinaryOperator as B;
@@ -1591,6 +1633,8 @@ fn check_castable(t: &Typed, to: ScalarType) -> SqlResult<()> {
         || from.is_string()
         || to.is_string()
         || (from.is_numeric() && to.is_numeric())
+        || (from == Oid && (to.is_integer() || to == Oid))
+        || (from.is_integer() && to == Oid)
         || matches!((from, to), (Bool, Int32) | (Int32, Bool))
         || (from == Jsonb && (to.is_numeric() || to == Bool))
         || matches!((from, to), (Array(_), Array(_)))

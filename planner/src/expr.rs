@@ -135,6 +135,8 @@ pub enum Func {
     /// connection (a side effect, so never in a materialized view).
     PgCancelBackend,
     PgTerminateBackend,
+    /// format(fmt, args…) with %s, %I, %L and %%.
+    Format,
 }
 
 impl Func {
@@ -219,6 +221,7 @@ impl Func {
             Func::PgSizePretty => "pg_size_pretty",
             Func::PgCancelBackend => "pg_cancel_backend",
             Func::PgTerminateBackend => "pg_terminate_backend",
+            Func::Format => "format",
         }
     }
 }

@@ -307,6 +307,26 @@ impl Plan {
         }
     }
 
+    /// The direct inputs of this node, mutably.
+    pub fn children_mut(&mut self) -> Vec<&mut Plan> {
+        match self {
+            Plan::Get { .. } | Plan::Constant { .. } | Plan::RecRef { .. } => vec![],
+            Plan::Recursive { base, step, .. } => vec![base, step],
+            Plan::Map { input, .. }
+            | Plan::FlatMap { input, .. }
+            | Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Reduce { input, .. }
+            | Plan::TopK { input, .. }
+            | Plan::Window { input, .. }
+            | Plan::Distinct { input }
+            | Plan::Negate { input }
+            | Plan::Threshold { input } => vec![input],
+            Plan::Join { left, right, .. } => vec![left, right],
+            Plan::Union { inputs } => inputs.iter_mut().collect(),
+        }
+    }
+
     /// Calls `f` on each direct input of this node.
     pub fn visit_children<'p>(&'p self, f: &mut impl FnMut(&'p Plan)) {
         match self {

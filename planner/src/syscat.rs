@@ -181,7 +181,14 @@ impl Binder<'_> {
                 .into_iter()
                 .filter_map(|n| Some((text(n), oid(system::namespace_oid(n)?))))
                 .collect(),
-            RegKind::Type | RegKind::Proc => vec![],
+            RegKind::Type => system::type_oids()
+                .into_iter()
+                .map(|(n, o)| (text(&n), oid(o)))
+                .collect(),
+            RegKind::Proc => system::proc_oids()
+                .into_iter()
+                .map(|(n, o)| (text(&n), oid(o)))
+                .collect(),
         };
         lookup(key, pairs, Expr::Literal(Datum::Null))
     }
@@ -289,8 +296,27 @@ impl Binder<'_> {
                     Text,
                 )))
             }
-            "pg_table_is_visible"
-            | "pg_type_is_visible"
+            "pg_table_is_visible" => {
+                if let Some(Err(e)) = arity(n == 1) {
+                    return Some(Err(e));
+                }
+                // information_schema is not on the search path
+                let key = match args[0].clone().cast_to(Oid) {
+                    Ok(k) => k,
+                    Err(e) => return Some(Err(e)),
+                };
+                let (lo, hi) = system::INFORMATION_SCHEMA_RELATIONS;
+                let inside = Expr::binary(
+                    BinaryOp::And,
+                    Expr::binary(BinaryOp::GtEq, key.clone(), Expr::Literal(oid(lo))),
+                    Expr::binary(BinaryOp::LtEq, key, Expr::Literal(oid(hi))),
+                );
+                Some(Ok(Typed::new(
+                    strict(&args, Expr::unary(UnaryOp::Not, inside)),
+                    Bool,
+                )))
+            }
+            "pg_type_is_visible"
             | "pg_function_is_visible"
             | "pg_collation_is_visible"
             | "pg_opclass_is_visible"
@@ -303,6 +329,15 @@ impl Binder<'_> {
                 Some(Ok(Typed::new(
                     strict(&args, Expr::Literal(Datum::Bool(true))),
                     Bool,
+                )))
+            }
+            "pg_stat_get_numscans" | "pg_stat_get_tuples_returned" | "pg_stat_get_live_tuples" => {
+                if let Some(Err(e)) = arity(n == 1) {
+                    return Some(Err(e));
+                }
+                Some(Ok(Typed::new(
+                    strict(&args, Expr::Literal(Datum::Int64(0))),
+                    Int64,
                 )))
             }
             "has_table_privilege"
@@ -572,6 +607,16 @@ impl Binder<'_> {
                         .map(|e| Typed::new(Expr::Call(func, vec![e]), Bool)),
                 )
             }
+            "format" => {
+                if n == 0 {
+                    return Some(Err(crate::bind_expr::no_such_function(name, &args)));
+                }
+                let exprs = args
+                    .into_iter()
+                    .map(|a| a.cast_to(Text))
+                    .collect::<SqlResult<Vec<_>>>();
+                Some(exprs.map(|e| Typed::new(Expr::Call(Func::Format, e), Text)))
+            }
             "array_upper" | "array_lower" => {
                 if let Some(Err(e)) = arity(n == 2) {
                     return Some(Err(e));
@@ -627,6 +672,10 @@ pub fn eval(func: Func, args: &[Datum]) -> SqlResult<Datum> {
             Datum::Int64(b) => text(&size_pretty(b)),
             _ => Datum::Null,
         },
+        Func::Format => match arg(0) {
+            Datum::Text(f) => text(&format(&f, &args[1..])?),
+            _ => Datum::Null,
+        },
         Func::PgCancelBackend | Func::PgTerminateBackend => match arg(0) {
             Datum::Int32(pid) => Datum::Bool(system::signal_backend(
                 pid,
@@ -641,6 +690,60 @@ pub fn eval(func: Func, args: &[Datum]) -> SqlResult<Datum> {
             )))
         }
     })
+}
+
+/// PostgreSQL's `format`: `%s` (text, NULL as empty), `%I` (an
+/// identifier, quoted as needed), `%L` (a literal, NULL unquoted) and `%%`.
+fn format(f: &str, args: &[Datum]) -> SqlResult<String> {
+    let mut out = String::new();
+    let mut next = 0;
+    let mut chars = f.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let spec = chars.next().ok_or_else(|| {
+            SqlError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "unterminated format() type specifier",
+            )
+        })?;
+        if spec == '%' {
+            out.push('%');
+            continue;
+        }
+        let arg = args.get(next).ok_or_else(|| {
+            SqlError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "too few arguments for format()",
+            )
+        })?;
+        next += 1;
+        let value = match arg {
+            Datum::Text(s) => Some(s.as_str()),
+            _ => None,
+        };
+        match (spec, value) {
+            ('s', v) => out.push_str(v.unwrap_or("")),
+            ('I', Some(v)) => out.push_str(&system::quote_ident(v)),
+            ('I', None) => {
+                return Err(SqlError::new(
+                    "22004",
+                    "null values cannot be formatted as an SQL identifier",
+                ))
+            }
+            ('L', Some(v)) => out.push_str(&format!("'{}'", v.replace('\'', "''"))),
+            ('L', None) => out.push_str("NULL"),
+            (other, _) => {
+                return Err(SqlError::new(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!("unrecognized format() type specifier \"{other}\""),
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// PostgreSQL's `parse_ident`: the parts of a qualified identifier.

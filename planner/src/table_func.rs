@@ -30,6 +30,8 @@ pub enum TableFunc {
     JsonbObjectKeys,
     /// unnest(array): one row per element.
     Unnest,
+    /// generate_subscripts(array, dim): the subscripts of dimension `dim`.
+    GenerateSubscripts,
 }
 
 /// Rows one call may produce before it fails (PostgreSQL streams them;
@@ -60,6 +62,12 @@ impl TableFunc {
                 Datum::Array(items) => items.iter().map(|d| vec![d.clone()]).collect(),
                 _ => vec![],
             },
+            TableFunc::GenerateSubscripts => match (&args[0], &args[1]) {
+                (Datum::Array(items), Datum::Int32(1)) => (1..=items.len() as i32)
+                    .map(|i| vec![Datum::Int32(i)])
+                    .collect(),
+                _ => vec![],
+            },
         };
         Ok(rows.into_iter().map(Row::new).collect())
     }
@@ -81,6 +89,7 @@ impl TableFunc {
             TableFunc::JsonbObjectKeys => vec![(None, Text)],
             // the element type comes from the argument
             TableFunc::Unnest => vec![(None, Text)],
+            TableFunc::GenerateSubscripts => vec![(None, Int32)],
         }
     }
 }
@@ -188,7 +197,26 @@ impl Binder<'_> {
             agg: None,
             clause: "functions in FROM",
         };
-        let (func, exprs, ty) = self.bind_table_call(&fname, args, ctx)?;
+        // catalog functions that return a relation
+        let system = match fname.as_str() {
+            "pg_get_keywords" => Some("pg_get_keywords"),
+            "pg_show_all_settings" => Some("pg_settings"),
+            _ => None,
+        };
+        if let Some(rel) = system {
+            let label = alias.map(|a| ident_name(&a.name)).unwrap_or(fname.clone());
+            return self
+                .bind_system_relation(None, rel, &label)
+                .ok_or_else(|| SqlError::internal(format!("{rel} is missing")));
+        }
+        let (func, exprs, ty) = match self.bind_table_call(&fname, args, ctx) {
+            Ok(call) => call,
+            // any other function in FROM yields one row: its value
+            Err(e) if e.code == sqlstate::UNDEFINED_FUNCTION => {
+                return self.scalar_function_in_from(name, args, alias, &fname, e);
+            }
+            Err(e) => return Err(e),
+        };
         // PostgreSQL names columns after the function's OUT parameters; a
         // function without them (generate_series) names its column after
         // the alias, else itself
@@ -229,6 +257,66 @@ impl Binder<'_> {
 }
 
 impl Binder<'_> {
+    /// A scalar function called in FROM (`string_to_array(…) AS s`): one
+    /// row holding its value, in a column named after the alias or the
+    /// function. `table_error` is reported if it is no function at all.
+    fn scalar_function_in_from(
+        &self,
+        name: &ast::ObjectName,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+        fname: &str,
+        table_error: SqlError,
+    ) -> SqlResult<Rel> {
+        let call = AstExpr::Function(ast::Function {
+            name: name.clone(),
+            uses_odbc_syntax: false,
+            parameters: ast::FunctionArguments::None,
+            args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                duplicate_treatment: None,
+                args: args.to_vec(),
+                clauses: vec![],
+            }),
+            filter: None,
+            null_treatment: None,
+            over: None,
+            within_group: vec![],
+        });
+        let empty = Scope::default();
+        let ctx = ExprCtx {
+            scope: &empty,
+            agg: None,
+            clause: "functions in FROM",
+        };
+        let t = match self.bind_expr(&call, ctx) {
+            Ok(t) => t.text_if_unknown()?,
+            Err(e) if e.code == sqlstate::UNDEFINED_FUNCTION => return Err(table_error),
+            Err(e) => return Err(e),
+        };
+        let table = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.to_string());
+        let mut scope = Scope {
+            items: vec![ScopeItem {
+                table: Some(table.clone()),
+                name: table,
+                ty: t.ty,
+                nullable: true,
+                hidden: false,
+            }],
+        };
+        if let Some(a) = alias {
+            let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();
+            rename_columns(&mut scope, &cols)?;
+        }
+        Ok(Rel {
+            plan: Plan::constant_row(Row::empty())
+                .map(vec![t.expr])
+                .project(vec![0]),
+            scope,
+        })
+    }
+
     /// A table function call's function, bound arguments and the type of
     /// its single or generated column.
     pub fn bind_table_call(
@@ -274,6 +362,17 @@ impl Binder<'_> {
                 (TableFunc::GenerateSeries, exprs, ty)
             }
             ("generate_series", _) => return Err(no_such()),
+            ("generate_subscripts", 2) => match bound[0].ty {
+                ScalarType::Array(_) if !bound[0].unknown => (
+                    TableFunc::GenerateSubscripts,
+                    vec![
+                        bound[0].expr.clone(),
+                        bound[1].clone().cast_to(ScalarType::Int32)?,
+                    ],
+                    ScalarType::Int32,
+                ),
+                _ => return Err(no_such()),
+            },
             ("unnest", 1) => match bound[0].ty {
                 ScalarType::Array(e) if !bound[0].unknown => {
                     (TableFunc::Unnest, vec![bound[0].expr.clone()], e.scalar())
@@ -379,6 +478,7 @@ pub fn is_set_function(name: &str) -> bool {
     matches!(
         name,
         "generate_series"
+            | "generate_subscripts"
             | "unnest"
             | "jsonb_array_elements"
             | "jsonb_array_elements_text"

@@ -38,6 +38,37 @@ struct Args {
     /// (PostgreSQL has no limit and runs until memory runs out).
     #[arg(long, default_value_t = 10_000)]
     max_recursion_rounds: u64,
+    /// PEM certificate chain for TLS (with --tls-key); without them an
+    /// SSLRequest is answered "no" and clients that require TLS stop.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS (with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// The TLS acceptor for `--tls-cert`/`--tls-key`, if given.
+fn tls_acceptor(args: &Args) -> anyhow::Result<Option<pgwire::tokio::TlsAcceptor>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("reading the TLS certificate {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("reading the TLS key {}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match")?;
+    Ok(Some(pgwire::tokio::TlsAcceptor::from(Arc::new(config))))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,10 +94,11 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
     let (wal, records) = catalog::wal::Wal::open(&args.data_dir, !args.unsafe_no_fsync)
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("opening the data directory")?;
+    let tls = tls_acceptor(&args)?;
     let cluster = dataflow::Cluster::start(workers, args.max_recursion_rounds)
         .map_err(|e| anyhow::anyhow!(e))
         .context("starting timely workers")?;
-    info!(workers, data_dir = %args.data_dir.display(), "starting ripple");
+    info!(workers, data_dir = %args.data_dir.display(), tls = tls.is_some(), "starting ripple");
     let (tx, rx) = mpsc::unbounded_channel();
     let mut coord = coordinator::Coordinator::new(
         catalog::Catalog::new(),
@@ -113,8 +145,9 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
                     let h = Arc::clone(&handlers);
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = pgwire::tokio::process_socket(socket, None, h).await {
+                        if let Err(e) = pgwire::tokio::process_socket(socket, tls, h).await {
                             warn!(%peer, error = %e, "connection ended with an error");
                         }
                     });

@@ -471,6 +471,7 @@ fn fields(columns: &[catalog::Column], formats: &Format) -> Vec<FieldInfo> {
                 pgtypes::wire_type(c.ty),
                 field_format(formats, i),
             )
+            .with_type_modifier(catalog::system::typmod(c.ty))
         })
         .collect()
 }
@@ -1052,6 +1053,7 @@ impl SimpleQueryHandler for QueryHandler {
             .session_extensions()
             .get_or_insert_with(|| Mutex::new(Session::default()));
         let stmts = match planner::parse(query) {
+            Ok(s) if s.is_empty() => return Ok(vec![Response::EmptyQuery]),
             Ok(s) => s,
             Err(e) => return Ok(vec![error_response(e)]),
         };
@@ -1144,7 +1146,9 @@ impl QueryParser for StatementParser {
                     Parsed::Sql(s) => match &**s {
                         sqlparser_stmt::Declare { stmts, .. } => {
                             match stmts.first().and_then(|d| d.for_query.clone()) {
-                                Some(q) => (Parsed::Sql(Box::new(sqlparser_stmt::Query(q))), Some(None)),
+                                Some(q) => {
+                                    (Parsed::Sql(Box::new(sqlparser_stmt::Query(q))), Some(None))
+                                }
                                 None => (parsed.clone(), None),
                             }
                         }
@@ -1153,7 +1157,13 @@ impl QueryParser for StatementParser {
                             let cols = client
                                 .session_extensions()
                                 .get::<Mutex<Session>>()
-                                .and_then(|s| s.lock().expect("lock").cursors.get(&name).map(|c| c.columns.clone()));
+                                .and_then(|s| {
+                                    s.lock()
+                                        .expect("lock")
+                                        .cursors
+                                        .get(&name)
+                                        .map(|c| c.columns.clone())
+                                });
                             let Some(cols) = cols else {
                                 return Err(user_error(SqlError::new(
                                     sqlstate::INVALID_CURSOR_NAME,
@@ -1220,6 +1230,54 @@ impl ExtendedQueryHandler for QueryHandler {
 
     fn query_parser(&self) -> Arc<StatementParser> {
         self.parser.clone()
+    }
+
+    /// As pgwire's, except that a statement returning no rows is described
+    /// with NoData even when it has parameters (pgwire sends an empty
+    /// RowDescription then, which pgjdbc takes for a result set).
+    async fn on_describe<C>(
+        &self,
+        client: &mut C,
+        message: pgwire::messages::extendedquery::Describe,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        use pgwire::api::store::Entry;
+        use pgwire::messages::data::{NoData, ParameterDescription};
+        if message.target_type == pgwire::messages::extendedquery::TARGET_TYPE_BYTE_STATEMENT {
+            let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+            if let Some(Entry::Value(stmt)) = client.portal_store().get_statement(name) {
+                if stmt.statement.desc.columns.is_none() {
+                    let declared = &stmt.parameter_types;
+                    let inferred = &stmt.statement.desc.params;
+                    let oids = (0..declared.len().max(inferred.len()))
+                        .map(|i| {
+                            declared
+                                .get(i)
+                                .cloned()
+                                .flatten()
+                                .map(|t| t.oid())
+                                .or_else(|| inferred.get(i).map(|t| t.oid()))
+                                .unwrap_or(25)
+                        })
+                        .collect();
+                    client
+                        .send(PgWireBackendMessage::ParameterDescription(
+                            ParameterDescription::new(oids),
+                        ))
+                        .await?;
+                    client
+                        .send(PgWireBackendMessage::NoData(NoData::new()))
+                        .await?;
+                    return Ok(());
+                }
+            }
+        }
+        self._on_describe(client, message).await
     }
 
     async fn do_query<C>(
@@ -1292,9 +1350,13 @@ impl ExtendedQueryHandler for QueryHandler {
                     .cursors
                     .get(&name)
                     .map(|c| c.columns.clone());
-                if let (Some(columns), Ok(fetch)) =
-                    (columns, planner::parse(&format!("FETCH ALL FROM {}", catalog::system::quote_ident(&name))))
-                {
+                if let (Some(columns), Ok(fetch)) = (
+                    columns,
+                    planner::parse(&format!(
+                        "FETCH ALL FROM {}",
+                        catalog::system::quote_ident(&name)
+                    )),
+                ) {
                     if let Some(parsed) = fetch.into_iter().next() {
                         let statement = Arc::new(pgwire::api::stmt::StoredStatement::new(
                             name.clone(),
