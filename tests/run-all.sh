@@ -46,6 +46,8 @@ if [ -f tests/clients/test_psycopg.py ]; then
 fi
 echo "== client tests (psql meta-commands, tab completion, Ctrl-C)"
 python3 tests/clients/test_psql.py --ripple-bin "$BIN" --workers 2
+echo "== client tests (TLS)"
+python3 tests/clients/test_tls.py --ripple-bin "$BIN"
 echo "== client tests (psycopg 3, extended protocol, PostgreSQL as oracle)"
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 1
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 4
