@@ -10,7 +10,7 @@
 //! `Command::Peek`, answered once every worker's trace has passed the read
 //! time.
 
-pub mod aggregate;
+
 pub mod render;
 pub mod window;
 pub mod worker;

@@ -3,7 +3,7 @@
 //! met while computing them (errors are data; a worker never panics on user
 //! input).
 
-use crate::aggregate;
+use planner::aggregate;
 use crate::worker::{ErrTrace, RowTrace};
 use catalog::{GlobalId, Row, SqlError};
 use differential_dataflow::lattice::Lattice;
@@ -546,42 +546,7 @@ fn without_bucket(key: &Row) -> Row {
     key.project(&(0..n).collect::<Vec<_>>())
 }
 
-/// Compares rows by sort keys with PostgreSQL's NULL placement.
-pub fn compare(a: &Row, b: &Row, order: &[SortKey]) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    for k in order {
-        let (x, y) = (a.get(k.column), b.get(k.column));
-        let o = match (x.is_null(), y.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => {
-                if k.nulls_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (false, true) => {
-                if k.nulls_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            _ => {
-                let o = x.cmp(y);
-                if k.desc {
-                    o.reverse()
-                } else {
-                    o
-                }
-            }
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
+pub use planner::plan::compare;
 
 fn top_k(
     vals: &[(&Row, isize)],

@@ -2,7 +2,7 @@
 //! `reduce` presents it: distinct rows with positive multiplicities. Each
 //! input row comes out once per copy with the calls' values appended.
 
-use crate::aggregate;
+use planner::aggregate;
 use crate::render::compare;
 use catalog::{sqlstate, Datum, Row, SqlError, SqlResult, F64};
 use planner::{Aggregate, AggregateFunc, Expr, Frame, FrameBound, SortKey, WindowCall, WindowFunc};

@@ -679,7 +679,7 @@ impl<'a> Binder<'a> {
             .collect();
         Ok(Rel {
             plan: Plan::Constant {
-                rows: out,
+                rows: std::sync::Arc::new(out),
                 arity: width,
             },
             scope: Scope { items },

@@ -450,6 +450,33 @@ impl Binder<'_> {
                     ScalarType::Array(elem),
                 ))
             }
+            // t.col[i]: the qualified column, subscripted
+            AstExpr::CompoundFieldAccess { root, access_chain }
+                if access_chain.len() > 1
+                    && matches!(
+                        access_chain.last(),
+                        Some(ast::AccessExpr::Subscript(ast::Subscript::Index { .. }))
+                    )
+                    && access_chain[..access_chain.len() - 1]
+                        .iter()
+                        .all(|a| matches!(a, ast::AccessExpr::Dot(AstExpr::Identifier(_)))) =>
+            {
+                let mut idents = match root.as_ref() {
+                    AstExpr::Identifier(i) => vec![i.clone()],
+                    AstExpr::CompoundIdentifier(ids) => ids.clone(),
+                    _ => return Err(SqlError::unsupported(format!("expression \"{e}\""))),
+                };
+                for a in &access_chain[..access_chain.len() - 1] {
+                    if let ast::AccessExpr::Dot(AstExpr::Identifier(i)) = a {
+                        idents.push(i.clone());
+                    }
+                }
+                let rebuilt = AstExpr::CompoundFieldAccess {
+                    root: Box::new(AstExpr::CompoundIdentifier(idents)),
+                    access_chain: vec![access_chain[access_chain.len() - 1].clone()],
+                };
+                self.bind_expr(&rebuilt, ctx)
+            }
             AstExpr::CompoundFieldAccess { root, access_chain }
                 if matches!(
                     access_chain.as_slice(),
@@ -883,6 +910,9 @@ impl Binder<'_> {
                     AstExpr::Exists { negated: true, .. } | AstExpr::In { negated: true, .. }
                 );
                 match found {
+                    Some((crate::subquery::UNEVALUABLE, ty)) => {
+                        Ok(Typed::new(crate::subquery::unevaluable(), ty))
+                    }
                     Some((col, ty)) if col < ctx.scope.len() => {
                         Ok(negate_if(Typed::new(Expr::Column(col), ty), negated))
                     }

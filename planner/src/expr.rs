@@ -137,6 +137,9 @@ pub enum Func {
     PgTerminateBackend,
     /// format(fmt, args…) with %s, %I, %L and %%.
     Format,
+    /// Fails with SQLSTATE arg 0 and message arg 1 when evaluated (a
+    /// value Ripple cannot compute, in a branch that may never run).
+    Raise,
 }
 
 impl Func {
@@ -222,6 +225,7 @@ impl Func {
             Func::PgCancelBackend => "pg_cancel_backend",
             Func::PgTerminateBackend => "pg_terminate_backend",
             Func::Format => "format",
+            Func::Raise => "raise",
         }
     }
 }

@@ -433,6 +433,12 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
     let arg = |i: usize| args.get(i).cloned().unwrap_or(Null);
     Ok(match f {
         Func::Coalesce => args.into_iter().find(|a| !a.is_null()).unwrap_or(Null),
+        Func::Raise => {
+            return Err(SqlError::new(
+                &text_of(&arg(0)).unwrap_or_default(),
+                text_of(&arg(1)).unwrap_or_default(),
+            ))
+        }
         Func::SingleRow => match arg(0) {
             Int64(n) if n > 1 => {
                 return Err(SqlError::new(

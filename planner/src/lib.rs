@@ -6,6 +6,7 @@
 //! Stages: [`parse`] → `Binder` ([`bind`], [`select`], [`join`],
 //! [`statement`]) → [`plan::StatementPlan`]; [`explain`] prints plans.
 
+pub mod aggregate;
 pub mod arrayfn;
 pub mod bind;
 pub mod bind_expr;

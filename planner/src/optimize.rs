@@ -124,7 +124,7 @@ pub fn fold_constants(plan: &mut Plan) {
 
 fn constant(p: &Plan) -> Option<&[(Row, isize)]> {
     match p {
-        Plan::Constant { rows, .. } => Some(rows),
+        Plan::Constant { rows, .. } => Some(&rows[..]),
         _ => None,
     }
 }
@@ -263,6 +263,47 @@ fn fold(p: &Plan) -> Option<Plan> {
             .iter()
             .map(|(r, d)| (r.clone(), -d))
             .collect(),
+        Plan::Reduce {
+            input,
+            group_key,
+            aggregates,
+        } => {
+            // each aggregate's argument, then every aggregate's extra
+            // arguments, as `aggregate::evaluate` reads them
+            let cols = aggregates
+                .iter()
+                .map(|a| &a.expr)
+                .chain(aggregates.iter().flat_map(|a| a.extra.iter()))
+                .map(|e| match e {
+                    Expr::Column(c) => Some(*c),
+                    _ => None,
+                })
+                .collect::<Option<Vec<usize>>>()?;
+            let mut groups: HashMap<Row, HashMap<Row, isize>> = HashMap::new();
+            for (r, d) in constant(input)? {
+                *groups
+                    .entry(r.project(group_key))
+                    .or_default()
+                    .entry(r.project(&cols))
+                    .or_default() += d;
+            }
+            let mut out = vec![];
+            for (key, vals) in groups {
+                let mut vals: Vec<(Row, isize)> =
+                    vals.into_iter().filter(|(_, d)| *d != 0).collect();
+                if vals.is_empty() {
+                    continue;
+                }
+                if vals.iter().any(|(_, d)| *d < 0) {
+                    return None;
+                }
+                vals.sort();
+                let refs: Vec<(&Row, isize)> = vals.iter().map(|(r, d)| (r, *d)).collect();
+                let agg = crate::aggregate::evaluate(aggregates, &refs).ok()?;
+                out.push((key.concat(&agg), 1));
+            }
+            out
+        }
         Plan::Distinct { input } => consolidate(constant(input)?.to_vec())
             .into_iter()
             .filter(|(_, d)| *d > 0)
@@ -274,7 +315,10 @@ fn fold(p: &Plan) -> Option<Plan> {
             .collect(),
         _ => return None,
     };
-    Some(Plan::Constant { rows, arity })
+    Some(Plan::Constant {
+        rows: std::sync::Arc::new(rows),
+        arity,
+    })
 }
 
 /// A filter `l.a = r.b` directly over a join of `l` and `r` also becomes a

@@ -142,9 +142,11 @@ pub enum Plan {
         name: String,
         arity: usize,
     },
-    /// Fixed rows with multiplicities (no state).
+    /// Fixed rows with multiplicities (no state). Shared: decorrelation
+    /// copies the plans around subqueries, and a system catalog's rows
+    /// must not be copied with them.
     Constant {
-        rows: Vec<(Row, isize)>,
+        rows: std::sync::Arc<Vec<(Row, isize)>>,
         arity: usize,
     },
     /// Appends the value of each expression as a new column (no state).
@@ -422,7 +424,7 @@ impl Plan {
     pub fn constant_row(row: Row) -> Plan {
         let arity = row.len();
         Plan::Constant {
-            rows: vec![(row, 1)],
+            rows: std::sync::Arc::new(vec![(row, 1)]),
             arity,
         }
     }
@@ -580,4 +582,41 @@ impl StatementPlan {
                 | StatementPlan::Delete { .. }
         )
     }
+}
+
+/// Compares rows by sort keys with PostgreSQL's NULL placement.
+pub fn compare(a: &Row, b: &Row, order: &[SortKey]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for k in order {
+        let (x, y) = (a.get(k.column), b.get(k.column));
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = x.cmp(y);
+                if k.desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
 }

@@ -443,7 +443,7 @@ impl Binder<'_> {
         Ok(StatementPlan::Insert {
             table: table.id,
             source: Plan::Constant {
-                rows,
+                rows: std::sync::Arc::new(rows),
                 arity: cols.len(),
             },
         })
@@ -681,7 +681,7 @@ impl Binder<'_> {
 fn fold_constant(plan: Plan) -> Plan {
     fn eval(plan: &Plan) -> Option<Vec<(Row, isize)>> {
         match plan {
-            Plan::Constant { rows, .. } => Some(rows.clone()),
+            Plan::Constant { rows, .. } => Some(rows.to_vec()),
             Plan::Map { input, exprs } => {
                 let rows = eval(input)?;
                 let mut out = vec![];
@@ -706,7 +706,7 @@ fn fold_constant(plan: Plan) -> Plan {
     }
     match eval(&plan) {
         Some(rows) => Plan::Constant {
-            rows,
+            rows: std::sync::Arc::new(rows),
             arity: plan.arity(),
         },
         None => plan,

@@ -53,6 +53,26 @@ fn has_outer(plan: &Plan) -> bool {
     !outer_refs(plan).is_empty()
 }
 
+/// The column recorded for a subquery that binds as an expression failing
+/// when evaluated (see `attach_subqueries`).
+pub const UNEVALUABLE: usize = usize::MAX;
+
+/// The expression standing for such a subquery.
+pub fn unevaluable() -> Expr {
+    let e = correlated_recursion_error();
+    Expr::Call(
+        Func::Raise,
+        vec![
+            Expr::Literal(Datum::Text(e.code.to_string())),
+            Expr::Literal(Datum::Text(e.message)),
+        ],
+    )
+}
+
+fn correlated_recursion_error() -> SqlError {
+    SqlError::unsupported("WITH RECURSIVE inside a subquery that refers to the enclosing query")
+}
+
 /// `outer` joined with `per_d`, a plan whose first columns are the values
 /// of the outer columns `corr` (NULL meets NULL: both sides come from the
 /// outer rows).
@@ -287,6 +307,16 @@ pub fn query_key(q: &ast::Query) -> usize {
 impl Binder<'_> {
     /// Binds `q` as a subquery of a relation whose columns `scope` names.
     fn bind_subquery(&self, q: &ast::Query, scope: &Scope) -> SqlResult<Bound> {
+        let (bound, correlated_recursion) = self.bind_subquery_unchecked(q, scope)?;
+        if correlated_recursion {
+            return Err(correlated_recursion_error());
+        }
+        Ok(bound)
+    }
+
+    /// `bind_subquery` without refusing a correlated WITH RECURSIVE: the
+    /// flag says whether the plan holds one.
+    fn bind_subquery_unchecked(&self, q: &ast::Query, scope: &Scope) -> SqlResult<(Bound, bool)> {
         self.outer.borrow_mut().push(scope.clone());
         let rel = self.bind_query(q);
         self.outer.borrow_mut().pop();
@@ -295,12 +325,7 @@ impl Binder<'_> {
         plan.visit(&mut |p| {
             correlated_recursion |= matches!(p, Plan::Recursive { .. }) && has_outer(p)
         });
-        if correlated_recursion {
-            return Err(SqlError::unsupported(
-                "WITH RECURSIVE inside a subquery that refers to the enclosing query",
-            ));
-        }
-        Ok(Bound { plan, scope })
+        Ok((Bound { plan, scope }, correlated_recursion))
     }
 
     /// `expr IN (q)` as a filter over `q`'s rows: its one column equals the
@@ -437,6 +462,11 @@ impl Binder<'_> {
         for e in exprs {
             collect_subqueries(e, &mut found)?;
         }
+        if !found.is_empty() {
+            // each subquery copies the plan it is attached to: catalog
+            // queries keep it a few constant rows instead
+            crate::optimize::fold_constants(&mut rel.plan);
+        }
         for Found { key, query, kind } in found {
             if self.subquery_cols.borrow().contains_key(&key) {
                 continue;
@@ -452,7 +482,20 @@ impl Binder<'_> {
                 continue;
             }
             let exists = matches!(kind, Kind::Exists);
-            let sub = self.bind_subquery(&query, &rel.scope)?;
+            let (sub, correlated_recursion) = self.bind_subquery_unchecked(&query, &rel.scope)?;
+            if correlated_recursion {
+                // A scalar subquery Ripple cannot decorrelate becomes a
+                // column whose value is that error: a query fails only if
+                // it evaluates it (asyncpg's type query has one under
+                // CASE WHEN t.typtype = 'd', for domains Ripple lacks).
+                if exists || sub.scope.len() != 1 {
+                    return Err(correlated_recursion_error());
+                }
+                self.keep_alive.borrow_mut().push(query);
+                let ty = sub.scope.items[0].ty;
+                self.subquery_cols.borrow_mut().insert(key, (UNEVALUABLE, ty));
+                continue;
+            }
             self.keep_alive.borrow_mut().push(query);
             let (ty, name) = if exists {
                 (ScalarType::Bool, "exists".to_string())
@@ -530,6 +573,7 @@ impl Binder<'_> {
         ])
         .map(vec![Expr::Literal(missing)]);
         rel.plan = Plan::union(vec![matched, unmatched]);
+        crate::optimize::fold_constants(&mut rel.plan);
         rel.scope.items.push(ScopeItem {
             table: None,
             name,

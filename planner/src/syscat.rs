@@ -103,10 +103,10 @@ impl Binder<'_> {
             .rows(self.catalog, self.session)
             .into_iter()
             .map(|r| (catalog::Row::new(r), 1))
-            .collect();
+            .collect::<Vec<_>>();
         Some(Rel {
             plan: Plan::Constant {
-                rows,
+                rows: std::sync::Arc::new(rows),
                 arity: schema.len(),
             },
             scope: Scope::from_columns(Some(label), &schema.columns),

@@ -212,7 +212,7 @@ impl Binder<'_> {
         let (func, exprs, ty) = match self.bind_table_call(&fname, args, ctx) {
             Ok(call) => call,
             // any other function in FROM yields one row: its value
-            Err(e) if e.code == sqlstate::UNDEFINED_FUNCTION => {
+            Err(e) if e.code == sqlstate::UNDEFINED_FUNCTION && !is_set_function(&fname) => {
                 return self.scalar_function_in_from(name, args, alias, &fname, e);
             }
             Err(e) => return Err(e),

@@ -285,7 +285,7 @@ impl Coordinator {
             let (table, changes, tag) = match plan {
                 StatementPlan::Insert { table, source } => {
                     let rows = match source {
-                        Plan::Constant { rows, .. } => rows,
+                        Plan::Constant { rows, .. } => std::sync::Arc::unwrap_or_clone(rows),
                         other => {
                             // The read happens at the block's start: it
                             // cannot see the block's own earlier writes.

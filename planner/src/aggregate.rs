@@ -3,8 +3,8 @@
 //! multiplicities. Column `i` of each value row is aggregate `i`'s argument.
 
 use catalog::{Datum, Interval, Row, SqlError, SqlResult, F32, F64};
-use planner::func::numeric_div;
-use planner::{Aggregate, AggregateFunc};
+use crate::func::numeric_div;
+use crate::plan::{Aggregate, AggregateFunc};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
@@ -43,7 +43,7 @@ pub fn evaluate_one(
         if agg.func == AggregateFunc::ArrayAgg {
             return Ok(Datum::Array(values.collect()));
         }
-        return planner::jsonfn::agg(values);
+        return crate::jsonfn::agg(values);
     }
     if agg.func == AggregateFunc::CountStar {
         return Ok(Datum::Int64(vals.iter().map(|(_, n)| *n as i64).sum()));
@@ -137,10 +137,10 @@ fn ordered<'r>(
     vals: &[(&'r Row, isize)],
     nulls: bool,
 ) -> Vec<(&'r Row, isize)> {
-    let order: Vec<planner::SortKey> = agg
+    let order: Vec<crate::plan::SortKey> = agg
         .order
         .iter()
-        .map(|k| planner::SortKey {
+        .map(|k| crate::plan::SortKey {
             column: extra_at + k.column,
             ..k.clone()
         })
@@ -153,7 +153,7 @@ fn ordered<'r>(
     // DISTINCT requires the ORDER BY to be the argument, so equal values
     // end up adjacent
     rows.sort_by(|a, b| {
-        crate::render::compare(a.0, b.0, &order).then_with(|| a.0.get(col).cmp(b.0.get(col)))
+        crate::plan::compare(a.0, b.0, &order).then_with(|| a.0.get(col).cmp(b.0.get(col)))
     });
     if agg.distinct {
         rows.dedup_by(|a, b| a.0.get(col) == b.0.get(col));
@@ -322,7 +322,7 @@ fn sum(values: &[(&Datum, i64)]) -> SqlResult<Datum> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use planner::Expr;
+    use crate::Expr;
 
     fn agg(func: AggregateFunc, distinct: bool) -> Aggregate {
         Aggregate::new(func, Expr::Column(0), distinct)
