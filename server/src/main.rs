@@ -45,6 +45,11 @@ struct Args {
     /// PEM private key for TLS (with --tls-cert).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// File of `user:password` lines: clients must then authenticate with
+    /// SCRAM-SHA-256 (a wrong password fails with 28P01). Without it every
+    /// user is trusted (listen on loopback only, the default).
+    #[arg(long)]
+    users_file: Option<PathBuf>,
 }
 
 /// The TLS acceptor for `--tls-cert`/`--tls-key`, if given.
@@ -138,7 +143,12 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     info!(addr = %args.listen, "accepting PostgreSQL connections");
     let stop = tx.clone();
-    let handlers = session::Handlers::new(tx);
+    let users = args
+        .users_file
+        .as_deref()
+        .map(session::Users::load)
+        .transpose()?;
+    let handlers = session::Handlers::new(tx, users);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {

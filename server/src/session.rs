@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use catalog::system::{Backend, SessionInfo};
 use catalog::{sqlstate, SqlError};
 use futures::{Sink, SinkExt};
+use pgwire::api::auth::mechanism::AuthMechanismFactory;
 use pgwire::api::auth::{
-    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
+    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, AuthOutcome,
     DefaultServerParameterProvider, StartupHandler,
 };
 use pgwire::api::cancel::CancelHandler;
@@ -127,15 +128,74 @@ impl Drop for Registration {
     }
 }
 
+/// Users and their passwords (from `--users-file`): when set, every
+/// connection authenticates with SCRAM-SHA-256.
+#[derive(Debug, Default)]
+pub struct Users {
+    /// user → (salt, salted password)
+    secrets: BTreeMap<String, (Vec<u8>, Vec<u8>)>,
+}
+
+impl Users {
+    /// Reads `user:password` lines (`#` starts a comment).
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Users> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the users file {}", path.display()))?;
+        let mut secrets = BTreeMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (user, password) = line
+                .split_once(':')
+                .with_context(|| format!("{}:{}: expected user:password", path.display(), n + 1))?;
+            let salt: Vec<u8> = (0..16).map(|_| rand_u32() as u8).collect();
+            let salted = pgwire::api::auth::sasl::scram::gen_salted_password(password, &salt, 4096);
+            secrets.insert(user.trim().to_string(), (salt, salted));
+        }
+        Ok(Users { secrets })
+    }
+}
+
+#[async_trait]
+impl pgwire::api::auth::AuthSource for Users {
+    async fn get_password(
+        &self,
+        login: &pgwire::api::auth::LoginInfo,
+    ) -> PgWireResult<pgwire::api::auth::Password> {
+        let user = login.user().unwrap_or_default();
+        match self.secrets.get(user) {
+            Some((salt, salted)) => Ok(pgwire::api::auth::Password::new(
+                Some(salt.clone()),
+                salted.clone(),
+            )),
+            None => Err(auth_failed(user)),
+        }
+    }
+}
+
+/// PostgreSQL's answer to a failed login (28P01), whatever went wrong.
+fn auth_failed(user: &str) -> PgWireError {
+    let e = ErrorInfo::new(
+        "FATAL".into(),
+        sqlstate::INVALID_PASSWORD.into(),
+        format!("password authentication failed for user \"{user}\""),
+    );
+    PgWireError::UserError(Box::new(e))
+}
+
 /// Shared by every connection; per-connection state lives in the client.
 pub struct Handlers {
     coord: mpsc::UnboundedSender<Request>,
     backends: Backends,
     conns: Conns,
+    users: Option<Arc<Users>>,
 }
 
 impl Handlers {
-    pub fn new(coord: mpsc::UnboundedSender<Request>) -> Arc<Self> {
+    pub fn new(coord: mpsc::UnboundedSender<Request>, users: Option<Users>) -> Arc<Self> {
         let conns: Conns = Arc::default();
         let signal = conns.clone();
         catalog::system::set_signal_backend(Box::new(move |pid, terminate| {
@@ -153,6 +213,7 @@ impl Handlers {
             coord,
             backends: Arc::default(),
             conns,
+            users: users.map(Arc::new),
         })
     }
 }
@@ -263,6 +324,13 @@ impl PgWireServerHandlers for Handlers {
         Arc::new(Startup {
             backends: self.backends.clone(),
             conns: self.conns.clone(),
+            auth: self.users.clone().map(|u| {
+                let scram = pgwire::api::auth::sasl::scram::ScramAuth::new(u);
+                (
+                    pgwire::api::auth::AuthDriver::new(Arc::new(parameters())),
+                    pgwire::api::auth::sasl::SaslMechanisms::new(vec![Arc::new(scram)]),
+                )
+            }),
         })
     }
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
@@ -276,6 +344,11 @@ impl PgWireServerHandlers for Handlers {
 struct Startup {
     backends: Backends,
     conns: Conns,
+    /// SCRAM-SHA-256 against `--users-file`; `None`: trust.
+    auth: Option<(
+        pgwire::api::auth::AuthDriver<Arc<DefaultServerParameterProvider>>,
+        pgwire::api::auth::sasl::SaslMechanisms,
+    )>,
 }
 
 fn parameters() -> DefaultServerParameterProvider {
@@ -316,53 +389,102 @@ impl StartupHandler for Startup {
                 );
                 return Err(PgWireError::UserError(Box::new(e)));
             }
-            let pid = loop {
-                let pid = (rand_u32() & 0x3fff_ffff) as i32 | 1;
-                if !self.conns.lock().expect("lock").contains_key(&pid) {
-                    break pid;
+            match &self.auth {
+                None => self.finish(client, &user).await?,
+                Some((driver, mechanisms)) => {
+                    match driver
+                        .begin_authentication(client, mechanisms.create())
+                        .await
+                        .map_err(|_| auth_failed(&user))?
+                    {
+                        AuthOutcome::InProgress => {}
+                        AuthOutcome::Authenticated { final_message, .. } => {
+                            if let Some(m) = final_message {
+                                client.send(PgWireBackendMessage::Authentication(m)).await?;
+                            }
+                            self.finish(client, &user).await?;
+                        }
+                    }
                 }
-            };
-            let secret = rand_u32() as i32;
-            client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
-            self.conns.lock().expect("lock").insert(
-                pid,
-                Arc::new(Conn {
-                    secret,
-                    ..Conn::default()
-                }),
-            );
-            let vars = startup_settings(client.metadata());
-            client.session_extensions().insert(Mutex::new(Session {
-                vars: vars.clone(),
-                startup: vars.clone(),
-                cursors: BTreeMap::new(),
-                block: None,
-            }));
-            self.backends.lock().expect("lock").insert(
-                pid,
-                Backend {
-                    pid,
-                    user: user.clone(),
-                    application_name: vars.get("application_name").cloned().unwrap_or_default(),
-                    client_addr: Some(client.socket_addr().ip().to_string()),
-                    backend_start: std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_micros() as i64),
-                    state: "idle".into(),
-                    query: String::new(),
-                },
-            );
-            client.session_extensions().insert(Registration {
-                pid,
-                backends: self.backends.clone(),
-                conns: self.conns.clone(),
-            });
-            let mut params = parameters();
-            if let Some(app) = vars.get("application_name") {
-                params.application_name = Some(app.clone());
             }
-            finish_authentication(client, &params).await?;
+        } else if let (PgWireFrontendMessage::PasswordMessageFamily(m), Some((driver, _))) =
+            (message, &self.auth)
+        {
+            let user = client.metadata().get("user").cloned().unwrap_or_default();
+            match driver
+                .advance_authentication(client, m)
+                .await
+                .map_err(|_| auth_failed(&user))?
+            {
+                AuthOutcome::InProgress => {}
+                AuthOutcome::Authenticated { final_message, .. } => {
+                    if let Some(m) = final_message {
+                        client.send(PgWireBackendMessage::Authentication(m)).await?;
+                    }
+                    self.finish(client, &user).await?;
+                }
+            }
         }
+        Ok(())
+    }
+}
+
+impl Startup {
+    /// Registers an authenticated connection and completes the startup:
+    /// AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery.
+    async fn finish<C>(&self, client: &mut C, user: &str) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let user = user.to_string();
+        let pid = loop {
+            let pid = (rand_u32() & 0x3fff_ffff) as i32 | 1;
+            if !self.conns.lock().expect("lock").contains_key(&pid) {
+                break pid;
+            }
+        };
+        let secret = rand_u32() as i32;
+        client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
+        self.conns.lock().expect("lock").insert(
+            pid,
+            Arc::new(Conn {
+                secret,
+                ..Conn::default()
+            }),
+        );
+        let vars = startup_settings(client.metadata());
+        client.session_extensions().insert(Mutex::new(Session {
+            vars: vars.clone(),
+            startup: vars.clone(),
+            cursors: BTreeMap::new(),
+            block: None,
+        }));
+        self.backends.lock().expect("lock").insert(
+            pid,
+            Backend {
+                pid,
+                user: user.clone(),
+                application_name: vars.get("application_name").cloned().unwrap_or_default(),
+                client_addr: Some(client.socket_addr().ip().to_string()),
+                backend_start: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as i64),
+                state: "idle".into(),
+                query: String::new(),
+            },
+        );
+        client.session_extensions().insert(Registration {
+            pid,
+            backends: self.backends.clone(),
+            conns: self.conns.clone(),
+        });
+        let mut params = parameters();
+        if let Some(app) = vars.get("application_name") {
+            params.application_name = Some(app.clone());
+        }
+        finish_authentication(client, &params).await?;
         Ok(())
     }
 }

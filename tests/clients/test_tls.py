@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Client test: TLS. A server started with --tls-cert/--tls-key answers
-SSLRequest with 'S' and serves psycopg (libpq, sslmode=require) and psql
-over TLS; a server without them answers 'N', so sslmode=require fails with
-libpq's clear message and sslmode=prefer falls back to plain TCP.
+"""Client test: TLS and passwords. A server started with
+--tls-cert/--tls-key answers SSLRequest with 'S' and serves psycopg (libpq,
+sslmode=require) and psql over TLS; a server without them answers 'N', so
+sslmode=require fails with libpq's clear message and sslmode=prefer falls
+back to plain TCP. A server started with --users-file asks for SCRAM-SHA-256:
+the right password connects (over TLS too), a wrong one or an unknown user
+fails with "password authentication failed" (28P01).
 
 Usage:
   python3 tests/clients/test_tls.py --ripple-bin target/debug/ripple
@@ -24,17 +27,49 @@ def dsn(port, sslmode):
     return f"host=127.0.0.1 port={port} user=ripple dbname=ripple sslmode={sslmode} connect_timeout=5"
 
 
+def check_passwords(auth):
+    # Server.start() probes as user ripple; libpq takes its password from
+    # PGPASSWORD
+    os.environ["PGPASSWORD"] = "probe-pw"
+    try:
+        auth.start()
+    finally:
+        del os.environ["PGPASSWORD"]
+    base = f"host=127.0.0.1 port={auth.port} dbname=ripple connect_timeout=5"
+    try:
+        with psycopg.connect(f"{base} user=alice password=s3cret sslmode=require",
+                             autocommit=True) as c:
+            check(c.execute("SELECT current_user").fetchone() == ("alice",), "current_user")
+            check(c.pgconn.ssl_in_use, "SCRAM over TLS did not use TLS")
+        print("ok  SCRAM-SHA-256 with the right password (over TLS)")
+        for user, password in [("alice", "wrong"), ("mallory", "s3cret")]:
+            try:
+                psycopg.connect(f"{base} user={user} password={password}").close()
+                raise CheckFailed(f"{user}/{password} was let in")
+            except psycopg.OperationalError as e:
+                check("password authentication failed" in str(e), f"unexpected error: {e}")
+        print("ok  wrong password and unknown user are refused (28P01)")
+    finally:
+        auth.stop()
+
+
 def run(tmp, binary):
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
                     "-out", cert, "-days", "2", "-subj", "/CN=localhost"],
                    check=True, capture_output=True)
+    users = os.path.join(tmp, "users")
+    with open(users, "w") as f:
+        f.write("# test users\nalice:s3cret\nripple:probe-pw\n")
     tls = Server(binary, 1, os.path.join(tmp, "tls-data"), os.path.join(tmp, "tls.log"),
                  extra_args=["--tls-cert", cert, "--tls-key", key])
+    auth = Server(binary, 1, os.path.join(tmp, "auth-data"), os.path.join(tmp, "auth.log"),
+                  extra_args=["--users-file", users, "--tls-cert", cert, "--tls-key", key])
     plain = Server(binary, 1, os.path.join(tmp, "plain-data"), os.path.join(tmp, "plain.log"))
     tls.start()
     plain.start()
     try:
+        check_passwords(auth)
         with psycopg.connect(dsn(tls.port, "require"), autocommit=True) as c:
             check(c.pgconn.ssl_in_use, "sslmode=require did not use TLS")
             c.execute("CREATE TABLE t (a int)")
