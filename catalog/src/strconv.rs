@@ -13,6 +13,15 @@ pub const MICROS_PER_SEC: i64 = 1_000_000;
 pub const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SEC;
 
 /// The text form of `d`, or `None` for NULL.
+/// An int2vector's text: its elements separated by spaces.
+pub fn format_vector(items: &[Datum]) -> String {
+    items
+        .iter()
+        .filter_map(format_datum)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn format_datum(d: &Datum) -> Option<String> {
     Some(match d {
         Datum::Null => return None,
@@ -393,6 +402,11 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::Interval => Datum::Interval(parse_interval(t).ok_or_else(bad)?),
         ScalarType::Jsonb => Datum::Jsonb(crate::json::canonical(s)?),
         ScalarType::Array(e) => Datum::Array(parse_array(s, e)?),
+        ScalarType::Int2Vector => Datum::Array(
+            t.split_whitespace()
+                .map(|w| parse_datum(w, ScalarType::Int16))
+                .collect::<SqlResult<Vec<_>>>()?,
+        ),
     })
 }
 

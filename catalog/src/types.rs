@@ -49,6 +49,9 @@ pub enum ScalarType {
     /// type of the system catalogs' keys. `regclass`, `regtype`, `regproc`
     /// and `regnamespace` values are oids too.
     Oid,
+    /// int2vector (pg_index.indkey): an array of smallints held as
+    /// `Datum::Array`, written `1 2` and subscripted from 0.
+    Int2Vector,
 }
 
 /// The element types of arrays: the scalar types without typmods.
@@ -111,7 +114,7 @@ impl ElemType {
             ScalarType::Interval => ElemType::Interval,
             ScalarType::Jsonb => ElemType::Jsonb,
             ScalarType::Oid => ElemType::Oid,
-            ScalarType::Array(_) => return None,
+            ScalarType::Array(_) | ScalarType::Int2Vector => return None,
         })
     }
 
@@ -183,6 +186,7 @@ impl ScalarType {
             ScalarType::Interval => "interval".into(),
             ScalarType::Jsonb => "jsonb".into(),
             ScalarType::Oid => "oid".into(),
+            ScalarType::Int2Vector => "int2vector".into(),
             ScalarType::Array(e) => format!("{}[]", e.scalar().name()),
         }
     }
@@ -204,6 +208,7 @@ impl ScalarType {
             ScalarType::Interval => "interval",
             ScalarType::Jsonb => "json",
             ScalarType::Oid => "oid",
+            ScalarType::Int2Vector => "int2vector",
             ScalarType::Array(_) => "array",
         }
     }
@@ -227,6 +232,7 @@ impl ScalarType {
             ScalarType::Interval => 1186,
             ScalarType::Jsonb => 3802,
             ScalarType::Oid => 26,
+            ScalarType::Int2Vector => 22,
             ScalarType::Array(e) => e.array_oid(),
         }
     }

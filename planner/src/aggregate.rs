@@ -2,9 +2,9 @@
 //! differential `reduce` presents them: distinct value rows with positive
 //! multiplicities. Column `i` of each value row is aggregate `i`'s argument.
 
-use catalog::{Datum, Interval, Row, SqlError, SqlResult, F32, F64};
 use crate::func::numeric_div;
 use crate::plan::{Aggregate, AggregateFunc};
+use catalog::{Datum, Interval, Row, SqlError, SqlResult, F32, F64};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 

@@ -489,6 +489,15 @@ impl Binder<'_> {
                     unreachable!("matched above")
                 };
                 let a = self.bind_expr(root, ctx)?;
+                if a.ty == ScalarType::Int2Vector {
+                    // int2vector subscripts start at 0
+                    let i = self.bind_expr(index, ctx)?.cast_to(ScalarType::Int32)?;
+                    let i = Expr::binary(BinaryOp::Add, i, Expr::Literal(Datum::Int32(1)));
+                    return Ok(Typed::new(
+                        Expr::Call(Func::ArraySubscript, vec![a.expr, i]),
+                        ScalarType::Int16,
+                    ));
+                }
                 let ScalarType::Array(elem) = a.ty else {
                     return Err(SqlError::new(
                         sqlstate::DATATYPE_MISMATCH,
@@ -1667,7 +1676,7 @@ fn check_castable(t: &Typed, to: ScalarType) -> SqlResult<()> {
         || (from.is_integer() && to == Oid)
         || matches!((from, to), (Bool, Int32) | (Int32, Bool))
         || (from == Jsonb && (to.is_numeric() || to == Bool))
-        || matches!((from, to), (Array(_), Array(_)))
+        || matches!((from, to), (Array(_) | Int2Vector, Array(_)))
         || (matches!(from, Date | Timestamp | TimestampTz)
             && matches!(to, Date | Timestamp | TimestampTz));
     if ok {

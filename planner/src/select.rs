@@ -64,6 +64,7 @@ fn type_label(ty: ScalarType) -> &'static str {
         ScalarType::Interval => "interval",
         ScalarType::Jsonb => "jsonb",
         ScalarType::Oid => "oid",
+        ScalarType::Int2Vector => "int2vector",
         ScalarType::Array(e) => type_label(e.scalar()),
     }
 }

@@ -493,7 +493,9 @@ impl Binder<'_> {
                 }
                 self.keep_alive.borrow_mut().push(query);
                 let ty = sub.scope.items[0].ty;
-                self.subquery_cols.borrow_mut().insert(key, (UNEVALUABLE, ty));
+                self.subquery_cols
+                    .borrow_mut()
+                    .insert(key, (UNEVALUABLE, ty));
                 continue;
             }
             self.keep_alive.borrow_mut().push(query);

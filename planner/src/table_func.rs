@@ -32,6 +32,12 @@ pub enum TableFunc {
     Unnest,
     /// generate_subscripts(array, dim): the subscripts of dimension `dim`.
     GenerateSubscripts,
+    /// Several unnest / generate_subscripts calls of one select list, run
+    /// in lockstep as PostgreSQL runs them: row i holds each call's i-th
+    /// value (NULL once a call has run out). Bit k of `subscripts` marks
+    /// call k as generate_subscripts (arguments: array, dimension); the
+    /// others are unnest (argument: array).
+    Zip { n: u8, subscripts: u16 },
 }
 
 /// Rows one call may produce before it fails (PostgreSQL streams them;
@@ -43,6 +49,7 @@ impl TableFunc {
     pub fn arity(&self) -> usize {
         match self {
             TableFunc::JsonbEach { .. } => 2,
+            TableFunc::Zip { n, .. } => *n as usize,
             _ => 1,
         }
     }
@@ -50,7 +57,9 @@ impl TableFunc {
     /// The rows of one call.
     pub fn eval(&self, args: &[Datum]) -> SqlResult<Vec<Row>> {
         use crate::jsonfn;
-        if *self != TableFunc::GenerateSeries && args.iter().any(|a| a.is_null()) {
+        if !matches!(self, TableFunc::GenerateSeries | TableFunc::Zip { .. })
+            && args.iter().any(|a| a.is_null())
+        {
             return Ok(vec![]);
         }
         let rows = match self {
@@ -62,6 +71,37 @@ impl TableFunc {
                 Datum::Array(items) => items.iter().map(|d| vec![d.clone()]).collect(),
                 _ => vec![],
             },
+            TableFunc::Zip { n, subscripts } => {
+                let mut columns: Vec<Vec<Datum>> = vec![];
+                let mut at = 0;
+                for k in 0..*n as usize {
+                    let items = match &args[at] {
+                        Datum::Array(items) => items.clone(),
+                        _ => vec![],
+                    };
+                    if subscripts & (1 << k) != 0 {
+                        let dim_one = args[at + 1] == Datum::Int32(1);
+                        columns.push(if dim_one {
+                            (1..=items.len() as i32).map(Datum::Int32).collect()
+                        } else {
+                            vec![]
+                        });
+                        at += 2;
+                    } else {
+                        columns.push(items);
+                        at += 1;
+                    }
+                }
+                let len = columns.iter().map(Vec::len).max().unwrap_or(0);
+                (0..len)
+                    .map(|i| {
+                        columns
+                            .iter()
+                            .map(|c| c.get(i).cloned().unwrap_or(Datum::Null))
+                            .collect()
+                    })
+                    .collect()
+            }
             TableFunc::GenerateSubscripts => match (&args[0], &args[1]) {
                 (Datum::Array(items), Datum::Int32(1)) => (1..=items.len() as i32)
                     .map(|i| vec![Datum::Int32(i)])
@@ -90,6 +130,8 @@ impl TableFunc {
             // the element type comes from the argument
             TableFunc::Unnest => vec![(None, Text)],
             TableFunc::GenerateSubscripts => vec![(None, Int32)],
+            // the types come from the arguments
+            TableFunc::Zip { n, .. } => vec![(None, Text); *n as usize],
         }
     }
 }
@@ -377,6 +419,11 @@ impl Binder<'_> {
                 ScalarType::Array(e) if !bound[0].unknown => {
                     (TableFunc::Unnest, vec![bound[0].expr.clone()], e.scalar())
                 }
+                ScalarType::Int2Vector => (
+                    TableFunc::Unnest,
+                    vec![bound[0].expr.clone()],
+                    ScalarType::Int16,
+                ),
                 _ => return Err(no_such()),
             },
             (
@@ -414,7 +461,7 @@ impl Binder<'_> {
     /// item reads. PostgreSQL runs several such calls in lockstep; Ripple
     /// takes one.
     pub fn attach_set_functions(&self, s: &ast::Select, mut rel: Rel) -> SqlResult<Rel> {
-        let mut done = 0;
+        let mut calls = vec![];
         for item in &s.projection {
             let (ast::SelectItem::UnnamedExpr(AstExpr::Function(f))
             | ast::SelectItem::ExprWithAlias {
@@ -427,11 +474,6 @@ impl Binder<'_> {
             let fname = crate::bind_expr::function_name(f);
             if f.over.is_some() || !is_set_function(&fname) {
                 continue;
-            }
-            if done > 0 {
-                return Err(SqlError::unsupported(
-                    "more than one set-returning function in a select list",
-                ));
             }
             let args: Vec<ast::FunctionArg> = match &f.args {
                 ast::FunctionArguments::List(l) => l.args.clone(),
@@ -451,23 +493,50 @@ impl Binder<'_> {
             } else {
                 func.columns()[0].1
             };
-            let col = rel.plan.arity();
-            rel.plan = Plan::FlatMap {
-                input: Box::new(rel.plan),
-                func,
-                exprs,
-            };
+            calls.push((f, fname, func, exprs, ty));
+        }
+        let (func, exprs) = match calls.as_slice() {
+            [] => return Ok(rel),
+            [(_, _, func, exprs, _)] => (*func, exprs.clone()),
+            many => {
+                let zippable = many.len() <= 16
+                    && many
+                        .iter()
+                        .all(|c| matches!(c.2, TableFunc::Unnest | TableFunc::GenerateSubscripts));
+                if !zippable {
+                    return Err(SqlError::unsupported(
+                        "more than one set-returning function in a select list, unless all are unnest or generate_subscripts",
+                    ));
+                }
+                let mut subscripts = 0u16;
+                let mut exprs = vec![];
+                for (k, c) in many.iter().enumerate() {
+                    if c.2 == TableFunc::GenerateSubscripts {
+                        subscripts |= 1 << k;
+                    }
+                    exprs.extend(c.3.iter().cloned());
+                }
+                let n = many.len() as u8;
+                (TableFunc::Zip { n, subscripts }, exprs)
+            }
+        };
+        let base = rel.plan.arity();
+        rel.plan = Plan::FlatMap {
+            input: Box::new(rel.plan),
+            func,
+            exprs,
+        };
+        for (k, (f, fname, _, _, ty)) in calls.into_iter().enumerate() {
             rel.scope.items.push(ScopeItem {
                 table: None,
-                name: fname.clone(),
+                name: fname,
                 ty,
                 nullable: true,
                 hidden: true,
             });
             self.srf_cols
                 .borrow_mut()
-                .insert(crate::window::call_key(f), (col, ty));
-            done += 1;
+                .insert(crate::window::call_key(f), (base + k, ty));
         }
         Ok(rel)
     }

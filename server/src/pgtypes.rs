@@ -42,6 +42,7 @@ pub fn type_of_oid(oid: u32) -> Option<ScalarType> {
         // regtype and regnamespace: oid
         19 | 18 => ScalarType::Text,
         26 | 24 | 2205 | 2206 | 4089 => ScalarType::Oid,
+        22 => ScalarType::Int2Vector,
         oid => ScalarType::Array(catalog::ElemType::of_array_oid(oid)?),
     })
 }
@@ -63,6 +64,10 @@ impl ToSqlText for WireDatum<'_> {
         out: &mut BytesMut,
         _options: &FormatOptions,
     ) -> Result<IsNull, BoxError> {
+        if let (Datum::Array(items), 22) = (self.0, _ty.oid()) {
+            out.put_slice(strconv::format_vector(items).as_bytes());
+            return Ok(IsNull::No);
+        }
         match strconv::format_datum(self.0) {
             Some(s) => {
                 out.put_slice(s.as_bytes());
@@ -316,6 +321,9 @@ fn decode_binary(bytes: &[u8], ty: ScalarType) -> SqlResult<Datum> {
             }
         },
         ScalarType::Array(elem) => Datum::Array(decode_array(bytes, elem).ok_or_else(bad)??),
+        ScalarType::Int2Vector => Datum::Array(
+            decode_array(bytes, catalog::ElemType::Int16).ok_or_else(bad)??,
+        ),
     };
     Ok(datum)
 }
