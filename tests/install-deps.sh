@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the tests need, only what is missing (idempotent):
 #   - PostgreSQL 15 server (the oracle for slt postgres mode; see tests/pg.sh)
-#   - psycopg2 / psycopg 3 (client tests)
+#   - psycopg2 / psycopg 3, asyncpg, SQLAlchemy, pandas (Python client tests)
+#   - node-postgres (npm ci in tests/clients/node), pgjdbc (Debian libpostgresql-jdbc-java),
+#     Go with lib/pq and pgx v4 (Debian packages, GOPATH mode): the other client tests
 # The slt runner itself (tests/slt/run.py) needs only Python 3.11's stdlib.
 set -euo pipefail
 
@@ -23,6 +25,9 @@ py_has() { python3 -c "import $1" >/dev/null 2>&1; }
 missing=()
 py_has psycopg2 || missing+=(psycopg2-binary)
 py_has psycopg || missing+=('psycopg[binary]')
+py_has asyncpg || missing+=(asyncpg)
+py_has sqlalchemy || missing+=(sqlalchemy)
+py_has pandas || missing+=(pandas)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "install-deps: pip installing ${missing[*]}"
     # --break-system-packages: needed on Debian's externally-managed Python; ignored elsewhere.
@@ -30,4 +35,30 @@ if [ ${#missing[@]} -gt 0 ]; then
         || python3 -m pip install -q --break-system-packages "${missing[@]}"
 else
     echo "install-deps: python client libraries present"
+fi
+
+apt_missing=()
+[ -f /usr/share/java/postgresql.jar ] || apt_missing+=(libpostgresql-jdbc-java)
+command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
+command -v go >/dev/null 2>&1 || apt_missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/lib/pq ] || apt_missing+=(golang-github-lib-pq-dev)
+[ -d /usr/share/gocode/src/github.com/jackc/pgx/v4 ] || apt_missing+=(golang-github-jackc-pgx-v4-dev)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+    echo "install-deps: apt installing ${apt_missing[*]}"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${apt_missing[@]}"
+else
+    echo "install-deps: pgjdbc and Go drivers present"
+fi
+
+node_dir="$(cd "$(dirname "$0")" && pwd)/clients/node"
+if [ ! -d "$node_dir/node_modules/pg" ]; then
+    if command -v npm >/dev/null 2>&1; then
+        echo "install-deps: npm ci in tests/clients/node"
+        (cd "$node_dir" && npm ci --no-audit --no-fund -q)
+    else
+        echo "install-deps: npm not found; node client test will be skipped" >&2
+    fi
+else
+    echo "install-deps: node-postgres present"
 fi

@@ -5,7 +5,8 @@
 #   3. Rust unit tests (cargo nextest, falling back to cargo test)
 #   4. sqllogictest files against ripple with --workers 1 and --workers 4
 #   5. the same files against PostgreSQL (where standard SQL)
-#   6. client tests (psql, psycopg2, psycopg 3) against a real ripple process
+#   6. client tests (psql, TLS/SCRAM, psycopg2, psycopg 3, asyncpg, SQLAlchemy, node-postgres,
+#      pgjdbc, Go lib/pq + pgx) and the BI-tool query corpus against a real ripple process
 #   7. the differential oracle (tests/oracle/oracle.py) and a short SQL fuzzing run (tests/fuzz/sqlfuzz.py);
 #      longer local runs: --rounds / --seconds and --seed
 set -euo pipefail
@@ -51,6 +52,14 @@ python3 tests/clients/test_tls.py --ripple-bin "$BIN"
 echo "== client tests (psycopg 3, extended protocol, PostgreSQL as oracle)"
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 1
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 4
+echo "== client matrix (docs/clients.md): asyncpg, SQLAlchemy + pandas, node-postgres, pgjdbc, Go lib/pq + pgx"
+python3 tests/clients/test_asyncpg.py --ripple-bin "$BIN"
+python3 tests/clients/test_sqlalchemy.py --ripple-bin "$BIN"
+node tests/clients/node/test_pg.js --ripple-bin "$BIN"
+bash tests/clients/jdbc/run.sh --ripple-bin "$BIN"
+bash tests/clients/go/run.sh --ripple-bin "$BIN"
+echo "== BI tools' connect and schema-browsing queries (tests/clients/bi/corpus.sql)"
+python3 tests/clients/bi/run_corpus.py --ripple-bin "$BIN"
 echo "== differential oracle: materialized views vs PostgreSQL under random writes"
 python3 tests/oracle/oracle.py --ripple-bin "$BIN" --rounds 15 --seed 1 --workers 4
 echo "== SQL fuzzing (no input may crash or hang the server)"

@@ -736,6 +736,25 @@ fn io_functions() -> Vec<(String, u32)> {
         .collect()
 }
 
+/// The first OID of the aggregates listed in `pg_proc`.
+const AGGREGATE_OIDS: u32 = 11000;
+
+/// Aggregates as `pg_proc` and `pg_aggregate` list them: name, result
+/// type and argument type (the double precision variants, and count).
+const AGGREGATES: &[(&str, u32, u32)] = &[
+    ("avg", 701, 701),
+    ("count", 20, 2276),
+    ("max", 701, 701),
+    ("min", 701, 701),
+    ("stddev", 701, 701),
+    ("stddev_pop", 701, 701),
+    ("stddev_samp", 701, 701),
+    ("sum", 701, 701),
+    ("var_pop", 701, 701),
+    ("var_samp", 701, 701),
+    ("variance", 701, 701),
+];
+
 /// The OID of the function `name` in `pg_proc`, for `::regproc`.
 pub fn proc_oid(name: &str) -> Option<u32> {
     let n = name.trim().to_lowercase();
@@ -1189,9 +1208,21 @@ impl<'a> Ctx<'a> {
             "pg_class" => self.pg_class(),
             "pg_attribute" => self.pg_attribute(),
             "pg_type" => pg_type(),
+            "pg_aggregate" => AGGREGATES
+                .iter()
+                .enumerate()
+                .map(|(k, _)| {
+                    vec![oid(AGGREGATE_OIDS + k as u32), text("n"), int2(0), oid(0), oid(0)]
+                })
+                .collect(),
+            "pg_stat_gssapi" => vec![vec![int4(self.session.pid), boolean(false), NULL, boolean(false)]],
             "pg_proc" => io_functions()
                 .into_iter()
-                .map(|(n, o)| {
+                .map(|(n, o)| (n, o, if o == 0 { 0 } else { 2276 }, 'f', vec![]))
+                .chain(AGGREGATES.iter().enumerate().map(|(k, (n, ret, arg))| {
+                    (n.to_string(), AGGREGATE_OIDS + k as u32, *ret, 'a', vec![oid(*arg)])
+                }))
+                .map(|(n, o, ret, kind, args)| {
                     vec![
                         oid(o),
                         text(&n),
@@ -1202,7 +1233,7 @@ impl<'a> Ctx<'a> {
                         float4(0.0),
                         oid(0),
                         oid(0),
-                        text("f"),
+                        text(&kind.to_string()),
                         boolean(false),
                         boolean(false),
                         boolean(true),
@@ -1211,8 +1242,8 @@ impl<'a> Ctx<'a> {
                         text("s"),
                         int2(1),
                         int2(0),
-                        oid(if n.ends_with("send") { 17 } else { 2276 }),
-                        Datum::Array(vec![]),
+                        oid(if n.ends_with("send") { 17 } else { ret }),
+                        Datum::Array(args),
                         NULL,
                         NULL,
                         NULL,
@@ -1641,7 +1672,9 @@ impl<'a> Ctx<'a> {
 
     fn information_schema(&self, name: &str) -> Vec<Vec<Datum>> {
         let relations = self.relations();
-        let visible = || relations.iter().filter(|r| r.kind != 'i');
+        // as in PostgreSQL, indexes and materialized views are not listed
+        // (Metabase adds materialized views' columns from pg_attribute)
+        let visible = || relations.iter().filter(|r| r.kind != 'i' && r.kind != 'm');
         match name {
             "schemata" => NAMESPACES
                 .iter()
@@ -1651,7 +1684,6 @@ impl<'a> Ctx<'a> {
                 .map(|r| {
                     let table_type = match (r.kind, r.namespace) {
                         ('r', PG_CATALOG) | ('r', PUBLIC) => "BASE TABLE",
-                        ('m', _) => "MATERIALIZED VIEW",
                         _ => "VIEW",
                     };
                     vec![

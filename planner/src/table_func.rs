@@ -30,14 +30,16 @@ pub enum TableFunc {
     JsonbObjectKeys,
     /// unnest(array): one row per element.
     Unnest,
-    /// generate_subscripts(array, dim): the subscripts of dimension `dim`.
-    GenerateSubscripts,
+    /// generate_subscripts(array, dim): the subscripts of dimension `dim`
+    /// (from 0 for an int2vector, else from 1).
+    GenerateSubscripts { from: i32 },
     /// Several unnest / generate_subscripts calls of one select list, run
     /// in lockstep as PostgreSQL runs them: row i holds each call's i-th
     /// value (NULL once a call has run out). Bit k of `subscripts` marks
     /// call k as generate_subscripts (arguments: array, dimension); the
     /// others are unnest (argument: array).
-    Zip { n: u8, subscripts: u16 },
+    /// Bit k of `zero` marks call k's subscripts as starting at 0.
+    Zip { n: u8, subscripts: u16, zero: u16 },
 }
 
 /// Rows one call may produce before it fails (PostgreSQL streams them;
@@ -71,7 +73,7 @@ impl TableFunc {
                 Datum::Array(items) => items.iter().map(|d| vec![d.clone()]).collect(),
                 _ => vec![],
             },
-            TableFunc::Zip { n, subscripts } => {
+            TableFunc::Zip { n, subscripts, zero } => {
                 let mut columns: Vec<Vec<Datum>> = vec![];
                 let mut at = 0;
                 for k in 0..*n as usize {
@@ -81,8 +83,9 @@ impl TableFunc {
                     };
                     if subscripts & (1 << k) != 0 {
                         let dim_one = args[at + 1] == Datum::Int32(1);
+                        let from = if zero & (1 << k) != 0 { 0 } else { 1 };
                         columns.push(if dim_one {
-                            (1..=items.len() as i32).map(Datum::Int32).collect()
+                            (from..from + items.len() as i32).map(Datum::Int32).collect()
                         } else {
                             vec![]
                         });
@@ -102,8 +105,8 @@ impl TableFunc {
                     })
                     .collect()
             }
-            TableFunc::GenerateSubscripts => match (&args[0], &args[1]) {
-                (Datum::Array(items), Datum::Int32(1)) => (1..=items.len() as i32)
+            TableFunc::GenerateSubscripts { from } => match (&args[0], &args[1]) {
+                (Datum::Array(items), Datum::Int32(1)) => (*from..*from + items.len() as i32)
                     .map(|i| vec![Datum::Int32(i)])
                     .collect(),
                 _ => vec![],
@@ -129,7 +132,7 @@ impl TableFunc {
             TableFunc::JsonbObjectKeys => vec![(None, Text)],
             // the element type comes from the argument
             TableFunc::Unnest => vec![(None, Text)],
-            TableFunc::GenerateSubscripts => vec![(None, Int32)],
+            TableFunc::GenerateSubscripts { .. } => vec![(None, Int32)],
             // the types come from the arguments
             TableFunc::Zip { n, .. } => vec![(None, Text); *n as usize],
         }
@@ -405,8 +408,10 @@ impl Binder<'_> {
             }
             ("generate_series", _) => return Err(no_such()),
             ("generate_subscripts", 2) => match bound[0].ty {
-                ScalarType::Array(_) if !bound[0].unknown => (
-                    TableFunc::GenerateSubscripts,
+                t @ (ScalarType::Array(_) | ScalarType::Int2Vector) if !bound[0].unknown => (
+                    TableFunc::GenerateSubscripts {
+                        from: if t == ScalarType::Int2Vector { 0 } else { 1 },
+                    },
                     vec![
                         bound[0].expr.clone(),
                         bound[1].clone().cast_to(ScalarType::Int32)?,
@@ -502,22 +507,25 @@ impl Binder<'_> {
                 let zippable = many.len() <= 16
                     && many
                         .iter()
-                        .all(|c| matches!(c.2, TableFunc::Unnest | TableFunc::GenerateSubscripts));
+                        .all(|c| matches!(c.2, TableFunc::Unnest | TableFunc::GenerateSubscripts { .. }));
                 if !zippable {
                     return Err(SqlError::unsupported(
                         "more than one set-returning function in a select list, unless all are unnest or generate_subscripts",
                     ));
                 }
-                let mut subscripts = 0u16;
+                let (mut subscripts, mut zero) = (0u16, 0u16);
                 let mut exprs = vec![];
                 for (k, c) in many.iter().enumerate() {
-                    if c.2 == TableFunc::GenerateSubscripts {
+                    if let TableFunc::GenerateSubscripts { from } = c.2 {
                         subscripts |= 1 << k;
+                        if from == 0 {
+                            zero |= 1 << k;
+                        }
                     }
                     exprs.extend(c.3.iter().cloned());
                 }
                 let n = many.len() as u8;
-                (TableFunc::Zip { n, subscripts }, exprs)
+                (TableFunc::Zip { n, subscripts, zero }, exprs)
             }
         };
         let base = rel.plan.arity();

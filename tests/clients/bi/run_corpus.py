@@ -18,6 +18,7 @@ Exit status: 0 if every block passed, 1 otherwise, 2 on set-up failure.
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -51,6 +52,9 @@ FIXTURE = [
 HEADER = re.compile(r"^--\s*@@\s*([A-Za-z0-9_.-]+)\s*:\s*(.*?)\s*$")
 EXPECT = re.compile(r"^--\s*expect:\s?(.*?)\s*$")
 ROWS = re.compile(r"^--\s*rows\s*(>=|=)\s*(\d+)\s*$")
+# `-- ripple-gap: why`: a block Ripple does not serve yet (docs/clients.md);
+# against Ripple its failure is reported, not counted
+GAP = re.compile(r"^--\s*ripple-gap:\s*(.*?)\s*$")
 PLACEHOLDER = re.compile(r"\{\{(oid|nspoid|db)(?::([A-Za-z0-9_]+))?\}\}")
 
 
@@ -58,6 +62,7 @@ class Block:
     def __init__(self, tool, title, line):
         self.tool, self.title, self.line = tool, title, line
         self.lines, self.expects, self.rows = [], [], None
+        self.gap = None
 
     @property
     def sql(self):
@@ -85,6 +90,10 @@ def parse_corpus(path):
             if m:
                 cur.rows = (m.group(1), int(m.group(2)))
                 continue
+            m = GAP.match(line)
+            if m:
+                cur.gap = m.group(1)
+                continue
             if line.startswith("-- ====="):
                 continue
             cur.lines.append(line)
@@ -105,9 +114,10 @@ def free_port():
 class RippleServer:
     """A fresh ripple process on a temporary data directory."""
 
-    def __init__(self, binary, workers=1):
+    def __init__(self, binary, workers=1, max_memory_gb=8.0):
         self.binary = binary
         self.workers = workers
+        self.max_memory = int(max_memory_gb * 2**30) if max_memory_gb else 0
         self.dir = tempfile.mkdtemp(prefix="ripple-bi-")
         self.log_path = os.path.join(self.dir, "server.log")
         self.port = free_port()
@@ -117,7 +127,13 @@ class RippleServer:
         log = open(self.log_path, "ab")
         cmd = [self.binary, "--listen", f"127.0.0.1:{self.port}",
                "--data-dir", os.path.join(self.dir, "data"), "--workers", str(self.workers)]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        limit = self.max_memory
+
+        def cap_memory():  # some catalog queries make ripple allocate until the kernel OOM-kills it
+            if limit:
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=cap_memory)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -308,6 +324,8 @@ def main():
     ap.add_argument("--verbose", "-v", action="store_true", help="print the SQL of failing blocks")
     ap.add_argument("--show-rows", type=int, default=0, metavar="N",
                     help="print up to N result rows of every block")
+    ap.add_argument("--max-memory-gb", type=float, default=8.0, metavar="G",
+                    help="address-space limit for the ripple process (default 8; 0 = none)")
     ap.add_argument("--keep", action="store_true", help="keep ripple's data dir and log")
     ap.add_argument("--timeout", type=float, default=STATEMENT_TIMEOUT_S, metavar="S",
                     help=f"cancel a block after S seconds (default {STATEMENT_TIMEOUT_S}; 0 = never)")
@@ -323,7 +341,8 @@ def main():
             return 2
         blocks = [b for b in blocks if b.tool in wanted]
 
-    server = RippleServer(args.ripple_bin, args.workers) if args.ripple_bin else PgServer(args.pg)
+    server = (RippleServer(args.ripple_bin, args.workers, args.max_memory_gb) if args.ripple_bin
+              else PgServer(args.pg))
     try:
         server.start()
     except Exception as e:  # noqa: BLE001
@@ -370,10 +389,14 @@ def main():
             stats = per_tool.setdefault(b.tool, [0, 0])
             stats[0] += 1
             stats[1] += ok
+            slow = f" [{elapsed:.1f} s]" if elapsed >= 1.0 else ""
+            if not ok and b.gap and args.ripple_bin:
+                print(f"GAP  {b.tool}: {b.title} (corpus.sql:{b.line}): {b.gap}\n     -> {why}")
+                continue
             if not ok:
                 failures += 1
-            slow = f" [{elapsed:.1f} s]" if elapsed >= 1.0 else ""
-            print(f"{'PASS' if ok else 'FAIL'} {b.tool}: {b.title} (corpus.sql:{b.line}){slow}"
+            note = " (a known gap no more: drop its ripple-gap line)" if ok and b.gap and args.ripple_bin else ""
+            print(f"{'PASS' if ok else 'FAIL'} {b.tool}: {b.title} (corpus.sql:{b.line}){slow}{note}"
                   + ("" if ok else f"\n     -> {why}"))
             if not ok and args.verbose:
                 print("     " + b.sql.strip().replace("\n", "\n     "))
@@ -382,9 +405,15 @@ def main():
                     for row in rs[:args.show_rows]:
                         print("       | " + "|".join(row))
             if not server.alive():
-                print(f"SERVER DIED after {b.tool}: {b.title}\n{server.log_tail()}")
-                failures += 1
-                break
+                print(f"SERVER DIED during {b.tool}: {b.title}\n{server.log_tail(8)}")
+                print("restarting the server (same data dir) for the remaining blocks")
+                try:
+                    server.start()
+                    conn = None
+                except Exception as e:  # noqa: BLE001
+                    print(f"restart failed: {e}")
+                    failures += 1
+                    break
         if conn is not None:
             conn.close()
     finally:
@@ -395,7 +424,8 @@ def main():
     for tool, (total, passed) in per_tool.items():
         print(f"{tool:<12}{passed:>3}/{total}")
     total = sum(t for t, _ in per_tool.values())
-    print(f"{'all':<12}{total - failures:>3}/{total}"
+    passed = sum(p for _, p in per_tool.values())
+    print(f"{'all':<12}{passed:>3}/{total} ({failures} failed, the rest known gaps)"
           + (f"   fixture errors: {len(fixture_errors)}" if fixture_errors else ""))
     return 1 if failures or fixture_errors else 0
 

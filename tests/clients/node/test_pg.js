@@ -64,6 +64,7 @@ class Server {
       path.join(this.tmp, 'data'), '--workers', WORKERS], { stdio: ['ignore', log, log] });
     this.exited = false;
     this.proc.on('exit', () => { this.exited = true; });
+    process.on('exit', () => { if (!this.exited) this.proc.kill('SIGKILL'); });  // never leave it behind
     const deadline = Date.now() + 30000;
     while (Date.now() < deadline) {
       if (this.exited) throw new CheckFailed(`ripple exited during start-up\n${this.logTail()}`);
