@@ -1212,15 +1212,32 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .enumerate()
                 .map(|(k, _)| {
-                    vec![oid(AGGREGATE_OIDS + k as u32), text("n"), int2(0), oid(0), oid(0)]
+                    vec![
+                        oid(AGGREGATE_OIDS + k as u32),
+                        text("n"),
+                        int2(0),
+                        oid(0),
+                        oid(0),
+                    ]
                 })
                 .collect(),
-            "pg_stat_gssapi" => vec![vec![int4(self.session.pid), boolean(false), NULL, boolean(false)]],
+            "pg_stat_gssapi" => vec![vec![
+                int4(self.session.pid),
+                boolean(false),
+                NULL,
+                boolean(false),
+            ]],
             "pg_proc" => io_functions()
                 .into_iter()
                 .map(|(n, o)| (n, o, if o == 0 { 0 } else { 2276 }, 'f', vec![]))
                 .chain(AGGREGATES.iter().enumerate().map(|(k, (n, ret, arg))| {
-                    (n.to_string(), AGGREGATE_OIDS + k as u32, *ret, 'a', vec![oid(*arg)])
+                    (
+                        n.to_string(),
+                        AGGREGATE_OIDS + k as u32,
+                        *ret,
+                        'a',
+                        vec![oid(*arg)],
+                    )
                 }))
                 .map(|(n, o, ret, kind, args)| {
                     vec![

@@ -10,7 +10,6 @@
 //! `Command::Peek`, answered once every worker's trace has passed the read
 //! time.
 
-
 pub mod render;
 pub mod window;
 pub mod worker;

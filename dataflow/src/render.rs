@@ -3,7 +3,6 @@
 //! met while computing them (errors are data; a worker never panics on user
 //! input).
 
-use planner::aggregate;
 use crate::worker::{ErrTrace, RowTrace};
 use catalog::{GlobalId, Row, SqlError};
 use differential_dataflow::lattice::Lattice;
@@ -13,6 +12,7 @@ use differential_dataflow::trace::wrappers::frontier::TraceFrontier;
 use differential_dataflow::trace::TraceReader;
 use differential_dataflow::AsCollection;
 use differential_dataflow::VecCollection;
+use planner::aggregate;
 use planner::{AggregateFunc, Plan, SortKey};
 use std::collections::HashMap;
 use timely::dataflow::operators::vec::{Filter, Map as _, ToStream};

@@ -2,9 +2,9 @@
 //! `reduce` presents it: distinct rows with positive multiplicities. Each
 //! input row comes out once per copy with the calls' values appended.
 
-use planner::aggregate;
 use crate::render::compare;
 use catalog::{sqlstate, Datum, Row, SqlError, SqlResult, F64};
+use planner::aggregate;
 use planner::{Aggregate, AggregateFunc, Expr, Frame, FrameBound, SortKey, WindowCall, WindowFunc};
 
 /// The rows of one partition with the calls' values, consolidated.

@@ -32,14 +32,20 @@ pub enum TableFunc {
     Unnest,
     /// generate_subscripts(array, dim): the subscripts of dimension `dim`
     /// (from 0 for an int2vector, else from 1).
-    GenerateSubscripts { from: i32 },
+    GenerateSubscripts {
+        from: i32,
+    },
     /// Several unnest / generate_subscripts calls of one select list, run
     /// in lockstep as PostgreSQL runs them: row i holds each call's i-th
     /// value (NULL once a call has run out). Bit k of `subscripts` marks
     /// call k as generate_subscripts (arguments: array, dimension); the
     /// others are unnest (argument: array).
     /// Bit k of `zero` marks call k's subscripts as starting at 0.
-    Zip { n: u8, subscripts: u16, zero: u16 },
+    Zip {
+        n: u8,
+        subscripts: u16,
+        zero: u16,
+    },
 }
 
 /// Rows one call may produce before it fails (PostgreSQL streams them;
@@ -73,7 +79,11 @@ impl TableFunc {
                 Datum::Array(items) => items.iter().map(|d| vec![d.clone()]).collect(),
                 _ => vec![],
             },
-            TableFunc::Zip { n, subscripts, zero } => {
+            TableFunc::Zip {
+                n,
+                subscripts,
+                zero,
+            } => {
                 let mut columns: Vec<Vec<Datum>> = vec![];
                 let mut at = 0;
                 for k in 0..*n as usize {
@@ -85,7 +95,9 @@ impl TableFunc {
                         let dim_one = args[at + 1] == Datum::Int32(1);
                         let from = if zero & (1 << k) != 0 { 0 } else { 1 };
                         columns.push(if dim_one {
-                            (from..from + items.len() as i32).map(Datum::Int32).collect()
+                            (from..from + items.len() as i32)
+                                .map(Datum::Int32)
+                                .collect()
                         } else {
                             vec![]
                         });
@@ -505,9 +517,12 @@ impl Binder<'_> {
             [(_, _, func, exprs, _)] => (*func, exprs.clone()),
             many => {
                 let zippable = many.len() <= 16
-                    && many
-                        .iter()
-                        .all(|c| matches!(c.2, TableFunc::Unnest | TableFunc::GenerateSubscripts { .. }));
+                    && many.iter().all(|c| {
+                        matches!(
+                            c.2,
+                            TableFunc::Unnest | TableFunc::GenerateSubscripts { .. }
+                        )
+                    });
                 if !zippable {
                     return Err(SqlError::unsupported(
                         "more than one set-returning function in a select list, unless all are unnest or generate_subscripts",
@@ -525,7 +540,14 @@ impl Binder<'_> {
                     exprs.extend(c.3.iter().cloned());
                 }
                 let n = many.len() as u8;
-                (TableFunc::Zip { n, subscripts, zero }, exprs)
+                (
+                    TableFunc::Zip {
+                        n,
+                        subscripts,
+                        zero,
+                    },
+                    exprs,
+                )
             }
         };
         let base = rel.plan.arity();

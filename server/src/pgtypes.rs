@@ -321,9 +321,9 @@ fn decode_binary(bytes: &[u8], ty: ScalarType) -> SqlResult<Datum> {
             }
         },
         ScalarType::Array(elem) => Datum::Array(decode_array(bytes, elem).ok_or_else(bad)??),
-        ScalarType::Int2Vector => Datum::Array(
-            decode_array(bytes, catalog::ElemType::Int16).ok_or_else(bad)??,
-        ),
+        ScalarType::Int2Vector => {
+            Datum::Array(decode_array(bytes, catalog::ElemType::Int16).ok_or_else(bad)??)
+        }
     };
     Ok(datum)
 }
