@@ -102,6 +102,10 @@ pub fn bind_join(b: &Binder, left: Rel, right: Rel, op: &JoinOperator) -> SqlRes
         });
     }
     let mut rel = lower_join(b, kind, left, right, pred, vec![])?;
+    // an outer join copies its inputs three times, and the next join
+    // copies the result again: joins of constant rows (catalog queries)
+    // are computed here so the copies stay small
+    crate::optimize::fold_constants(&mut rel.plan);
     for h in hide {
         rel.scope.items[h].hidden = true;
     }

@@ -1094,7 +1094,6 @@ pg_catalog.pg_stat_gssapi
 WHERE pid = pg_backend_pid()
 
 -- @@ pgadmin: user info
--- ripple-gap: a correlated WITH RECURSIVE subquery outside a CASE branch is not supported
 -- source: pgadmin connection.py _set_user_info
 -- rows=1
 SELECT
