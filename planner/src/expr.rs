@@ -137,6 +137,9 @@ pub enum Func {
     PgTerminateBackend,
     /// format(fmt, args…) with %s, %I, %L and %%.
     Format,
+    /// (key, keys[], values[], default): the value at the position of the
+    /// first key equal to `key`, else `default` (catalog lookups).
+    Lookup,
     /// Fails with SQLSTATE arg 0 and message arg 1 when evaluated (a
     /// value Ripple cannot compute, in a branch that may never run).
     Raise,
@@ -225,6 +228,7 @@ impl Func {
             Func::PgCancelBackend => "pg_cancel_backend",
             Func::PgTerminateBackend => "pg_terminate_backend",
             Func::Format => "format",
+            Func::Lookup => "lookup",
             Func::Raise => "raise",
         }
     }

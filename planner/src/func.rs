@@ -487,7 +487,8 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
         | Func::PgSizePretty
         | Func::PgCancelBackend
         | Func::PgTerminateBackend
-        | Func::Format => return crate::syscat::eval(f, &args),
+        | Func::Format
+        | Func::Lookup => return crate::syscat::eval(f, &args),
         Func::ConcatWs => match args.split_first() {
             Some((sep, rest)) if !sep.is_null() => {
                 let parts: Vec<String> = rest.iter().filter_map(text_of).collect();

@@ -38,15 +38,19 @@ pub fn reg_kind(t: &ast::DataType) -> Option<RegKind> {
 }
 
 /// `key = k1 THEN v1 … ELSE default` as nested conditionals.
+/// One call however many pairs there are (nested CASEs over every relation
+/// name would recurse as deep as the catalog is large).
 fn lookup(key: &Expr, pairs: Vec<(Datum, Datum)>, default: Expr) -> Expr {
-    pairs
-        .into_iter()
-        .rev()
-        .fold(default, |els, (k, v)| Expr::If {
-            cond: Box::new(Expr::binary(BinaryOp::Eq, key.clone(), Expr::Literal(k))),
-            then: Box::new(Expr::Literal(v)),
-            els: Box::new(els),
-        })
+    let (keys, values): (Vec<Datum>, Vec<Datum>) = pairs.into_iter().unzip();
+    Expr::Call(
+        Func::Lookup,
+        vec![
+            key.clone(),
+            Expr::Literal(Datum::Array(keys)),
+            Expr::Literal(Datum::Array(values)),
+            default,
+        ],
+    )
 }
 
 fn oid(v: u32) -> Datum {
@@ -671,6 +675,14 @@ pub fn eval(func: Func, args: &[Datum]) -> SqlResult<Datum> {
         Func::PgSizePretty => match arg(0) {
             Datum::Int64(b) => text(&size_pretty(b)),
             _ => Datum::Null,
+        },
+        Func::Lookup => match (arg(0), arg(1), arg(2)) {
+            (k, Datum::Array(keys), Datum::Array(values)) if !k.is_null() => keys
+                .iter()
+                .position(|x| *x == k)
+                .and_then(|i| values.get(i).cloned())
+                .unwrap_or_else(|| arg(3)),
+            _ => arg(3),
         },
         Func::Format => match arg(0) {
             Datum::Text(f) => text(&format(&f, &args[1..])?),
