@@ -13,6 +13,90 @@ pub const MICROS_PER_SEC: i64 = 1_000_000;
 pub const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SEC;
 
 /// The text form of `d`, or `None` for NULL.
+/// A uuid in its canonical form (lower-case, hyphenated) from any of the
+/// forms PostgreSQL accepts (hyphens anywhere between digit pairs, braces).
+pub fn parse_uuid(t: &str) -> Option<String> {
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(t);
+    let hex: String = inner.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32
+        || !hex.chars().all(|c| c.is_ascii_hexdigit())
+        || inner.starts_with('-')
+        || inner.ends_with('-')
+        || inner.contains("--")
+    {
+        return None;
+    }
+    let h = hex.to_ascii_lowercase();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
+/// A uuid's 16 bytes from its canonical text.
+pub fn uuid_bytes(s: &str) -> Option<Vec<u8>> {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    hex_decode(&hex)
+}
+
+fn hex_decode(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// bytea input: the hex format (`\x0a1b`, whitespace between pairs
+/// allowed) or the escape format (`\\` and `\ooo` octal escapes).
+pub fn parse_bytea(s: &str) -> Option<Vec<u8>> {
+    if let Some(hex) = s.strip_prefix("\\x").or_else(|| s.strip_prefix("\\X")) {
+        let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+        return hex_decode(&hex);
+    }
+    let bytes = s.as_bytes();
+    let mut out = vec![];
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+        } else if bytes.get(i + 1) == Some(&b'\\') {
+            out.push(b'\\');
+            i += 2;
+        } else {
+            let oct = s.get(i + 1..i + 4)?;
+            out.push(u8::from_str_radix(oct, 8).ok()?);
+            i += 4;
+        }
+    }
+    Some(out)
+}
+
+/// bytea's output (PostgreSQL's default `bytea_output = hex`).
+pub fn format_bytea(b: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + 2 * b.len());
+    s.push_str("\\x");
+    for byte in b {
+        s.push_str(&format!("{byte:02x}"));
+    }
+    s
+}
+
+/// A bytea's bytes from its stored hex text.
+pub fn bytea_bytes(s: &str) -> Option<Vec<u8>> {
+    hex_decode(s.strip_prefix("\\x")?)
+}
+
 /// An int2vector's text: its elements separated by spaces.
 pub fn format_vector(items: &[Datum]) -> String {
     items
@@ -402,6 +486,13 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::Interval => Datum::Interval(parse_interval(t).ok_or_else(bad)?),
         ScalarType::Jsonb => Datum::Jsonb(crate::json::canonical(s)?),
         ScalarType::Array(e) => Datum::Array(parse_array(s, e)?),
+        ScalarType::Uuid => Datum::Text(parse_uuid(t).ok_or_else(bad)?),
+        ScalarType::Bytea => Datum::Text(format_bytea(&parse_bytea(s).ok_or_else(|| {
+            SqlError::new(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("invalid input syntax for type bytea: \"{s}\""),
+            )
+        })?)),
         ScalarType::Int2Vector => Datum::Array(
             t.split_whitespace()
                 .map(|w| parse_datum(w, ScalarType::Int16))

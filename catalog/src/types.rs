@@ -52,6 +52,12 @@ pub enum ScalarType {
     /// int2vector (pg_index.indkey): an array of smallints held as
     /// `Datum::Array`, written `1 2` and subscripted from 0.
     Int2Vector,
+    /// uuid, held as its canonical text (lower-case, hyphenated), whose
+    /// order is the bytes' order.
+    Uuid,
+    /// bytea, held as its hex text form (`\\x0a1b`), whose order is the
+    /// bytes' order.
+    Bytea,
 }
 
 /// The element types of arrays: the scalar types without typmods.
@@ -114,7 +120,10 @@ impl ElemType {
             ScalarType::Interval => ElemType::Interval,
             ScalarType::Jsonb => ElemType::Jsonb,
             ScalarType::Oid => ElemType::Oid,
-            ScalarType::Array(_) | ScalarType::Int2Vector => return None,
+            ScalarType::Array(_)
+            | ScalarType::Int2Vector
+            | ScalarType::Uuid
+            | ScalarType::Bytea => return None,
         })
     }
 
@@ -187,6 +196,8 @@ impl ScalarType {
             ScalarType::Jsonb => "jsonb".into(),
             ScalarType::Oid => "oid".into(),
             ScalarType::Int2Vector => "int2vector".into(),
+            ScalarType::Uuid => "uuid".into(),
+            ScalarType::Bytea => "bytea".into(),
             ScalarType::Array(e) => format!("{}[]", e.scalar().name()),
         }
     }
@@ -209,6 +220,8 @@ impl ScalarType {
             ScalarType::Jsonb => "json",
             ScalarType::Oid => "oid",
             ScalarType::Int2Vector => "int2vector",
+            ScalarType::Uuid => "uuid",
+            ScalarType::Bytea => "bytea",
             ScalarType::Array(_) => "array",
         }
     }
@@ -233,6 +246,8 @@ impl ScalarType {
             ScalarType::Jsonb => 3802,
             ScalarType::Oid => 26,
             ScalarType::Int2Vector => 22,
+            ScalarType::Uuid => 2950,
+            ScalarType::Bytea => 17,
             ScalarType::Array(e) => e.array_oid(),
         }
     }

@@ -1267,6 +1267,8 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
         D::Interval { .. } => Interval,
         D::JSONB => Jsonb,
         D::Regclass => Oid,
+        D::Uuid => Uuid,
+        D::Bytea => Bytea,
         D::Array(
             ast::ArrayElemTypeDef::SquareBracket(inner, _)
             | ast::ArrayElemTypeDef::AngleBracket(inner)

@@ -168,6 +168,8 @@ fn category(t: ScalarType) -> u8 {
         ScalarType::Interval => 4,
         ScalarType::Array(_) => 6,
         ScalarType::Oid => 7,
+        ScalarType::Uuid => 8,
+        ScalarType::Bytea => 9,
         _ => 5,
     }
 }

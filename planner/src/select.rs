@@ -65,6 +65,8 @@ fn type_label(ty: ScalarType) -> &'static str {
         ScalarType::Jsonb => "jsonb",
         ScalarType::Oid => "oid",
         ScalarType::Int2Vector => "int2vector",
+        ScalarType::Uuid => "uuid",
+        ScalarType::Bytea => "bytea",
         ScalarType::Array(e) => type_label(e.scalar()),
     }
 }

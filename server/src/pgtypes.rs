@@ -43,6 +43,8 @@ pub fn type_of_oid(oid: u32) -> Option<ScalarType> {
         19 | 18 => ScalarType::Text,
         26 | 24 | 2205 | 2206 | 4089 => ScalarType::Oid,
         22 => ScalarType::Int2Vector,
+        2950 => ScalarType::Uuid,
+        17 => ScalarType::Bytea,
         oid => ScalarType::Array(catalog::ElemType::of_array_oid(oid)?),
     })
 }
@@ -91,6 +93,13 @@ impl ToSql for WireDatum<'_> {
             Datum::Float32(F32(f)) => out.put_f32(*f),
             Datum::Float64(F64(f)) => out.put_f64(*f),
             Datum::Numeric(d) => encode_numeric(d, out),
+            // uuid and bytea hold their text form; on the wire, their bytes
+            Datum::Text(s) if _ty.oid() == 2950 => {
+                out.put_slice(&strconv::uuid_bytes(s).ok_or("malformed uuid")?)
+            }
+            Datum::Text(s) if _ty.oid() == 17 => {
+                out.put_slice(&strconv::bytea_bytes(s).ok_or("malformed bytea")?)
+            }
             Datum::Text(s) => out.put_slice(s.as_bytes()),
             Datum::Date(d) => out.put_i32(match *d {
                 i32::MAX | i32::MIN => *d,
@@ -321,6 +330,12 @@ fn decode_binary(bytes: &[u8], ty: ScalarType) -> SqlResult<Datum> {
             }
         },
         ScalarType::Array(elem) => Datum::Array(decode_array(bytes, elem).ok_or_else(bad)??),
+        ScalarType::Uuid => {
+            let b = fixed(16)?;
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            Datum::Text(strconv::parse_uuid(&hex).ok_or_else(bad)?)
+        }
+        ScalarType::Bytea => Datum::Text(strconv::format_bytea(bytes)),
         ScalarType::Int2Vector => {
             Datum::Array(decode_array(bytes, catalog::ElemType::Int16).ok_or_else(bad)??)
         }

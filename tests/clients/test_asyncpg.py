@@ -386,10 +386,24 @@ async def c_second_connection(ctx):
         await other.close()
 
 
+async def c_uuid_bytea(ctx):
+    """uuid and bytea round-trip in binary both ways (asyncpg's codecs)."""
+    import uuid
+    await ctx.conn.execute("CREATE TABLE blobs (id uuid, data bytea)")
+    rows = [(uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), b"\x00\xffhi"),
+            (uuid.UUID(int=5), b"")]
+    await ctx.conn.executemany("INSERT INTO blobs VALUES ($1, $2)", rows)
+    got = rows_of(await ctx.conn.fetch("SELECT id, data FROM blobs ORDER BY id"))
+    want = sorted(rows)
+    check(same(got, want), f"want {want!r} got {got!r}")
+    one = await ctx.conn.fetchval("SELECT data FROM blobs WHERE id = $1", rows[0][0])
+    check(one == rows[0][1], f"lookup by uuid: {one!r}")
+
+
 CHECKS = [c_connect, c_schema, c_insert_execute, c_insert_executemany, c_fetch_typed,
           c_record_columns, c_param_casts, c_param_uncast, c_int_array, c_prepared_reuse, c_update_delete,
           c_mv_follows_writes, c_view, c_info_schema_columns, c_info_schema_tables, c_pg_class,
-          c_pg_attribute, c_transaction, c_cursor, c_errors, c_second_connection]
+          c_pg_attribute, c_transaction, c_cursor, c_errors, c_second_connection, c_uuid_bytea]
 
 
 async def fresh_pg_db():
