@@ -47,7 +47,7 @@ pub fn uuid_bytes(s: &str) -> Option<Vec<u8>> {
 }
 
 fn hex_decode(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())
