@@ -132,6 +132,7 @@ pub fn format_datum(d: &Datum) -> Option<String> {
             "-infinity".into()
         }
         Datum::Date(days) => format_date(*days),
+        Datum::Time(us) => format_time(*us),
         Datum::Timestamp(us) => format_timestamp(*us),
         Datum::TimestampTz(us) => format!("{}+00", format_timestamp(*us)),
         Datum::Interval(iv) => format_interval(iv),
@@ -352,6 +353,68 @@ fn format_time_of_day(h: i64, m: i64, s: i64, micros: i64) -> String {
     out
 }
 
+/// A time of day: `HH:MM:SS[.ffffff]` (24:00:00 allowed).
+pub fn format_time(us: i64) -> String {
+    let secs = us.div_euclid(MICROS_PER_SEC);
+    format_time_of_day(
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        us.rem_euclid(MICROS_PER_SEC),
+    )
+}
+
+/// Why a `time` input was refused.
+#[derive(Debug, PartialEq)]
+pub enum TimeInputError {
+    /// Not of the form `HH:MM[:SS[.ffffff]]`.
+    Syntax,
+    /// Well formed, but a field is past its range (`10:61`, `24:00:01`).
+    Range,
+}
+
+/// A time of day in microseconds from `HH:MM[:SS[.ffffff]]`; a zone after
+/// it is ignored, as PostgreSQL's `time` ignores it.
+pub fn parse_time_micros(t: &str) -> Result<i64, TimeInputError> {
+    use TimeInputError::*;
+    let mut t = t.trim();
+    if t.eq_ignore_ascii_case("allballs") {
+        return Ok(0);
+    }
+    // a date before the time (`2024-01-02 10:00`) is read and dropped
+    if let Some((d, rest)) = t.split_once([' ', 'T']) {
+        if parse_date(d).is_some() {
+            t = rest;
+        }
+    }
+    let t = split_offset(t).0.trim();
+    let mut parts = t.split(':');
+    let mut field = || -> Result<i64, TimeInputError> {
+        let f = parts.next().ok_or(Syntax)?;
+        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Syntax);
+        }
+        f.parse().map_err(|_| Range)
+    };
+    let h = field()?;
+    let m = field()?;
+    let (s, micros) = match parts.next() {
+        Some(sec) => parse_seconds(sec).ok_or(Syntax)?,
+        None => (0, 0),
+    };
+    if parts.next().is_some() {
+        return Err(Syntax);
+    }
+    if m > 59 || s > 60 {
+        return Err(Range);
+    }
+    let us = ((h * 60 + m) * 60 + s as i64) * MICROS_PER_SEC + micros as i64;
+    if us > 24 * 3600 * MICROS_PER_SEC {
+        return Err(Range);
+    }
+    Ok(us)
+}
+
 fn format_timestamp(us: i64) -> String {
     let dt = datetime_from_micros(us);
     let (y, bc) = format_year(dt.year());
@@ -487,6 +550,17 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::Jsonb => Datum::Jsonb(crate::json::canonical(s)?),
         ScalarType::Array(e) => Datum::Array(parse_array(s, e)?),
         ScalarType::Uuid => Datum::Text(parse_uuid(t).ok_or_else(bad)?),
+        ScalarType::Time => Datum::Time(parse_time_micros(t).map_err(|e| match e {
+            TimeInputError::Syntax => {
+                let mut e = bad();
+                e.code = sqlstate::INVALID_DATETIME_FORMAT.into();
+                e
+            }
+            TimeInputError::Range => SqlError::new(
+                sqlstate::DATETIME_FIELD_OVERFLOW,
+                format!("date/time field value out of range: \"{s}\""),
+            ),
+        })?),
         ScalarType::Bytea => Datum::Text(format_bytea(&parse_bytea(s).ok_or_else(|| {
             SqlError::new(
                 sqlstate::INVALID_PARAMETER_VALUE,

@@ -58,6 +58,8 @@ pub enum ScalarType {
     /// bytea, held as its hex text form (`\\x0a1b`), whose order is the
     /// bytes' order.
     Bytea,
+    /// time (without time zone): microseconds since midnight.
+    Time,
 }
 
 /// The element types of arrays: the scalar types without typmods.
@@ -123,7 +125,8 @@ impl ElemType {
             ScalarType::Array(_)
             | ScalarType::Int2Vector
             | ScalarType::Uuid
-            | ScalarType::Bytea => return None,
+            | ScalarType::Bytea
+            | ScalarType::Time => return None,
         })
     }
 
@@ -198,6 +201,7 @@ impl ScalarType {
             ScalarType::Int2Vector => "int2vector".into(),
             ScalarType::Uuid => "uuid".into(),
             ScalarType::Bytea => "bytea".into(),
+            ScalarType::Time => "time without time zone".into(),
             ScalarType::Array(e) => format!("{}[]", e.scalar().name()),
         }
     }
@@ -222,6 +226,7 @@ impl ScalarType {
             ScalarType::Int2Vector => "int2vector",
             ScalarType::Uuid => "uuid",
             ScalarType::Bytea => "bytea",
+            ScalarType::Time => "time",
             ScalarType::Array(_) => "array",
         }
     }
@@ -248,6 +253,7 @@ impl ScalarType {
             ScalarType::Int2Vector => 22,
             ScalarType::Uuid => 2950,
             ScalarType::Bytea => 17,
+            ScalarType::Time => 1083,
             ScalarType::Array(e) => e.array_oid(),
         }
     }
@@ -439,6 +445,8 @@ pub enum Datum {
     Jsonb(String),
     /// A one-dimensional array (lower bound 1).
     Array(Vec<Datum>),
+    /// Microseconds since midnight (0 ..= 24:00:00).
+    Time(i64),
 }
 
 impl PartialEq for Datum {
@@ -473,6 +481,7 @@ impl Ord for Datum {
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
             (Interval(a), Interval(b)) => a.cmp(b),
+            (Time(a), Time(b)) => a.cmp(b),
             (Jsonb(a), Jsonb(b)) => a.cmp(b),
             (Array(a), Array(b)) => a.cmp(b),
             _ => self.rank().cmp(&other.rank()),
@@ -500,6 +509,7 @@ impl std::hash::Hash for Datum {
             Interval(iv) => iv.hash(state),
             Jsonb(s) => s.hash(state),
             Array(items) => items.hash(state),
+            Time(t) => t.hash(state),
         }
     }
 }
@@ -523,6 +533,7 @@ impl Datum {
             Datum::Interval(_) => 12,
             Datum::Jsonb(_) => 13,
             Datum::Array(_) => 14,
+            Datum::Time(_) => 15,
         }
     }
 

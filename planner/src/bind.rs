@@ -1264,6 +1264,10 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
             ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone => TimestampTz,
             _ => Timestamp,
         },
+        D::Time(_, tz) => match tz {
+            ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone => Time,
+            _ => return Err(SqlError::unsupported("type time with time zone")),
+        },
         D::Interval { .. } => Interval,
         D::JSONB => Jsonb,
         D::Regclass => Oid,
@@ -1288,6 +1292,7 @@ pub fn bind_type(t: &ast::DataType) -> SqlResult<ScalarType> {
             "numeric" | "decimal" => Numeric(None),
             "date" => Date,
             "timestamp" => Timestamp,
+            "time" => Time,
             "interval" => Interval,
             "jsonb" => Jsonb,
             "oid" | "regclass" | "regtype" | "regproc" | "regprocedure" | "regnamespace"

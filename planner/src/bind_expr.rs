@@ -1678,7 +1678,11 @@ fn check_castable(t: &Typed, to: ScalarType) -> SqlResult<()> {
         || (from == Jsonb && (to.is_numeric() || to == Bool))
         || matches!((from, to), (Array(_) | Int2Vector, Array(_)))
         || (matches!(from, Date | Timestamp | TimestampTz)
-            && matches!(to, Date | Timestamp | TimestampTz));
+            && matches!(to, Date | Timestamp | TimestampTz))
+        || matches!(
+            (from, to),
+            (Timestamp | TimestampTz | Interval, Time) | (Time, Interval)
+        );
     if ok {
         Ok(())
     } else {

@@ -73,7 +73,7 @@ pub fn signature(func: Func, args: &[ScalarType]) -> Option<(Vec<ScalarType>, Sc
         },
         Func::Extract | Func::DatePart => {
             let t = match args.get(1) {
-                Some(t @ (Timestamp | TimestampTz | Date | Interval)) => *t,
+                Some(t @ (Timestamp | TimestampTz | Date | Interval | Time)) => *t,
                 _ => Timestamp,
             };
             let ret = if func == Func::Extract {
@@ -413,6 +413,7 @@ fn extract(field: &str, v: &Datum) -> SqlResult<(Decimal, u32)> {
             .checked_mul(MICROS_PER_DAY)
             .ok_or_else(|| SqlError::new(sqlstate::DATETIME_FIELD_OVERFLOW, "date out of range"))?,
         Datum::Interval(iv) => return extract_interval(field, iv),
+        Datum::Time(us) => return extract_time(field, *us),
         _ => return Err(SqlError::internal("extract from a non-datetime")),
     };
     let dt = strconv::datetime_from_micros(us);
@@ -467,6 +468,27 @@ fn extract(field: &str, v: &Datum) -> SqlResult<(Decimal, u32)> {
             };
             return Err(unit_error(field, ty));
         }
+    })
+}
+
+fn extract_time(field: &str, us: i64) -> SqlResult<(Decimal, u32)> {
+    let int = |i: i64| (Decimal::from(i), 0);
+    let in_minute = us % (60 * MICROS_PER_SEC);
+    Ok(match field {
+        "hour" | "hours" => int(us / (3600 * MICROS_PER_SEC)),
+        "minute" | "minutes" => int(us / (60 * MICROS_PER_SEC) % 60),
+        "second" | "seconds" => (Decimal::new(in_minute, 6), 6),
+        "millisecond" | "milliseconds" => (Decimal::new(in_minute, 3), 3),
+        "microsecond" | "microseconds" => int(in_minute),
+        "epoch" => (Decimal::new(us, 6), 6),
+        "day" | "days" | "month" | "months" | "year" | "years" | "dow" | "isodow" | "doy"
+        | "week" | "isoyear" | "quarter" | "decade" | "century" | "millennium" => {
+            return Err(SqlError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("unit \"{field}\" not supported for type time without time zone"),
+            ))
+        }
+        _ => return Err(unit_error(field, "time without time zone")),
     })
 }
 

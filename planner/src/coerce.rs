@@ -170,6 +170,7 @@ fn category(t: ScalarType) -> u8 {
         ScalarType::Oid => 7,
         ScalarType::Uuid => 8,
         ScalarType::Bytea => 9,
+        ScalarType::Time => 10,
         _ => 5,
     }
 }
@@ -387,6 +388,9 @@ fn bind_arith(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typed> {
         (Sub, Date, Date) => Int32,
         (Add, Date, Interval) | (Add, Interval, Date) | (Sub, Date, Interval) => Timestamp,
         (Add, Interval, Interval) | (Sub, Interval, Interval) => Interval,
+        (Add, Time, Interval) | (Add, Interval, Time) | (Sub, Time, Interval) => Time,
+        (Sub, Time, Time) => Interval,
+        (Add, Date, Time) | (Add, Time, Date) => Timestamp,
         (Mul, Interval, t) | (Mul, t, Interval) | (Div, Interval, t) if t.is_numeric() => Interval,
         _ => return Err(no_operator(sym, &l, &r)),
     };
@@ -409,7 +413,7 @@ fn unknown_partner(op: BinaryOp, other: ScalarType) -> ScalarType {
     use ScalarType::*;
     match (op, other) {
         (BinaryOp::Sub, Timestamp | TimestampTz) => Interval,
-        (BinaryOp::Add, Timestamp | TimestampTz | Date) => Interval,
+        (BinaryOp::Add, Timestamp | TimestampTz | Date | Time) => Interval,
         (BinaryOp::Sub, Date) => Int32,
         (BinaryOp::Mul | BinaryOp::Div, Interval) => Float64,
         (_, t) => t,

@@ -329,6 +329,23 @@ fn datetime_arith(op: BinaryOp, l: Datum, r: Datum) -> SqlResult<Datum> {
             Timestamp(add_interval_to_ts(date_to_ts(d), &iv, 1)?)
         }
         (Sub, Date(d), Interval(iv)) => Timestamp(add_interval_to_ts(date_to_ts(d), &iv, -1)?),
+        // time ± interval wraps around midnight and ignores days and months
+        (Add, Time(t), Interval(iv)) | (Add, Interval(iv), Time(t)) => {
+            Time((t + iv.micros % MICROS_PER_DAY).rem_euclid(MICROS_PER_DAY))
+        }
+        (Sub, Time(t), Interval(iv)) => {
+            Time((t - iv.micros % MICROS_PER_DAY).rem_euclid(MICROS_PER_DAY))
+        }
+        (Sub, Time(a), Time(b)) => Interval(catalog::Interval {
+            months: 0,
+            days: 0,
+            micros: a - b,
+        }),
+        (Add, Date(d), Time(t)) | (Add, Time(t), Date(d)) => Timestamp(
+            date_to_ts(d)
+                .checked_add(t)
+                .ok_or_else(|| range("timestamp"))?,
+        ),
         (Add, Interval(a), Interval(b)) => Interval(catalog::Interval {
             months: a
                 .months
@@ -726,6 +743,16 @@ pub fn cast(v: Datum, to: ScalarType) -> SqlResult<Datum> {
         | (v @ TimestampTz(_), T::TimestampTz)
         | (v @ Date(_), T::Date) => v,
         (v @ Interval(_), T::Interval) => v,
+        (Timestamp(t) | TimestampTz(t), T::Time) if t != i64::MAX && t != i64::MIN => {
+            Time(t.rem_euclid(MICROS_PER_DAY))
+        }
+        (v @ Time(_), T::Time) => v,
+        (Time(t), T::Interval) => Interval(catalog::Interval {
+            months: 0,
+            days: 0,
+            micros: t,
+        }),
+        (Interval(iv), T::Time) => Time(iv.micros.rem_euclid(MICROS_PER_DAY)),
         (v, t) => {
             return Err(SqlError::new(
                 sqlstate::CANNOT_COERCE,

@@ -67,6 +67,7 @@ fn type_label(ty: ScalarType) -> &'static str {
         ScalarType::Int2Vector => "int2vector",
         ScalarType::Uuid => "uuid",
         ScalarType::Bytea => "bytea",
+        ScalarType::Time => "time",
         ScalarType::Array(e) => type_label(e.scalar()),
     }
 }

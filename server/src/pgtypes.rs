@@ -45,6 +45,7 @@ pub fn type_of_oid(oid: u32) -> Option<ScalarType> {
         22 => ScalarType::Int2Vector,
         2950 => ScalarType::Uuid,
         17 => ScalarType::Bytea,
+        1083 => ScalarType::Time,
         oid => ScalarType::Array(catalog::ElemType::of_array_oid(oid)?),
     })
 }
@@ -109,6 +110,7 @@ impl ToSql for WireDatum<'_> {
                 i64::MAX | i64::MIN => *us,
                 us => us.saturating_sub(PG_EPOCH_MICROS),
             }),
+            Datum::Time(us) => out.put_i64(*us),
             Datum::Interval(iv) => {
                 out.put_i64(iv.micros);
                 out.put_i32(iv.days);
@@ -308,6 +310,13 @@ fn decode_binary(bytes: &[u8], ty: ScalarType) -> SqlResult<Datum> {
             } else {
                 Datum::TimestampTz(us)
             }
+        }
+        ScalarType::Time => {
+            let us = i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?);
+            if !(0..=86_400_000_000).contains(&us) {
+                return Err(bad());
+            }
+            Datum::Time(us)
         }
         ScalarType::Interval => {
             let b = fixed(16)?;

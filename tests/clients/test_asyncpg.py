@@ -400,10 +400,26 @@ async def c_uuid_bytea(ctx):
     check(one == rows[0][1], f"lookup by uuid: {one!r}")
 
 
+async def c_time(ctx):
+    """time round-trips in binary both ways, and time - time is an interval."""
+    import datetime as dt
+    await ctx.conn.execute("CREATE TABLE opening (day text, opens time, closes time)")
+    rows = [("mon", dt.time(8, 30), dt.time(17, 0)),
+            ("sat", dt.time(10, 0, 0, 250000), dt.time(13, 15, 59))]
+    await ctx.conn.executemany("INSERT INTO opening VALUES ($1, $2, $3)", rows)
+    got = rows_of(await ctx.conn.fetch("SELECT day, opens, closes FROM opening ORDER BY opens"))
+    check(same(got, rows), f"want {rows!r} got {got!r}")
+    late = await ctx.conn.fetchval("SELECT day FROM opening WHERE opens > $1", dt.time(9))
+    check(late == "sat", f"lookup by time: {late!r}")
+    span = await ctx.conn.fetchval("SELECT closes - opens FROM opening WHERE day = 'mon'")
+    check(span == dt.timedelta(hours=8, minutes=30), f"closes - opens: {span!r}")
+
+
 CHECKS = [c_connect, c_schema, c_insert_execute, c_insert_executemany, c_fetch_typed,
           c_record_columns, c_param_casts, c_param_uncast, c_int_array, c_prepared_reuse, c_update_delete,
           c_mv_follows_writes, c_view, c_info_schema_columns, c_info_schema_tables, c_pg_class,
-          c_pg_attribute, c_transaction, c_cursor, c_errors, c_second_connection, c_uuid_bytea]
+          c_pg_attribute, c_transaction, c_cursor, c_errors, c_second_connection, c_uuid_bytea,
+          c_time]
 
 
 async def fresh_pg_db():
