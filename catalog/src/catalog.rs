@@ -53,12 +53,30 @@ pub struct CatalogItem {
     pub detail: ItemDetail,
 }
 
+/// A role made with `CREATE ROLE` / `CREATE USER`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    /// From the catalog's id counter, so unique among object OIDs too.
+    pub id: GlobalId,
+    pub superuser: bool,
+    pub login: bool,
+    pub create_role: bool,
+    pub create_db: bool,
+    /// PostgreSQL's SCRAM verifier
+    /// (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`), never
+    /// the password itself.
+    pub password: Option<String>,
+}
+
 /// Every named object, by id and by name.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Catalog {
     items: BTreeMap<GlobalId, CatalogItem>,
     by_name: BTreeMap<String, GlobalId>,
     next_id: u64,
+    #[serde(default)]
+    roles: BTreeMap<String, Role>,
 }
 
 impl Catalog {
@@ -143,6 +161,25 @@ impl Catalog {
         if !out.contains(&id) {
             out.push(id);
         }
+    }
+
+    /// Adds or replaces the role called `role.name`.
+    pub fn set_role(&mut self, role: Role) {
+        self.next_id = self.next_id.max(role.id.0 + 1);
+        self.roles.insert(role.name.clone(), role);
+    }
+
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.get(name)
+    }
+
+    pub fn remove_role(&mut self, name: &str) -> Option<Role> {
+        self.roles.remove(name)
+    }
+
+    /// All roles, by name.
+    pub fn roles(&self) -> impl Iterator<Item = &Role> {
+        self.roles.values()
     }
 
     /// Removes `id`; the caller has checked dependencies.

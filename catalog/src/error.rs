@@ -49,6 +49,10 @@ pub mod sqlstate {
     pub const INVALID_NAME: &str = "42602";
     pub const INVALID_SCHEMA_NAME: &str = "3F000";
     pub const INVALID_PASSWORD: &str = "28P01";
+    pub const INVALID_AUTHORIZATION_SPECIFICATION: &str = "28000";
+    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+    pub const RESERVED_NAME: &str = "42939";
+    pub const OBJECT_IN_USE: &str = "55006";
     pub const INVALID_CURSOR_NAME: &str = "34000";
     pub const DUPLICATE_CURSOR: &str = "42P03";
     pub const INVALID_SAVEPOINT: &str = "3B001";

@@ -15,7 +15,7 @@ pub mod system;
 pub mod types;
 pub mod wal;
 
-pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind};
+pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind, Role};
 pub use error::{sqlstate, SqlError, SqlResult};
 pub use types::{
     Column, Datum, Diff, ElemType, GlobalId, Interval, Row, ScalarType, Schema, Timestamp, F32, F64,

@@ -27,6 +27,58 @@ pub const DATABASE_OID: u32 = 16384;
 pub const OWNER_OID: u32 = 10;
 /// The owner of every object.
 pub const OWNER: &str = "ripple";
+
+/// A role as the system catalogs show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleInfo {
+    pub oid: u32,
+    pub name: String,
+    pub superuser: bool,
+    pub login: bool,
+    pub create_role: bool,
+    pub create_db: bool,
+    pub password: Option<String>,
+}
+
+/// Every role: the owner, the roles made with CREATE ROLE, and the
+/// session's user when it is none of those (a trusted connection under any
+/// name, shown as a superuser).
+pub fn role_list(cat: &Catalog, session: &SessionInfo) -> Vec<RoleInfo> {
+    let owner = cat.role(OWNER);
+    let mut out = vec![RoleInfo {
+        oid: OWNER_OID,
+        name: OWNER.into(),
+        superuser: true,
+        login: true,
+        create_role: true,
+        create_db: true,
+        password: owner.and_then(|r| r.password.clone()),
+    }];
+    for r in cat.roles().filter(|r| r.name != OWNER) {
+        out.push(RoleInfo {
+            oid: object_oid(r.id),
+            name: r.name.clone(),
+            superuser: r.superuser,
+            login: r.login,
+            create_role: r.create_role,
+            create_db: r.create_db,
+            password: r.password.clone(),
+        });
+    }
+    let user = session.user();
+    if !out.iter().any(|r| r.name == user) {
+        out.push(RoleInfo {
+            oid: OWNER_OID + 1,
+            name: user.to_string(),
+            superuser: true,
+            login: true,
+            create_role: true,
+            create_db: true,
+            password: None,
+        });
+    }
+    out
+}
 /// The database clients connect to.
 pub const DATABASE: &str = "ripple";
 /// What `version()` returns: SQLAlchemy and other clients parse the
@@ -98,7 +150,8 @@ impl SessionInfo {
             .or_else(|| setting_default(&name).map(str::to_string))
     }
 
-    fn user(&self) -> &str {
+    /// The session's user (the owner when the client gave none).
+    pub fn user(&self) -> &str {
         if self.user.is_empty() {
             OWNER
         } else {
@@ -1190,13 +1243,8 @@ impl<'a> Ctx<'a> {
         item.is_some_and(|i| self.cat.indexes_on(i.id).next().is_some())
     }
 
-    fn roles(&self) -> Vec<(u32, String)> {
-        let mut out = vec![(OWNER_OID, OWNER.to_string())];
-        let user = self.session.user();
-        if user != OWNER {
-            out.push((OWNER_OID + 1, user.to_string()));
-        }
-        out
+    fn roles(&self) -> Vec<RoleInfo> {
+        role_list(self.cat, self.session)
     }
 
     fn pg_catalog(&self, name: &str) -> Vec<Vec<Datum>> {
@@ -1346,38 +1394,60 @@ impl<'a> Ctx<'a> {
             "pg_authid" => self
                 .roles()
                 .into_iter()
-                .map(|(o, n)| {
-                    let mut r = vec![oid(o), text(&n)];
-                    r.extend(std::iter::repeat_n(boolean(true), 7));
-                    r.extend([int4(-1), NULL, NULL]);
-                    r
+                .map(|r| {
+                    vec![
+                        oid(r.oid),
+                        text(&r.name),
+                        boolean(r.superuser),
+                        boolean(true),
+                        boolean(r.create_role),
+                        boolean(r.create_db),
+                        boolean(r.login),
+                        boolean(r.superuser),
+                        boolean(r.superuser),
+                        int4(-1),
+                        r.password.as_deref().map(text).unwrap_or(NULL),
+                        NULL,
+                    ]
                 })
                 .collect(),
             "pg_roles" => self
                 .roles()
                 .into_iter()
-                .map(|(o, n)| {
-                    let mut r = vec![text(&n)];
-                    r.extend(std::iter::repeat_n(boolean(true), 6));
-                    r.extend([
+                .map(|r| {
+                    vec![
+                        text(&r.name),
+                        boolean(r.superuser),
+                        boolean(true),
+                        boolean(r.create_role),
+                        boolean(r.create_db),
+                        boolean(r.login),
+                        boolean(r.superuser),
                         int4(-1),
                         text("********"),
                         NULL,
-                        boolean(true),
+                        boolean(r.superuser),
                         NULL,
-                        oid(o),
-                    ]);
-                    r
+                        oid(r.oid),
+                    ]
                 })
                 .collect(),
             "pg_user" => self
                 .roles()
                 .into_iter()
-                .map(|(o, n)| {
-                    let mut r = vec![text(&n), oid(o)];
-                    r.extend(std::iter::repeat_n(boolean(true), 4));
-                    r.extend([text("********"), NULL, NULL]);
-                    r
+                .filter(|r| r.login)
+                .map(|r| {
+                    vec![
+                        text(&r.name),
+                        oid(r.oid),
+                        boolean(r.create_db),
+                        boolean(r.superuser),
+                        boolean(r.superuser),
+                        boolean(r.superuser),
+                        text("********"),
+                        NULL,
+                        NULL,
+                    ]
                 })
                 .collect(),
             "pg_settings" => SETTINGS

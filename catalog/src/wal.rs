@@ -30,6 +30,15 @@ pub enum LogRecord {
         ts: Timestamp,
         updates: Vec<(GlobalId, Row, Diff)>,
     },
+    /// A role was created or altered: its whole new definition, replacing
+    /// the role called `replaces` too when it was renamed. (New variants go
+    /// last: records are encoded by variant index.)
+    Role {
+        role: crate::catalog::Role,
+        replaces: Option<String>,
+    },
+    /// Roles were dropped.
+    DropRoles(Vec<String>),
 }
 
 /// An open, append-only log file plus the data directory's lock.

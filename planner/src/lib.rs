@@ -32,8 +32,8 @@ pub use bind::Binder;
 pub use bind_expr::ident_name;
 pub use expr::Expr;
 pub use plan::{
-    Aggregate, AggregateFunc, Finishing, Frame, FrameBound, Plan, ReadPlan, SortKey, StatementPlan,
-    WindowCall, WindowFunc,
+    Aggregate, AggregateFunc, Finishing, Frame, FrameBound, Plan, ReadPlan, RoleOptions, SortKey,
+    StatementPlan, WindowCall, WindowFunc,
 };
 
 use catalog::{sqlstate, Catalog, ItemKind, SqlError, SqlResult, Timestamp};
@@ -82,7 +82,10 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
         out.clear();
     }
     // FETCH [n] cursor: PostgreSQL's FROM/IN is optional, sqlparser's is not
-    let fixed: Vec<String> = rest.iter().map(|p| fetch_with_from(p)).collect();
+    let fixed: Vec<String> = rest
+        .iter()
+        .map(|p| user_as_role(&fetch_with_from(p)))
+        .collect();
     let rewritten;
     let sql = if fixed.iter().zip(&rest).any(|(f, p)| f != p) {
         rewritten = fixed.join(";");
@@ -95,6 +98,40 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
         .into_iter()
         .map(|s| Parsed::Sql(Box::new(s)))
         .collect())
+}
+
+/// PostgreSQL's `CREATE USER`, `ALTER USER` and `DROP USER` as the ROLE
+/// statements they abbreviate (sqlparser reads the USER forms in another
+/// dialect's syntax); `CREATE USER` implies LOGIN.
+fn user_as_role(piece: &str) -> String {
+    let body = piece.trim_start();
+    let mut words = body.split_whitespace();
+    let (Some(verb), Some(user), next) = (words.next(), words.next(), words.next()) else {
+        return piece.to_string();
+    };
+    let verb_l = verb.to_ascii_lowercase();
+    if !user.eq_ignore_ascii_case("user")
+        || !matches!(verb_l.as_str(), "create" | "alter" | "drop")
+        || next.is_some_and(|w| w.eq_ignore_ascii_case("mapping"))
+    {
+        return piece.to_string();
+    }
+    let after = body[verb.len()..].trim_start()[user.len()..].to_string();
+    // LOGIN or NOLOGIN given outside a quoted password?
+    let unquoted: String = after.split('\'').step_by(2).collect::<Vec<_>>().join(" ");
+    let login = verb_l == "create"
+        && !unquoted
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w.eq_ignore_ascii_case("login") || w.eq_ignore_ascii_case("nologin"));
+    let after = after.trim_end();
+    let (after, semi) = match after.strip_suffix(';') {
+        Some(a) => (a, ";"),
+        None => (after, ""),
+    };
+    format!(
+        "{verb} ROLE{after}{}{semi}",
+        if login { " LOGIN" } else { "" }
+    )
 }
 
 /// `FETCH [direction] name` with `FROM` before the cursor name when the
@@ -299,4 +336,34 @@ pub fn bind_params(
         return Err(SqlError::new("42P02", format!("there is no parameter {p}")));
     }
     Ok(Parsed::Sql(stmt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_statements_become_role_statements() {
+        assert_eq!(
+            user_as_role("CREATE USER bob PASSWORD 'has login in it'"),
+            "CREATE ROLE bob PASSWORD 'has login in it' LOGIN"
+        );
+        assert_eq!(
+            user_as_role("create user bob nologin;"),
+            "create ROLE bob nologin;"
+        );
+        assert_eq!(
+            user_as_role("DROP USER IF EXISTS bob"),
+            "DROP ROLE IF EXISTS bob"
+        );
+        assert_eq!(
+            user_as_role("ALTER USER bob PASSWORD 'x'"),
+            "ALTER ROLE bob PASSWORD 'x'"
+        );
+        assert_eq!(
+            user_as_role("CREATE USER MAPPING FOR x"),
+            "CREATE USER MAPPING FOR x"
+        );
+        assert_eq!(user_as_role("SELECT user"), "SELECT user");
+    }
 }

@@ -541,6 +541,34 @@ pub enum StatementPlan {
     },
     /// DISCARD ALL: settings reset, prepared statements and portals closed.
     Discard,
+    /// CREATE ROLE / CREATE USER (checked: the name is free and allowed).
+    CreateRole {
+        name: String,
+        options: RoleOptions,
+    },
+    /// ALTER ROLE: new attributes, or a new name.
+    AlterRole {
+        name: String,
+        options: RoleOptions,
+        rename: Option<String>,
+    },
+    /// DROP ROLE: the roles that exist (IF EXISTS skipped the others).
+    DropRole {
+        names: Vec<String>,
+    },
+}
+
+/// Role attributes a CREATE or ALTER ROLE sets; `None` leaves one as is
+/// (or at its default).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoleOptions {
+    pub superuser: Option<bool>,
+    pub login: Option<bool>,
+    pub create_role: Option<bool>,
+    pub create_db: Option<bool>,
+    /// `Some(None)`: PASSWORD NULL (or `''`); `Some(Some(p))`: the password
+    /// as given (cleartext, or an already-hashed SCRAM verifier).
+    pub password: Option<Option<String>>,
 }
 
 impl StatementPlan {

@@ -3,7 +3,7 @@
 use crate::bind::{bind_type, object_name, Binder};
 use crate::bind_expr::{assign, ident_name, ExprCtx};
 use crate::expr::Expr;
-use crate::plan::{Plan, ReadPlan, StatementPlan};
+use crate::plan::{Plan, ReadPlan, RoleOptions, StatementPlan};
 use crate::scope::Scope;
 use catalog::{sqlstate, Column, ItemKind, Row, Schema, SqlError, SqlResult};
 use sqlparser::ast::{self, Statement};
@@ -88,6 +88,8 @@ impl Binder<'_> {
                 name: format!("{r}").trim_start_matches("RESET ").to_lowercase(),
             }),
             Statement::Discard { .. } => Ok(StatementPlan::Discard),
+            Statement::CreateRole(cr) => self.plan_create_role(cr),
+            Statement::AlterRole { name, operation } => self.plan_alter_role(name, operation),
             other => Err(SqlError::unsupported(format!(
                 "statement \"{}\"",
                 first_words(&other.to_string())
@@ -593,6 +595,176 @@ impl Binder<'_> {
         })
     }
 
+    fn plan_create_role(&self, cr: &ast::CreateRole) -> SqlResult<StatementPlan> {
+        let [name] = cr.names.as_slice() else {
+            return Err(SqlError::new(
+                sqlstate::SYNTAX_ERROR,
+                "CREATE ROLE takes one role name",
+            ));
+        };
+        let name = object_name(name)?;
+        if name == "public" || name == "none" {
+            return Err(SqlError::new(
+                sqlstate::RESERVED_NAME,
+                format!("role name \"{name}\" is reserved"),
+            ));
+        }
+        if name.starts_with("pg_") {
+            return Err(SqlError::new(
+                sqlstate::RESERVED_NAME,
+                format!("role name \"{name}\" is reserved"),
+            )
+            .with_detail("Role names starting with \"pg_\" are reserved."));
+        }
+        let options = RoleOptions {
+            superuser: cr.superuser,
+            login: cr.login,
+            create_role: cr.create_role,
+            create_db: cr.create_db,
+            password: cr.password.as_ref().map(role_password).transpose()?,
+        };
+        self.check_role_privilege("create", &options)?;
+        if name == catalog::system::OWNER || self.catalog.role(&name).is_some() {
+            return Err(SqlError::new(
+                sqlstate::DUPLICATE_OBJECT,
+                format!("role \"{name}\" already exists"),
+            ));
+        }
+        Ok(StatementPlan::CreateRole { name, options })
+    }
+
+    fn plan_alter_role(
+        &self,
+        name: &ast::Ident,
+        op: &ast::AlterRoleOperation,
+    ) -> SqlResult<StatementPlan> {
+        let name = ident_name(name);
+        if name != catalog::system::OWNER && self.catalog.role(&name).is_none() {
+            return Err(role_missing(&name));
+        }
+        let mut options = RoleOptions::default();
+        let mut rename = None;
+        match op {
+            ast::AlterRoleOperation::WithOptions { options: given } => {
+                for o in given {
+                    match o {
+                        ast::RoleOption::SuperUser(b) => options.superuser = Some(*b),
+                        ast::RoleOption::Login(b) => options.login = Some(*b),
+                        ast::RoleOption::CreateRole(b) => options.create_role = Some(*b),
+                        ast::RoleOption::CreateDB(b) => options.create_db = Some(*b),
+                        ast::RoleOption::Password(p) => options.password = Some(role_password(p)?),
+                        // accepted, not enforced (as CREATE ROLE ignores them)
+                        ast::RoleOption::Inherit(_)
+                        | ast::RoleOption::BypassRLS(_)
+                        | ast::RoleOption::Replication(_)
+                        | ast::RoleOption::ConnectionLimit(_)
+                        | ast::RoleOption::ValidUntil(_) => {}
+                    }
+                }
+            }
+            ast::AlterRoleOperation::RenameRole { role_name } => {
+                let to = ident_name(role_name);
+                if name == catalog::system::OWNER || name == self.session.user() {
+                    return Err(SqlError::new(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "session user cannot be renamed",
+                    ));
+                }
+                if to == catalog::system::OWNER || self.catalog.role(&to).is_some() {
+                    return Err(SqlError::new(
+                        sqlstate::DUPLICATE_OBJECT,
+                        format!("role \"{to}\" already exists"),
+                    ));
+                }
+                if to.starts_with("pg_") || to == "public" || to == "none" {
+                    return Err(SqlError::new(
+                        sqlstate::RESERVED_NAME,
+                        format!("role name \"{to}\" is reserved"),
+                    ));
+                }
+                rename = Some(to);
+            }
+            other => return Err(SqlError::unsupported(format!("ALTER ROLE … {other}"))),
+        }
+        if name == catalog::system::OWNER
+            && (options.superuser == Some(false) || options.login == Some(false))
+        {
+            return Err(SqlError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("the owner role \"{name}\" must remain a superuser that can log in"),
+            ));
+        }
+        self.check_role_privilege("alter", &options)?;
+        Ok(StatementPlan::AlterRole {
+            name,
+            options,
+            rename,
+        })
+    }
+
+    fn plan_drop_role(
+        &self,
+        names: &[ast::ObjectName],
+        if_exists: bool,
+    ) -> SqlResult<StatementPlan> {
+        self.check_role_privilege("drop", &RoleOptions::default())?;
+        let mut out = vec![];
+        for n in names {
+            let name = object_name(n)?;
+            if name == self.session.user() {
+                return Err(SqlError::new(
+                    sqlstate::OBJECT_IN_USE,
+                    "current user cannot be dropped",
+                ));
+            }
+            if name == catalog::system::OWNER {
+                return Err(SqlError::new(
+                    sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
+                    format!("role \"{name}\" cannot be dropped because some objects depend on it"),
+                ));
+            }
+            if self.catalog.role(&name).is_none() {
+                if if_exists {
+                    continue;
+                }
+                return Err(role_missing(&name));
+            }
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        Ok(StatementPlan::DropRole { names: out })
+    }
+
+    /// Only superusers and roles with CREATEROLE manage roles, and only
+    /// superusers grant SUPERUSER. A user that is not a role (trusted
+    /// connections under any name) counts as a superuser.
+    fn check_role_privilege(&self, verb: &str, options: &RoleOptions) -> SqlResult<()> {
+        let Some(me) = self.catalog.role(self.session.user()) else {
+            return Ok(());
+        };
+        if me.superuser {
+            return Ok(());
+        }
+        if !me.create_role {
+            return Err(SqlError::new(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied to {verb} role"),
+            )
+            .with_detail("Only roles with the CREATEROLE attribute may manage roles."));
+        }
+        if options.superuser.is_some() {
+            return Err(SqlError::new(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied to {verb} role"),
+            )
+            .with_detail(
+                "Only roles with the SUPERUSER attribute may change the SUPERUSER attribute.",
+            ));
+        }
+        Ok(())
+    }
+
     fn plan_drop(
         &self,
         ty: &ast::ObjectType,
@@ -600,6 +772,9 @@ impl Binder<'_> {
         names: &[ast::ObjectName],
         cascade: bool,
     ) -> SqlResult<StatementPlan> {
+        if *ty == ast::ObjectType::Role {
+            return self.plan_drop_role(names, if_exists);
+        }
         let kind = match ty {
             ast::ObjectType::Table => ItemKind::Table,
             ast::ObjectType::View => ItemKind::View,
@@ -753,4 +928,33 @@ fn plan_set(set: &ast::Set) -> SqlResult<StatementPlan> {
 
 fn first_words(s: &str) -> String {
     s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+fn role_missing(name: &str) -> SqlError {
+    SqlError::new(
+        sqlstate::UNDEFINED_OBJECT,
+        format!("role \"{name}\" does not exist"),
+    )
+}
+
+/// `PASSWORD 'text'` or `PASSWORD NULL`; an empty password clears it, as
+/// in PostgreSQL.
+fn role_password(p: &ast::Password) -> SqlResult<Option<String>> {
+    match p {
+        ast::Password::NullPassword => Ok(None),
+        ast::Password::Password(ast::Expr::Value(v)) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => {
+                Ok((!s.is_empty()).then(|| s.clone()))
+            }
+            ast::Value::Null => Ok(None),
+            _ => Err(SqlError::new(
+                sqlstate::SYNTAX_ERROR,
+                "a password must be a string constant",
+            )),
+        },
+        _ => Err(SqlError::new(
+            sqlstate::SYNTAX_ERROR,
+            "a password must be a string constant",
+        )),
+    }
 }

@@ -283,10 +283,10 @@ impl Binder<'_> {
                     Ok(k) => k,
                     Err(e) => return Some(Err(e)),
                 };
-                let mut pairs = vec![(oid(system::OWNER_OID), text(system::OWNER))];
-                if !session.user.is_empty() && session.user != system::OWNER {
-                    pairs.push((oid(system::OWNER_OID + 1), text(&session.user)));
-                }
+                let pairs = system::role_list(self.catalog, session)
+                    .into_iter()
+                    .map(|r| (oid(r.oid), text(&r.name)))
+                    .collect();
                 let unknown = Expr::Call(
                     Func::Concat,
                     vec![

@@ -82,6 +82,8 @@ pub struct Coordinator {
     next_transient: u64,
     /// The coordinator's own queue, for completions sent from worker threads.
     self_tx: mpsc::UnboundedSender<Request>,
+    /// The catalog's roles, published for authentication.
+    roles: crate::auth::RoleDirectory,
 }
 
 /// Table contents with multiplicities.
@@ -94,6 +96,7 @@ impl Coordinator {
         wal: Wal,
         cluster: Cluster,
         self_tx: mpsc::UnboundedSender<Request>,
+        roles: crate::auth::RoleDirectory,
     ) -> Self {
         let read_ts = clock.last();
         Coordinator {
@@ -105,6 +108,7 @@ impl Coordinator {
             holds: BTreeMap::new(),
             next_transient: 1 << 62,
             self_tx,
+            roles,
         }
     }
 
@@ -574,6 +578,57 @@ impl Coordinator {
                 }
                 Ok(Outcome::Tag(format!("DROP {}", kind.noun().to_uppercase())))
             }
+            StatementPlan::CreateRole { name, options } => {
+                let role = catalog::Role {
+                    name,
+                    id: self.catalog.allocate_id(),
+                    superuser: false,
+                    login: false,
+                    create_role: false,
+                    create_db: false,
+                    password: None,
+                };
+                self.save_role(with_options(role, options), None)?;
+                Ok(Outcome::Tag("CREATE ROLE".into()))
+            }
+            StatementPlan::AlterRole {
+                name,
+                options,
+                rename,
+            } => {
+                let role = match self.catalog.role(&name) {
+                    Some(r) => r.clone(),
+                    // the owner gets a catalog entry the first time it is altered
+                    None => catalog::Role {
+                        name: name.clone(),
+                        id: self.catalog.allocate_id(),
+                        superuser: true,
+                        login: true,
+                        create_role: true,
+                        create_db: true,
+                        password: None,
+                    },
+                };
+                let mut role = with_options(role, options);
+                match rename {
+                    Some(to) => {
+                        role.name = to;
+                        self.save_role(role, Some(name))?;
+                    }
+                    None => self.save_role(role, None)?,
+                }
+                Ok(Outcome::Tag("ALTER ROLE".into()))
+            }
+            StatementPlan::DropRole { names } => {
+                if !names.is_empty() {
+                    self.wal.append(&[LogRecord::DropRoles(names.clone())])?;
+                    for n in &names {
+                        self.catalog.remove_role(n);
+                    }
+                    self.publish_roles();
+                }
+                Ok(Outcome::Tag("DROP ROLE".into()))
+            }
             StatementPlan::ShowObjects { kind } => {
                 let mut names: Vec<String> = self
                     .catalog
@@ -601,6 +656,30 @@ impl Coordinator {
                 "statement {other:?} reached the coordinator"
             ))),
         }
+    }
+
+    /// Logs and installs a new or changed role (renamed from `replaces`),
+    /// in one log record so a crash keeps either the old or the new.
+    fn save_role(&mut self, role: catalog::Role, replaces: Option<String>) -> SqlResult<()> {
+        self.wal.append(&[LogRecord::Role {
+            role: role.clone(),
+            replaces: replaces.clone(),
+        }])?;
+        if let Some(old) = replaces {
+            self.catalog.remove_role(&old);
+        }
+        self.catalog.set_role(role);
+        self.publish_roles();
+        Ok(())
+    }
+
+    /// Makes the catalog's roles visible to authentication.
+    fn publish_roles(&self) {
+        *self.roles.write().expect("lock") = self
+            .catalog
+            .roles()
+            .map(|r| (r.name.clone(), r.clone()))
+            .collect();
     }
 
     /// The rows an index on `target` arranges: a table's or materialized
@@ -671,6 +750,17 @@ impl Coordinator {
                         tables.remove(&id);
                     }
                 }
+                LogRecord::Role { role, replaces } => {
+                    if let Some(old) = replaces {
+                        self.catalog.remove_role(&old);
+                    }
+                    self.catalog.set_role(role);
+                }
+                LogRecord::DropRoles(names) => {
+                    for n in names {
+                        self.catalog.remove_role(&n);
+                    }
+                }
                 LogRecord::Write { ts, updates } => {
                     max_ts = max_ts.max(ts);
                     for (id, row, d) in updates {
@@ -727,6 +817,7 @@ impl Coordinator {
             };
             self.install(item, render)?;
         }
+        self.publish_roles();
         info!(
             records = count,
             table_rows = rows,
@@ -736,6 +827,19 @@ impl Coordinator {
         );
         Ok(())
     }
+}
+
+/// `role` with the attributes a CREATE or ALTER ROLE gave; a password is
+/// stored as its SCRAM verifier.
+fn with_options(mut role: catalog::Role, o: planner::RoleOptions) -> catalog::Role {
+    role.superuser = o.superuser.unwrap_or(role.superuser);
+    role.login = o.login.unwrap_or(role.login);
+    role.create_role = o.create_role.unwrap_or(role.create_role);
+    role.create_db = o.create_db.unwrap_or(role.create_db);
+    if let Some(p) = o.password {
+        role.password = p.as_deref().map(crate::auth::stored_password);
+    }
+    role
 }
 
 /// Adds `changes` to `contents`, dropping rows whose count reaches zero.

@@ -4,6 +4,7 @@
 //! recovery from the data directory, the timely workers, the coordinator
 //! task and the pgwire listener, and shuts them down in order.
 
+mod auth;
 mod clock;
 mod coordinator;
 mod pgtypes;
@@ -45,11 +46,17 @@ struct Args {
     /// PEM private key for TLS (with --tls-cert).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// File of `user:password` lines: clients must then authenticate with
-    /// SCRAM-SHA-256 (a wrong password fails with 28P01). Without it every
-    /// user is trusted (listen on loopback only, the default).
+    /// File of `user:password` lines, checked before the roles made with
+    /// CREATE ROLE … PASSWORD. Giving it makes `--auth` default to
+    /// scram-sha-256.
     #[arg(long)]
     users_file: Option<PathBuf>,
+    /// How clients authenticate: `trust` (anyone, as any user: listen on
+    /// loopback only), `password` (cleartext; use with TLS) or
+    /// `scram-sha-256`. A wrong password fails with 28P01. Default: trust,
+    /// or scram-sha-256 with --users-file.
+    #[arg(long, value_enum)]
+    auth: Option<auth::AuthMethod>,
 }
 
 /// The TLS acceptor for `--tls-cert`/`--tls-key`, if given.
@@ -105,12 +112,14 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
         .context("starting timely workers")?;
     info!(workers, data_dir = %args.data_dir.display(), tls = tls.is_some(), "starting ripple");
     let (tx, rx) = mpsc::unbounded_channel();
+    let roles = auth::RoleDirectory::default();
     let mut coord = coordinator::Coordinator::new(
         catalog::Catalog::new(),
         clock::Clock::new(),
         wal,
         cluster,
         tx.clone(),
+        roles.clone(),
     );
     coord
         .recover(records)
@@ -143,12 +152,17 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     info!(addr = %args.listen, "accepting PostgreSQL connections");
     let stop = tx.clone();
-    let users = args
-        .users_file
-        .as_deref()
-        .map(session::Users::load)
-        .transpose()?;
-    let handlers = session::Handlers::new(tx, users);
+    let mut credentials = auth::Credentials::new(roles.clone());
+    if let Some(path) = &args.users_file {
+        credentials.load_file(path)?;
+    }
+    let method = args.auth.unwrap_or(if args.users_file.is_some() {
+        auth::AuthMethod::Scram
+    } else {
+        auth::AuthMethod::Trust
+    });
+    info!(?method, "authentication");
+    let handlers = session::Handlers::new(tx, method, credentials, roles);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {

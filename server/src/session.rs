@@ -128,54 +128,6 @@ impl Drop for Registration {
     }
 }
 
-/// Users and their passwords (from `--users-file`): when set, every
-/// connection authenticates with SCRAM-SHA-256.
-#[derive(Debug, Default)]
-pub struct Users {
-    /// user → (salt, salted password)
-    secrets: BTreeMap<String, (Vec<u8>, Vec<u8>)>,
-}
-
-impl Users {
-    /// Reads `user:password` lines (`#` starts a comment).
-    pub fn load(path: &std::path::Path) -> anyhow::Result<Users> {
-        use anyhow::Context;
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the users file {}", path.display()))?;
-        let mut secrets = BTreeMap::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (user, password) = line
-                .split_once(':')
-                .with_context(|| format!("{}:{}: expected user:password", path.display(), n + 1))?;
-            let salt: Vec<u8> = (0..16).map(|_| rand_u32() as u8).collect();
-            let salted = pgwire::api::auth::sasl::scram::gen_salted_password(password, &salt, 4096);
-            secrets.insert(user.trim().to_string(), (salt, salted));
-        }
-        Ok(Users { secrets })
-    }
-}
-
-#[async_trait]
-impl pgwire::api::auth::AuthSource for Users {
-    async fn get_password(
-        &self,
-        login: &pgwire::api::auth::LoginInfo,
-    ) -> PgWireResult<pgwire::api::auth::Password> {
-        let user = login.user().unwrap_or_default();
-        match self.secrets.get(user) {
-            Some((salt, salted)) => Ok(pgwire::api::auth::Password::new(
-                Some(salt.clone()),
-                salted.clone(),
-            )),
-            None => Err(auth_failed(user)),
-        }
-    }
-}
-
 /// PostgreSQL's answer to a failed login (28P01), whatever went wrong.
 fn auth_failed(user: &str) -> PgWireError {
     let e = ErrorInfo::new(
@@ -191,11 +143,18 @@ pub struct Handlers {
     coord: mpsc::UnboundedSender<Request>,
     backends: Backends,
     conns: Conns,
-    users: Option<Arc<Users>>,
+    /// `None`: trust; else the password check and what it checks against.
+    auth: Option<(crate::auth::AuthMethod, Arc<crate::auth::Credentials>)>,
+    roles: crate::auth::RoleDirectory,
 }
 
 impl Handlers {
-    pub fn new(coord: mpsc::UnboundedSender<Request>, users: Option<Users>) -> Arc<Self> {
+    pub fn new(
+        coord: mpsc::UnboundedSender<Request>,
+        method: crate::auth::AuthMethod,
+        credentials: crate::auth::Credentials,
+        roles: crate::auth::RoleDirectory,
+    ) -> Arc<Self> {
         let conns: Conns = Arc::default();
         let signal = conns.clone();
         catalog::system::set_signal_backend(Box::new(move |pid, terminate| {
@@ -213,7 +172,9 @@ impl Handlers {
             coord,
             backends: Arc::default(),
             conns,
-            users: users.map(Arc::new),
+            auth: (method != crate::auth::AuthMethod::Trust)
+                .then(|| (method, Arc::new(credentials))),
+            roles,
         })
     }
 }
@@ -324,12 +285,17 @@ impl PgWireServerHandlers for Handlers {
         Arc::new(Startup {
             backends: self.backends.clone(),
             conns: self.conns.clone(),
-            auth: self.users.clone().map(|u| {
-                let scram = pgwire::api::auth::sasl::scram::ScramAuth::new(u);
-                (
-                    pgwire::api::auth::AuthDriver::new(Arc::new(parameters())),
-                    pgwire::api::auth::sasl::SaslMechanisms::new(vec![Arc::new(scram)]),
-                )
+            roles: self.roles.clone(),
+            auth: self.auth.clone().map(|(method, credentials)| {
+                let mechanism: Arc<dyn AuthMechanismFactory> = match method {
+                    crate::auth::AuthMethod::Password => Arc::new(
+                        pgwire::api::auth::cleartext::CleartextPasswordAuth::new(credentials),
+                    ),
+                    _ => Arc::new(pgwire::api::auth::sasl::SaslMechanisms::new(vec![
+                        Arc::new(pgwire::api::auth::sasl::scram::ScramAuth::new(credentials)),
+                    ])),
+                };
+                (AuthDriver::new(Arc::new(parameters())), mechanism)
             }),
         })
     }
@@ -340,15 +306,17 @@ impl PgWireServerHandlers for Handlers {
     }
 }
 
-/// Trust authentication for any user; only the `ripple` database exists.
+type AuthDriver = pgwire::api::auth::AuthDriver<Arc<DefaultServerParameterProvider>>;
+
+/// Trust or password authentication (`--auth`); only the `ripple`
+/// database exists.
 struct Startup {
     backends: Backends,
     conns: Conns,
-    /// SCRAM-SHA-256 against `--users-file`; `None`: trust.
-    auth: Option<(
-        pgwire::api::auth::AuthDriver<Arc<DefaultServerParameterProvider>>,
-        pgwire::api::auth::sasl::SaslMechanisms,
-    )>,
+    /// The password check (SCRAM-SHA-256 or cleartext); `None`: trust.
+    auth: Option<(AuthDriver, Arc<dyn AuthMechanismFactory>)>,
+    /// Roles without LOGIN are refused whatever the method.
+    roles: crate::auth::RoleDirectory,
 }
 
 fn parameters() -> DefaultServerParameterProvider {
@@ -439,6 +407,20 @@ impl Startup {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let user = user.to_string();
+        let cannot_login = self
+            .roles
+            .read()
+            .expect("lock")
+            .get(&user)
+            .is_some_and(|r| !r.login);
+        if cannot_login {
+            let e = ErrorInfo::new(
+                "FATAL".into(),
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION.into(),
+                format!("role \"{user}\" is not permitted to log in"),
+            );
+            return Err(PgWireError::UserError(Box::new(e)));
+        }
         let pid = loop {
             let pid = (rand_u32() & 0x3fff_ffff) as i32 | 1;
             if !self.conns.lock().expect("lock").contains_key(&pid) {
@@ -1109,7 +1091,7 @@ fn session_plan(stmt: &Parsed) -> Option<StatementPlan> {
 }
 
 fn is_ddl(stmt: &Parsed) -> bool {
-    matches!(stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::CreateTable(_) | sqlparser_stmt::CreateView(_) | sqlparser_stmt::CreateIndex(_) | sqlparser_stmt::Drop { .. }))
+    matches!(stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::CreateTable(_) | sqlparser_stmt::CreateView(_) | sqlparser_stmt::CreateIndex(_) | sqlparser_stmt::Drop { .. } | sqlparser_stmt::CreateRole(_) | sqlparser_stmt::AlterRole { .. }))
 }
 
 /// Accepts the settings Ripple can honour and rejects values it cannot.

@@ -5,7 +5,11 @@ sslmode=require) and psql over TLS; a server without them answers 'N', so
 sslmode=require fails with libpq's clear message and sslmode=prefer falls
 back to plain TCP. A server started with --users-file asks for SCRAM-SHA-256:
 the right password connects (over TLS too), a wrong one or an unknown user
-fails with "password authentication failed" (28P01).
+fails with "password authentication failed" (28P01). Roles made with
+CREATE ROLE/USER … PASSWORD survive a restart and log in under
+--auth scram-sha-256 and --auth password (cleartext); ALTER ROLE and DROP
+ROLE take effect for the next login; a role without LOGIN is refused (28000)
+whatever the method.
 
 Usage:
   python3 tests/clients/test_tls.py --ripple-bin target/debug/ripple
@@ -53,6 +57,81 @@ def check_passwords(auth):
         auth.stop()
 
 
+def refused(conninfo, why):
+    try:
+        psycopg.connect(conninfo).close()
+    except psycopg.OperationalError as e:
+        check(why in str(e), f"expected '{why}', got: {e}")
+        return
+    raise CheckFailed(f"{conninfo} was let in")
+
+
+def check_roles(tmp, binary):
+    data = os.path.join(tmp, "roles-data")
+
+    def server(name, *args):
+        return Server(binary, 1, data, os.path.join(tmp, f"{name}.log"), extra_args=list(args))
+
+    trust = server("roles-trust")
+    trust.start()
+    base = f"host=127.0.0.1 port={trust.port} dbname=ripple connect_timeout=5"
+    try:
+        with psycopg.connect(f"{base} user=ripple", autocommit=True) as c:
+            c.execute("ALTER ROLE ripple PASSWORD 'root-pw'")
+            c.execute("CREATE USER app PASSWORD 'app-pw'")
+            c.execute("CREATE ROLE reader LOGIN PASSWORD 'reader-pw'")
+            c.execute("CREATE ROLE batch PASSWORD 'batch-pw'")
+            rows = c.execute("SELECT rolname, rolcanlogin FROM pg_roles ORDER BY 1").fetchall()
+            check(rows == [("app", True), ("batch", False), ("reader", True), ("ripple", True)],
+                  f"pg_roles: {rows}")
+        refused(f"{base} user=batch", "is not permitted to log in")
+        print("ok  CREATE ROLE/USER; a role without LOGIN is refused under trust (28000)")
+    finally:
+        trust.stop()
+
+    os.environ["PGPASSWORD"] = "root-pw"
+    scram = server("roles-scram", "--auth", "scram-sha-256")
+    try:
+        scram.start()
+    finally:
+        del os.environ["PGPASSWORD"]
+    base = f"host=127.0.0.1 port={scram.port} dbname=ripple connect_timeout=5"
+    try:
+        with psycopg.connect(f"{base} user=app password=app-pw", autocommit=True) as c:
+            check(c.execute("SELECT current_user").fetchone() == ("app",), "current_user")
+            try:
+                c.execute("CREATE ROLE sneaky SUPERUSER")
+                raise CheckFailed("a role without CREATEROLE created a role")
+            except psycopg.errors.InsufficientPrivilege:
+                pass
+        refused(f"{base} user=app password=nope", "password authentication failed")
+        refused(f"{base} user=batch password=batch-pw", "is not permitted to log in")
+        with psycopg.connect(f"{base} user=ripple password=root-pw", autocommit=True) as c:
+            c.execute("ALTER ROLE app WITH PASSWORD 'app-pw-2'")
+            c.execute("DROP ROLE reader")
+        refused(f"{base} user=app password=app-pw", "password authentication failed")
+        psycopg.connect(f"{base} user=app password=app-pw-2").close()
+        refused(f"{base} user=reader password=reader-pw", "password authentication failed")
+        print("ok  roles survive a restart and log in with SCRAM; ALTER/DROP ROLE apply at once")
+    finally:
+        scram.stop()
+
+    os.environ["PGPASSWORD"] = "root-pw"
+    clear = server("roles-password", "--auth", "password")
+    try:
+        clear.start()
+    finally:
+        del os.environ["PGPASSWORD"]
+    base = f"host=127.0.0.1 port={clear.port} dbname=ripple connect_timeout=5"
+    try:
+        with psycopg.connect(f"{base} user=app password=app-pw-2", autocommit=True) as c:
+            check(c.execute("SELECT 1").fetchone() == (1,), "query after cleartext login")
+        refused(f"{base} user=app password=app-pw", "password authentication failed")
+        print("ok  --auth password (cleartext) checks the same stored verifiers")
+    finally:
+        clear.stop()
+
+
 def run(tmp, binary):
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
@@ -70,6 +149,7 @@ def run(tmp, binary):
     plain.start()
     try:
         check_passwords(auth)
+        check_roles(tmp, binary)
         with psycopg.connect(dsn(tls.port, "require"), autocommit=True) as c:
             check(c.pgconn.ssl_in_use, "sslmode=require did not use TLS")
             c.execute("CREATE TABLE t (a int)")
