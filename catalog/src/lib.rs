@@ -18,5 +18,6 @@ pub mod wal;
 pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind, Role};
 pub use error::{sqlstate, SqlError, SqlResult};
 pub use types::{
-    Column, Datum, Diff, ElemType, GlobalId, Interval, Row, ScalarType, Schema, Timestamp, F32, F64,
+    Column, Datum, Diff, ElemType, GlobalId, Interval, RecordType, Row, ScalarType, Schema,
+    Timestamp, F32, F64,
 };

@@ -138,7 +138,39 @@ pub fn format_datum(d: &Datum) -> Option<String> {
         Datum::Interval(iv) => format_interval(iv),
         Datum::Jsonb(s) => s.clone(),
         Datum::Array(items) => format_array(items),
+        Datum::Record(fields) => format_record(fields),
     })
+}
+
+/// A composite's text form, as PostgreSQL's `record_out`: `(1,"a b",)`; a
+/// NULL field is empty, a field is quoted when it is empty or holds
+/// parentheses, commas, quotes, backslashes or white space, and quotes and
+/// backslashes inside are doubled.
+pub fn format_record(fields: &[Datum]) -> String {
+    let mut out = String::from("(");
+    for (i, d) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let Some(s) = format_datum(d) else { continue };
+        let quote = s.is_empty()
+            || s.chars()
+                .any(|c| matches!(c, '(' | ')' | ',' | '"' | '\\') || c.is_whitespace());
+        if quote {
+            out.push('"');
+            for c in s.chars() {
+                if c == '"' || c == '\\' {
+                    out.push(c);
+                }
+                out.push(c);
+            }
+            out.push('"');
+        } else {
+            out.push_str(&s);
+        }
+    }
+    out.push(')');
+    out
 }
 
 /// An array's text form: `{1,2,NULL}`, elements quoted when they are empty,
@@ -550,6 +582,12 @@ pub fn parse_datum(s: &str, ty: ScalarType) -> SqlResult<Datum> {
         ScalarType::Jsonb => Datum::Jsonb(crate::json::canonical(s)?),
         ScalarType::Array(e) => Datum::Array(parse_array(s, e)?),
         ScalarType::Uuid => Datum::Text(parse_uuid(t).ok_or_else(bad)?),
+        ScalarType::Record(_) => {
+            return Err(SqlError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "input of anonymous composite types is not implemented",
+            ))
+        }
         ScalarType::Time => Datum::Time(parse_time_micros(t).map_err(|e| match e {
             TimeInputError::Syntax => {
                 let mut e = bad();
@@ -1010,6 +1048,21 @@ mod tests {
     }
     fn f4(v: f32) -> String {
         format_datum(&Datum::Float32(F32(v))).unwrap()
+    }
+
+    #[test]
+    fn records_print_as_postgres_record_out() {
+        let rec = Datum::Record(vec![
+            Datum::Text("a b".into()),
+            Datum::Null,
+            Datum::Text("".into()),
+            Datum::Text("x\"y\\".into()),
+            Datum::Int32(5),
+        ]);
+        assert_eq!(
+            format_datum(&rec).unwrap(),
+            "(\"a b\",,\"\",\"x\"\"y\\\\\",5)"
+        );
     }
 
     #[test]

@@ -60,6 +60,25 @@ pub enum ScalarType {
     Bytea,
     /// time (without time zone): microseconds since midnight.
     Time,
+    /// A composite value returned by a function (PostgreSQL's `record`).
+    Record(RecordType),
+}
+
+/// The composite types Ripple's functions return; each shape is known, so
+/// `(f(x)).field` resolves when the statement is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RecordType {
+    /// `information_schema._pg_expandarray(a)`: `(x element, n integer)`.
+    ExpandArray(ElemType),
+}
+
+impl RecordType {
+    /// The fields, in order: name and type.
+    pub fn fields(&self) -> Vec<(&'static str, ScalarType)> {
+        match self {
+            RecordType::ExpandArray(e) => vec![("x", e.scalar()), ("n", ScalarType::Int32)],
+        }
+    }
 }
 
 /// The element types of arrays: the scalar types without typmods.
@@ -126,7 +145,8 @@ impl ElemType {
             | ScalarType::Int2Vector
             | ScalarType::Uuid
             | ScalarType::Bytea
-            | ScalarType::Time => return None,
+            | ScalarType::Time
+            | ScalarType::Record(_) => return None,
         })
     }
 
@@ -202,6 +222,7 @@ impl ScalarType {
             ScalarType::Uuid => "uuid".into(),
             ScalarType::Bytea => "bytea".into(),
             ScalarType::Time => "time without time zone".into(),
+            ScalarType::Record(_) => "record".into(),
             ScalarType::Array(e) => format!("{}[]", e.scalar().name()),
         }
     }
@@ -227,6 +248,7 @@ impl ScalarType {
             ScalarType::Uuid => "uuid",
             ScalarType::Bytea => "bytea",
             ScalarType::Time => "time",
+            ScalarType::Record(_) => "record",
             ScalarType::Array(_) => "array",
         }
     }
@@ -254,6 +276,7 @@ impl ScalarType {
             ScalarType::Uuid => 2950,
             ScalarType::Bytea => 17,
             ScalarType::Time => 1083,
+            ScalarType::Record(_) => 2249,
             ScalarType::Array(e) => e.array_oid(),
         }
     }
@@ -447,6 +470,8 @@ pub enum Datum {
     Array(Vec<Datum>),
     /// Microseconds since midnight (0 ..= 24:00:00).
     Time(i64),
+    /// A composite value: its fields in order.
+    Record(Vec<Datum>),
 }
 
 impl PartialEq for Datum {
@@ -484,6 +509,7 @@ impl Ord for Datum {
             (Time(a), Time(b)) => a.cmp(b),
             (Jsonb(a), Jsonb(b)) => a.cmp(b),
             (Array(a), Array(b)) => a.cmp(b),
+            (Record(a), Record(b)) => a.cmp(b),
             _ => self.rank().cmp(&other.rank()),
         }
     }
@@ -510,6 +536,7 @@ impl std::hash::Hash for Datum {
             Jsonb(s) => s.hash(state),
             Array(items) => items.hash(state),
             Time(t) => t.hash(state),
+            Record(fields) => fields.hash(state),
         }
     }
 }
@@ -534,6 +561,7 @@ impl Datum {
             Datum::Jsonb(_) => 13,
             Datum::Array(_) => 14,
             Datum::Time(_) => 15,
+            Datum::Record(_) => 16,
         }
     }
 

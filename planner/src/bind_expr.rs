@@ -450,6 +450,22 @@ impl Binder<'_> {
                     ScalarType::Array(elem),
                 ))
             }
+            // (record).field: a field of a composite value
+            AstExpr::CompoundFieldAccess { root, access_chain }
+                if matches!(root.as_ref(), AstExpr::Nested(_))
+                    && access_chain
+                        .iter()
+                        .all(|a| matches!(a, ast::AccessExpr::Dot(AstExpr::Identifier(_)))) =>
+            {
+                let mut t = self.bind_expr(root, ctx)?;
+                for a in access_chain {
+                    let ast::AccessExpr::Dot(AstExpr::Identifier(field)) = a else {
+                        unreachable!("matched above")
+                    };
+                    t = record_field(t, &ident_name(field))?;
+                }
+                Ok(t)
+            }
             // t.col[i]: the qualified column, subscripted
             AstExpr::CompoundFieldAccess { root, access_chain }
                 if access_chain.len() > 1
@@ -471,11 +487,15 @@ impl Binder<'_> {
                         idents.push(i.clone());
                     }
                 }
-                let rebuilt = AstExpr::CompoundFieldAccess {
-                    root: Box::new(AstExpr::CompoundIdentifier(idents)),
-                    access_chain: vec![access_chain[access_chain.len() - 1].clone()],
+                // the index is bound where it stands in the statement (a
+                // set-returning call in it is found by its address)
+                let column = self.bind_expr(&AstExpr::CompoundIdentifier(idents), ctx)?;
+                let Some(ast::AccessExpr::Subscript(ast::Subscript::Index { index })) =
+                    access_chain.last()
+                else {
+                    unreachable!("matched above")
                 };
-                self.bind_expr(&rebuilt, ctx)
+                self.bind_subscript(column, index, ctx)
             }
             AstExpr::CompoundFieldAccess { root, access_chain }
                 if matches!(
@@ -489,29 +509,7 @@ impl Binder<'_> {
                     unreachable!("matched above")
                 };
                 let a = self.bind_expr(root, ctx)?;
-                if a.ty == ScalarType::Int2Vector {
-                    // int2vector subscripts start at 0
-                    let i = self.bind_expr(index, ctx)?.cast_to(ScalarType::Int32)?;
-                    let i = Expr::binary(BinaryOp::Add, i, Expr::Literal(Datum::Int32(1)));
-                    return Ok(Typed::new(
-                        Expr::Call(Func::ArraySubscript, vec![a.expr, i]),
-                        ScalarType::Int16,
-                    ));
-                }
-                let ScalarType::Array(elem) = a.ty else {
-                    return Err(SqlError::new(
-                        sqlstate::DATATYPE_MISMATCH,
-                        format!(
-                            "cannot subscript type {} because it does not support subscripting",
-                            a.ty.name()
-                        ),
-                    ));
-                };
-                let i = self.bind_expr(index, ctx)?.cast_to(ScalarType::Int32)?;
-                Ok(Typed::new(
-                    Expr::Call(Func::ArraySubscript, vec![a.expr, i]),
-                    elem.scalar(),
-                ))
+                self.bind_subscript(a, index, ctx)
             }
             AstExpr::UnaryOp { op, expr } => {
                 let t = self.bind_expr(expr, ctx)?;
@@ -700,7 +698,32 @@ impl Binder<'_> {
                 conditions,
                 else_result,
                 ..
-            } => self.bind_case(operand.as_deref(), conditions, else_result.as_deref(), ctx),
+            } => {
+                let returns_set = |e: &AstExpr| {
+                    let mut found = false;
+                    crate::subquery::visit_outside_subqueries(e, &mut |x| {
+                        if let AstExpr::Function(f) = x {
+                            found |= f.over.is_none()
+                                && crate::table_func::is_set_function(&function_name(f));
+                        }
+                    });
+                    found
+                };
+                if conditions.iter().any(|w| returns_set(&w.condition)) {
+                    return Err(SqlError::new(
+                        sqlstate::DATATYPE_MISMATCH,
+                        "argument of CASE/WHEN must not return a set",
+                    ));
+                }
+                if returns_set(e) {
+                    return Err(SqlError::new(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "set-returning functions are not allowed in CASE",
+                    )
+                    .with_hint("You might be able to move the set-returning function into a LATERAL FROM item."));
+                }
+                self.bind_case(operand.as_deref(), conditions, else_result.as_deref(), ctx)
+            }
             AstExpr::Cast {
                 expr,
                 data_type,
@@ -1070,6 +1093,33 @@ impl Binder<'_> {
         Ok(Typed::new(out, ty))
     }
 
+    /// `a[index]`: an array's element (from 1), or an int2vector's (from 0).
+    fn bind_subscript(&self, a: Typed, index: &AstExpr, ctx: ExprCtx) -> SqlResult<Typed> {
+        if a.ty == ScalarType::Int2Vector {
+            // int2vector subscripts start at 0
+            let i = self.bind_expr(index, ctx)?.cast_to(ScalarType::Int32)?;
+            let i = Expr::binary(BinaryOp::Add, i, Expr::Literal(Datum::Int32(1)));
+            return Ok(Typed::new(
+                Expr::Call(Func::ArraySubscript, vec![a.expr, i]),
+                ScalarType::Int16,
+            ));
+        }
+        let ScalarType::Array(elem) = a.ty else {
+            return Err(SqlError::new(
+                sqlstate::DATATYPE_MISMATCH,
+                format!(
+                    "cannot subscript type {} because it does not support subscripting",
+                    a.ty.name()
+                ),
+            ));
+        };
+        let i = self.bind_expr(index, ctx)?.cast_to(ScalarType::Int32)?;
+        Ok(Typed::new(
+            Expr::Call(Func::ArraySubscript, vec![a.expr, i]),
+            elem.scalar(),
+        ))
+    }
+
     fn bind_function(&self, f: &ast::Function, ctx: ExprCtx) -> SqlResult<Typed> {
         let name = json_as_jsonb(function_name(f));
         if let (FunctionArguments::Subquery(q), "array") = (&f.args, name.as_str()) {
@@ -1087,7 +1137,7 @@ impl Binder<'_> {
             return match self.srf_cols.borrow().get(&crate::window::call_key(f)) {
                 Some((c, ty)) => Ok(Typed::new(Expr::Column(*c), *ty)),
                 None => Err(SqlError::unsupported(format!(
-                    "{name}() here (set-returning functions may stand as a whole item of the select list of a query without GROUP BY, or in FROM)"
+                    "{name}() here (set-returning functions may stand in the select list of a query without GROUP BY, or in FROM)"
                 ))),
             };
         }
@@ -1656,6 +1706,34 @@ fn no_function(name: &str, n: usize) -> SqlError {
     .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
 }
 
+/// Field `name` of the composite `t` (42703 if it has none such; 42809 if
+/// `t` is not a composite).
+fn record_field(t: Typed, name: &str) -> SqlResult<Typed> {
+    let ScalarType::Record(rt) = t.ty else {
+        return Err(SqlError::new(
+            sqlstate::WRONG_OBJECT_TYPE,
+            format!(
+                "column notation .{name} applied to type {}, which is not a composite type",
+                t.ty.name()
+            ),
+        ));
+    };
+    let fields = rt.fields();
+    let Some(i) = fields.iter().position(|(f, _)| *f == name) else {
+        return Err(SqlError::new(
+            sqlstate::UNDEFINED_COLUMN,
+            format!("could not identify column \"{name}\" in record data type"),
+        ));
+    };
+    Ok(Typed::new(
+        Expr::Call(
+            Func::RecordField,
+            vec![t.expr, Expr::Literal(Datum::Int32(i as i32))],
+        ),
+        fields[i].1,
+    ))
+}
+
 fn negate_if(t: Typed, negated: bool) -> Typed {
     if negated {
         Typed::new(Expr::unary(UnaryOp::Not, t.expr), ScalarType::Bool)
@@ -1710,6 +1788,11 @@ fn binary_op(op: &ast::BinaryOperator) -> SqlResult<(BinaryOp, &'static str)> {
         B::And => (BinaryOp::And, "AND"),
         B::Or => (BinaryOp::Or, "OR"),
         B::StringConcat => (BinaryOp::Concat, "||"),
+        B::BitwiseAnd => (BinaryOp::BitAnd, "&"),
+        B::BitwiseOr => (BinaryOp::BitOr, "|"),
+        B::PGBitwiseXor => (BinaryOp::BitXor, "#"),
+        B::PGBitwiseShiftLeft => (BinaryOp::ShiftLeft, "<<"),
+        B::PGBitwiseShiftRight => (BinaryOp::ShiftRight, ">>"),
         other => return Err(SqlError::unsupported(format!("operator {other}"))),
     })
 }

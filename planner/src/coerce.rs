@@ -131,6 +131,14 @@ impl Typed {
             }
             return Typed::new(trimmed, ScalarType::Text).cast_to(to);
         }
+        // an int2vector's text form is its elements separated by spaces
+        if self.ty == ScalarType::Int2Vector && !self.unknown && to.is_string() {
+            let text = Expr::Call(
+                crate::expr::Func::ArrayToString,
+                vec![self.expr, Expr::Literal(Datum::Text(" ".into()))],
+            );
+            return Typed::new(text, ScalarType::Text).cast_to(to);
+        }
         if let Expr::Literal(d) = &self.expr {
             return Ok(Expr::Literal(func::cast(d.clone(), to)?));
         }
@@ -350,6 +358,27 @@ pub fn bind_binary(op: BinaryOp, sym: &str, l: Typed, r: Typed) -> SqlResult<Typ
             ))
         }
         Add | Sub | Mul | Div | Mod => bind_arith(op, sym, l, r),
+        BitAnd | BitOr | BitXor | ShiftLeft | ShiftRight => {
+            let int = |t: &Typed| t.unknown || t.ty.is_integer();
+            if !int(&l) || !int(&r) {
+                return Err(no_operator(sym, &l, &r));
+            }
+            if matches!(op, ShiftLeft | ShiftRight) {
+                let ty = if l.unknown { Int32 } else { l.ty };
+                return Ok(Typed::new(
+                    Expr::binary(op, l.cast_to(ty)?, r.cast_to(Int32)?),
+                    ty,
+                ));
+            }
+            let ty = match common_type(&l, &r) {
+                Some(t) if t.is_integer() => t,
+                _ => Int32,
+            };
+            Ok(Typed::new(
+                Expr::binary(op, l.cast_to(ty)?, r.cast_to(ty)?),
+                ty,
+            ))
+        }
     }
 }
 

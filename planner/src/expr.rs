@@ -41,6 +41,12 @@ pub enum BinaryOp {
     ILike,
     IsDistinctFrom,
     IsNotDistinctFrom,
+    /// Integer bitwise `&`, `|`, `#` (xor), `<<`, `>>`.
+    BitAnd,
+    BitOr,
+    BitXor,
+    ShiftLeft,
+    ShiftRight,
 }
 
 /// Named scalar functions.
@@ -114,6 +120,8 @@ pub enum Func {
     // arrays, evaluated in `arrayfn`
     ArrayCtor,
     ArraySubscript,
+    /// `(record).field`: the field at the (0-based, literal) index.
+    RecordField,
     /// `x op ANY (a)`: arguments x, a, and the operator as text.
     ArrayAny,
     ArrayAll,
@@ -210,6 +218,7 @@ impl Func {
             Func::JsonArrayLength => "jsonb_array_length",
             Func::ArrayCtor => "array",
             Func::ArraySubscript => "subscript",
+            Func::RecordField => "field",
             Func::ArrayAny => "any",
             Func::ArrayAll => "all",
             Func::ArrayLength => "array_length",
@@ -481,5 +490,10 @@ fn binary_symbol(op: BinaryOp) -> &'static str {
         BinaryOp::ILike => "ILIKE",
         BinaryOp::IsDistinctFrom => "IS DISTINCT FROM",
         BinaryOp::IsNotDistinctFrom => "IS NOT DISTINCT FROM",
+        BinaryOp::BitAnd => "&",
+        BinaryOp::BitOr => "|",
+        BinaryOp::BitXor => "#",
+        BinaryOp::ShiftLeft => "<<",
+        BinaryOp::ShiftRight => ">>",
     }
 }

@@ -22,6 +22,11 @@ pub fn derived_name(e: &AstExpr) -> String {
             _ => cast_name(data_type),
         },
         AstExpr::Nested(inner) => derived_name(inner),
+        // (x).field is named after the field; a[i] after the array
+        AstExpr::CompoundFieldAccess { root, access_chain } => match access_chain.last() {
+            Some(ast::AccessExpr::Dot(AstExpr::Identifier(i))) => ident_name(i),
+            _ => derived_name(root),
+        },
         AstExpr::Case { .. } => "case".into(),
         AstExpr::Substring {
             shorthand: true, ..
@@ -68,6 +73,7 @@ fn type_label(ty: ScalarType) -> &'static str {
         ScalarType::Uuid => "uuid",
         ScalarType::Bytea => "bytea",
         ScalarType::Time => "time",
+        ScalarType::Record(_) => "record",
         ScalarType::Array(e) => type_label(e.scalar()),
     }
 }

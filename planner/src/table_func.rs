@@ -45,6 +45,14 @@ pub enum TableFunc {
         n: u8,
         subscripts: u16,
         zero: u16,
+        /// Bit k marks call k as _pg_expandarray: (element, subscript) records.
+        records: u16,
+    },
+    /// information_schema._pg_expandarray(array): per element, the record
+    /// (x = element, n = subscript from 1); `split`: as two columns x and n
+    /// (in FROM) instead of one record column (in a select list).
+    ExpandArray {
+        split: bool,
     },
 }
 
@@ -56,7 +64,7 @@ impl TableFunc {
     /// Number of output columns.
     pub fn arity(&self) -> usize {
         match self {
-            TableFunc::JsonbEach { .. } => 2,
+            TableFunc::JsonbEach { .. } | TableFunc::ExpandArray { split: true } => 2,
             TableFunc::Zip { n, .. } => *n as usize,
             _ => 1,
         }
@@ -79,10 +87,26 @@ impl TableFunc {
                 Datum::Array(items) => items.iter().map(|d| vec![d.clone()]).collect(),
                 _ => vec![],
             },
+            TableFunc::ExpandArray { split } => match &args[0] {
+                Datum::Array(items) => items
+                    .iter()
+                    .zip(1..)
+                    .map(|(d, i)| {
+                        let pair = vec![d.clone(), Datum::Int32(i)];
+                        if *split {
+                            pair
+                        } else {
+                            vec![Datum::Record(pair)]
+                        }
+                    })
+                    .collect(),
+                _ => vec![],
+            },
             TableFunc::Zip {
                 n,
                 subscripts,
                 zero,
+                records,
             } => {
                 let mut columns: Vec<Vec<Datum>> = vec![];
                 let mut at = 0;
@@ -102,6 +126,15 @@ impl TableFunc {
                             vec![]
                         });
                         at += 2;
+                    } else if records & (1 << k) != 0 {
+                        columns.push(
+                            items
+                                .into_iter()
+                                .zip(1..)
+                                .map(|(d, i)| Datum::Record(vec![d, Datum::Int32(i)]))
+                                .collect(),
+                        );
+                        at += 1;
                     } else {
                         columns.push(items);
                         at += 1;
@@ -147,6 +180,8 @@ impl TableFunc {
             TableFunc::GenerateSubscripts { .. } => vec![(None, Int32)],
             // the types come from the arguments
             TableFunc::Zip { n, .. } => vec![(None, Text); *n as usize],
+            TableFunc::ExpandArray { split: true } => vec![(Some("x"), Text), (Some("n"), Int32)],
+            TableFunc::ExpandArray { split: false } => vec![(None, Text)],
         }
     }
 }
@@ -246,6 +281,7 @@ impl Binder<'_> {
         };
         let fname = match crate::bind::system_schema(name) {
             Some((schema, n)) if schema == "pg_catalog" => n,
+            Some((schema, n)) if schema == "information_schema" && n == "_pg_expandarray" => n,
             _ => object_name(name)?,
         };
         let empty = Scope::default();
@@ -267,6 +303,37 @@ impl Binder<'_> {
                 .ok_or_else(|| SqlError::internal(format!("{rel} is missing")));
         }
         let (func, exprs, ty) = match self.bind_table_call(&fname, args, ctx) {
+            // in FROM, the record's fields are the columns
+            Ok((TableFunc::ExpandArray { .. }, exprs, ScalarType::Record(rt))) => {
+                let fields = rt.fields();
+                let table = alias
+                    .map(|a| ident_name(&a.name))
+                    .unwrap_or_else(|| fname.clone());
+                let mut scope = Scope {
+                    items: fields
+                        .iter()
+                        .map(|(name, ty)| ScopeItem {
+                            table: Some(table.clone()),
+                            name: name.to_string(),
+                            ty: *ty,
+                            nullable: true,
+                            hidden: false,
+                        })
+                        .collect(),
+                };
+                if let Some(a) = alias {
+                    let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();
+                    rename_columns(&mut scope, &cols)?;
+                }
+                return Ok(Rel {
+                    plan: Plan::FlatMap {
+                        input: Box::new(Plan::constant_row(Row::empty())),
+                        func: TableFunc::ExpandArray { split: true },
+                        exprs,
+                    },
+                    scope,
+                });
+            }
             Ok(call) => call,
             // any other function in FROM yields one row: its value
             Err(e) if e.code == sqlstate::UNDEFINED_FUNCTION && !is_set_function(&fname) => {
@@ -432,6 +499,18 @@ impl Binder<'_> {
                 ),
                 _ => return Err(no_such()),
             },
+            ("_pg_expandarray", 1) => {
+                let elem = match bound[0].ty {
+                    ScalarType::Array(e) if !bound[0].unknown => e,
+                    ScalarType::Int2Vector => catalog::ElemType::Int16,
+                    _ => return Err(no_such()),
+                };
+                (
+                    TableFunc::ExpandArray { split: false },
+                    vec![bound[0].expr.clone()],
+                    ScalarType::Record(catalog::RecordType::ExpandArray(elem)),
+                )
+            }
             ("unnest", 1) => match bound[0].ty {
                 ScalarType::Array(e) if !bound[0].unknown => {
                     (TableFunc::Unnest, vec![bound[0].expr.clone()], e.scalar())
@@ -478,18 +557,30 @@ impl Binder<'_> {
     /// item reads. PostgreSQL runs several such calls in lockstep; Ripple
     /// takes one.
     pub fn attach_set_functions(&self, s: &ast::Select, mut rel: Rel) -> SqlResult<Rel> {
-        let mut calls = vec![];
+        // every set-returning call of the select list, also inside larger
+        // expressions (`CASE WHEN (f(a)).x = 0 …`), by its place in the AST
+        let mut found: Vec<(usize, ast::Function)> = vec![];
         for item in &s.projection {
-            let (ast::SelectItem::UnnamedExpr(AstExpr::Function(f))
-            | ast::SelectItem::ExprWithAlias {
-                expr: AstExpr::Function(f),
-                ..
-            }) = item
+            let (ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. }) =
+                item
             else {
                 continue;
             };
-            let fname = crate::bind_expr::function_name(f);
-            if f.over.is_some() || !is_set_function(&fname) {
+            crate::subquery::visit_outside_subqueries(e, &mut |x| {
+                if let AstExpr::Function(f) = x {
+                    if f.over.is_none() && is_set_function(&crate::bind_expr::function_name(f)) {
+                        found.push((crate::window::call_key(f), f.clone()));
+                    }
+                }
+            });
+        }
+        let mut calls: Vec<(usize, ast::Function, _, _, _, _)> = vec![];
+        let mut same_calls = vec![];
+        for (key, f) in found {
+            let fname = crate::bind_expr::function_name(&f);
+            // the same call twice (`(f(a)).n, (f(a)).x`) is one call
+            if let Some(first) = calls.iter().position(|c| c.1 == f) {
+                same_calls.push((key, first));
                 continue;
             }
             let args: Vec<ast::FunctionArg> = match &f.args {
@@ -505,22 +596,27 @@ impl Binder<'_> {
             if func.arity() != 1 {
                 return Err(SqlError::unsupported(format!("{fname} in a select list")));
             }
-            let ty = if matches!(func, TableFunc::GenerateSeries | TableFunc::Unnest) {
+            let ty = if matches!(
+                func,
+                TableFunc::GenerateSeries | TableFunc::Unnest | TableFunc::ExpandArray { .. }
+            ) {
                 ty
             } else {
                 func.columns()[0].1
             };
-            calls.push((f, fname, func, exprs, ty));
+            calls.push((key, f, fname, func, exprs, ty));
         }
         let (func, exprs) = match calls.as_slice() {
             [] => return Ok(rel),
-            [(_, _, func, exprs, _)] => (*func, exprs.clone()),
+            [(_, _, _, func, exprs, _)] => (*func, exprs.clone()),
             many => {
                 let zippable = many.len() <= 16
                     && many.iter().all(|c| {
                         matches!(
-                            c.2,
-                            TableFunc::Unnest | TableFunc::GenerateSubscripts { .. }
+                            c.3,
+                            TableFunc::Unnest
+                                | TableFunc::GenerateSubscripts { .. }
+                                | TableFunc::ExpandArray { .. }
                         )
                     });
                 if !zippable {
@@ -528,16 +624,19 @@ impl Binder<'_> {
                         "more than one set-returning function in a select list, unless all are unnest or generate_subscripts",
                     ));
                 }
-                let (mut subscripts, mut zero) = (0u16, 0u16);
+                let (mut subscripts, mut zero, mut records) = (0u16, 0u16, 0u16);
                 let mut exprs = vec![];
                 for (k, c) in many.iter().enumerate() {
-                    if let TableFunc::GenerateSubscripts { from } = c.2 {
+                    if let TableFunc::GenerateSubscripts { from } = c.3 {
                         subscripts |= 1 << k;
                         if from == 0 {
                             zero |= 1 << k;
                         }
                     }
-                    exprs.extend(c.3.iter().cloned());
+                    if let TableFunc::ExpandArray { .. } = c.3 {
+                        records |= 1 << k;
+                    }
+                    exprs.extend(c.4.iter().cloned());
                 }
                 let n = many.len() as u8;
                 (
@@ -545,6 +644,7 @@ impl Binder<'_> {
                         n,
                         subscripts,
                         zero,
+                        records,
                     },
                     exprs,
                 )
@@ -556,7 +656,8 @@ impl Binder<'_> {
             func,
             exprs,
         };
-        for (k, (f, fname, _, _, ty)) in calls.into_iter().enumerate() {
+        let keys: Vec<usize> = calls.iter().map(|c| c.0).collect();
+        for (k, (key, _, fname, _, _, ty)) in calls.into_iter().enumerate() {
             rel.scope.items.push(ScopeItem {
                 table: None,
                 name: fname,
@@ -564,9 +665,11 @@ impl Binder<'_> {
                 nullable: true,
                 hidden: true,
             });
-            self.srf_cols
-                .borrow_mut()
-                .insert(crate::window::call_key(f), (base + k, ty));
+            self.srf_cols.borrow_mut().insert(key, (base + k, ty));
+        }
+        for (key, first) in same_calls {
+            let col = self.srf_cols.borrow()[&keys[first]];
+            self.srf_cols.borrow_mut().insert(key, col);
         }
         Ok(rel)
     }
@@ -576,7 +679,8 @@ impl Binder<'_> {
 pub fn is_set_function(name: &str) -> bool {
     matches!(
         name,
-        "generate_series"
+        "_pg_expandarray"
+            | "generate_series"
             | "generate_subscripts"
             | "unnest"
             | "jsonb_array_elements"

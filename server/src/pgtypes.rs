@@ -50,6 +50,27 @@ pub fn type_of_oid(oid: u32) -> Option<ScalarType> {
     })
 }
 
+/// The type OID a field of a record is sent with, from its value.
+fn datum_oid(d: &Datum) -> u32 {
+    match d {
+        Datum::Bool(_) => 16,
+        Datum::Int16(_) => 21,
+        Datum::Int32(_) => 23,
+        Datum::Int64(_) => 20,
+        Datum::Float32(_) => 700,
+        Datum::Float64(_) => 701,
+        Datum::Numeric(_) => 1700,
+        Datum::Date(_) => 1082,
+        Datum::Time(_) => 1083,
+        Datum::Timestamp(_) => 1114,
+        Datum::TimestampTz(_) => 1184,
+        Datum::Interval(_) => 1186,
+        Datum::Jsonb(_) => 3802,
+        Datum::Record(_) => 2249,
+        Datum::Null | Datum::Text(_) | Datum::Array(_) => 25,
+    }
+}
+
 /// The pgwire type of a Ripple type.
 pub fn wire_type(ty: ScalarType) -> Type {
     Type::from_oid(ty.oid()).unwrap_or(Type::TEXT)
@@ -111,6 +132,30 @@ impl ToSql for WireDatum<'_> {
                 us => us.saturating_sub(PG_EPOCH_MICROS),
             }),
             Datum::Time(us) => out.put_i64(*us),
+            // record_send: the field count, then per field its type OID,
+            // length (-1: NULL) and binary value
+            Datum::Record(fields) => {
+                out.put_i32(fields.len() as i32);
+                for d in fields {
+                    let ty = Type::from_oid(datum_oid(d)).unwrap_or(Type::TEXT);
+                    out.put_u32(ty.oid());
+                    if let Datum::Array(_) = d {
+                        // sent as its text form, typed text
+                        let text = strconv::format_datum(d).unwrap_or_default();
+                        out.put_i32(text.len() as i32);
+                        out.put_slice(text.as_bytes());
+                        continue;
+                    }
+                    let mut body = BytesMut::new();
+                    match WireDatum(d).to_sql(&ty, &mut body)? {
+                        IsNull::Yes => out.put_i32(-1),
+                        IsNull::No => {
+                            out.put_i32(body.len() as i32);
+                            out.put_slice(&body);
+                        }
+                    }
+                }
+            }
             Datum::Interval(iv) => {
                 out.put_i64(iv.micros);
                 out.put_i32(iv.days);
@@ -310,6 +355,12 @@ fn decode_binary(bytes: &[u8], ty: ScalarType) -> SqlResult<Datum> {
             } else {
                 Datum::TimestampTz(us)
             }
+        }
+        ScalarType::Record(_) => {
+            return Err(SqlError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "input of anonymous composite types is not implemented",
+            ))
         }
         ScalarType::Time => {
             let us = i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?);

@@ -124,8 +124,6 @@ public class JdbcTest {
     /** What Ripple does not do yet (docs/clients.md): reported, not counted,
      *  against Ripple; a gap that starts passing says so, to be removed. */
     static final Map<String, String> KNOWN_GAPS = Map.of(
-            "metadata_getPrimaryKeys", "composite results ((_pg_expandarray(...)).n) are not supported",
-            "metadata_getIndexInfo", "composite results ((_pg_expandarray(...)).n) are not supported",
             "resultset_metadata", "RowDescription carries no table OID / column number");
 
     static {
