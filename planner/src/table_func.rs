@@ -219,6 +219,14 @@ fn generate_series(args: &[Datum]) -> SqlResult<Vec<Row>> {
         }
         o => o.is_gt(),
     };
+    // Refuse a series past the limit before computing it (a tiny step
+    // would otherwise spend minutes reaching the limit one row at a time).
+    if series_length(&start, stop, &step).is_some_and(|n| n > MAX_ROWS as f64) {
+        return Err(SqlError::new(
+            sqlstate::PROGRAM_LIMIT_EXCEEDED,
+            format!("generate_series would produce more than {MAX_ROWS} rows"),
+        ));
+    }
     let mut out = vec![];
     let mut cur = start;
     // compare by value: 2.0 reaches a stop of 2
@@ -238,6 +246,29 @@ fn generate_series(args: &[Datum]) -> SqlResult<Vec<Row>> {
         }
     }
     Ok(out)
+}
+
+/// About how many values a series from `start` to `stop` by `step` has
+/// (`None` when it cannot be told without walking it: month steps).
+fn series_length(start: &Datum, stop: &Datum, step: &Datum) -> Option<f64> {
+    use rust_decimal::prelude::ToPrimitive;
+    let as_f64 = |d: &Datum| -> Option<f64> {
+        match d {
+            Datum::Int32(i) => Some(*i as f64),
+            Datum::Int64(i) => Some(*i as f64),
+            Datum::Numeric(n) => n.to_f64(),
+            Datum::Timestamp(t) | Datum::TimestampTz(t) => Some(*t as f64),
+            Datum::Interval(iv) if iv.months == 0 => {
+                Some(iv.days as f64 * 86_400_000_000.0 + iv.micros as f64)
+            }
+            _ => None,
+        }
+    };
+    let (a, b, s) = (as_f64(start)?, as_f64(stop)?, as_f64(step)?);
+    if s == 0.0 {
+        return None;
+    }
+    Some(((b - a) / s).max(-1.0) + 1.0)
 }
 
 impl Binder<'_> {
@@ -721,5 +752,31 @@ mod tests {
         assert!(run(&[1, 3, 0]).is_err());
         // the series stops at the end of the type's range
         assert_eq!(run(&[i32::MAX - 1, i32::MAX]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn generate_series_refuses_huge_series_up_front() {
+        let num = |s: &str| Datum::Numeric(s.parse().unwrap());
+        let tiny = [num("10"), num("1"), num("-0.0000000000000000000000000001")];
+        assert!(series_length(&tiny[0], &tiny[1], &tiny[2]).unwrap() > MAX_ROWS as f64);
+        let e = generate_series(&tiny).unwrap_err();
+        assert_eq!(e.code, sqlstate::PROGRAM_LIMIT_EXCEEDED);
+        let micros = Datum::Interval(Interval {
+            months: 0,
+            days: 0,
+            micros: 1,
+        });
+        let e = generate_series(&[
+            Datum::Timestamp(0),
+            Datum::Timestamp(86_400_000_000 * 365),
+            micros,
+        ])
+        .unwrap_err();
+        assert_eq!(e.code, sqlstate::PROGRAM_LIMIT_EXCEEDED);
+        // a series just under the limit's size is not refused early
+        assert_eq!(
+            series_length(&Datum::Int32(1), &Datum::Int32(5), &Datum::Int32(2)),
+            Some(3.0)
+        );
     }
 }
