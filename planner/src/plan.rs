@@ -473,6 +473,14 @@ pub enum StatementPlan {
         if_not_exists: bool,
         or_replace: bool,
     },
+    /// CREATE TABLE … AS / SELECT … INTO: a table of `schema`, filled with
+    /// the rows of `read`.
+    CreateTableAs {
+        name: String,
+        schema: Schema,
+        read: ReadPlan,
+        if_not_exists: bool,
+    },
     CreateIndex {
         name: String,
         on: GlobalId,

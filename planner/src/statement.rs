@@ -12,6 +12,7 @@ impl Binder<'_> {
     /// Plans one parsed statement.
     pub fn plan_statement(&self, stmt: &Statement) -> SqlResult<StatementPlan> {
         match stmt {
+            Statement::Query(q) if select_into(q).is_some() => self.plan_select_into(q),
             Statement::Query(q) => {
                 let (rel, finishing) = self.bind_top_query(q)?;
                 let columns = rel.scope.columns()[..finishing.project.len()].to_vec();
@@ -97,11 +98,79 @@ impl Binder<'_> {
         }
     }
 
-    fn plan_create_table(&self, ct: &ast::CreateTable) -> SqlResult<StatementPlan> {
-        if ct.query.is_some() {
-            return Err(SqlError::unsupported("CREATE TABLE … AS"));
+    /// `SELECT … INTO t FROM …`: CREATE TABLE t AS the query without INTO.
+    fn plan_select_into(&self, q: &ast::Query) -> SqlResult<StatementPlan> {
+        let mut query = q.clone();
+        let ast::SetExpr::Select(select) = query.body.as_mut() else {
+            return Err(SqlError::internal("SELECT INTO without a SELECT"));
+        };
+        let Some(into) = select.into.take() else {
+            return Err(SqlError::internal("SELECT INTO without INTO"));
+        };
+        let name = match into.targets.as_slice() {
+            [ast::Expr::Identifier(i)] => ident_name(i),
+            [ast::Expr::CompoundIdentifier(ids)] => {
+                object_name(&ast::ObjectName::from(ids.clone()))?
+            }
+            _ => {
+                return Err(SqlError::new(
+                    sqlstate::SYNTAX_ERROR,
+                    "SELECT INTO takes one table name",
+                ))
+            }
+        };
+        self.plan_create_table_as(name, &[], &query, false)
+    }
+
+    /// CREATE TABLE name [(columns)] AS query: a table with the query's
+    /// columns (renamed by `names`), filled with its rows.
+    fn plan_create_table_as(
+        &self,
+        name: String,
+        names: &[String],
+        query: &ast::Query,
+        if_not_exists: bool,
+    ) -> SqlResult<StatementPlan> {
+        let (rel, finishing) = self.bind_top_query(query)?;
+        let mut columns: Vec<Column> = rel.scope.columns()[..finishing.project.len()].to_vec();
+        if names.len() > columns.len() {
+            return Err(SqlError::new(
+                sqlstate::SYNTAX_ERROR,
+                "too many column names were specified",
+            ));
         }
+        for (c, n) in columns.iter_mut().zip(names) {
+            c.name = n.clone();
+        }
+        for c in columns.iter_mut() {
+            c.nullable = true;
+        }
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].iter().any(|x| x.name == c.name) {
+                return Err(SqlError::new(
+                    sqlstate::DUPLICATE_COLUMN,
+                    format!("column \"{}\" specified more than once", c.name),
+                ));
+            }
+        }
+        Ok(StatementPlan::CreateTableAs {
+            name,
+            read: ReadPlan {
+                plan: crate::optimize::optimize(rel.plan),
+                columns: columns.clone(),
+                finishing,
+            },
+            schema: Schema::new(columns),
+            if_not_exists,
+        })
+    }
+
+    fn plan_create_table(&self, ct: &ast::CreateTable) -> SqlResult<StatementPlan> {
         let name = object_name(&ct.name)?;
+        if let Some(q) = &ct.query {
+            let names: Vec<String> = ct.columns.iter().map(|c| ident_name(&c.name)).collect();
+            return self.plan_create_table_as(name, &names, q, ct.if_not_exists);
+        }
         let mut columns: Vec<Column> = vec![];
         let mut defaults = vec![];
         for c in &ct.columns {
@@ -956,5 +1025,13 @@ fn role_password(p: &ast::Password) -> SqlResult<Option<String>> {
             sqlstate::SYNTAX_ERROR,
             "a password must be a string constant",
         )),
+    }
+}
+
+/// The INTO clause of `SELECT … INTO t`, if the query has one.
+fn select_into(q: &ast::Query) -> Option<&ast::SelectInto> {
+    match q.body.as_ref() {
+        ast::SetExpr::Select(s) => s.into.as_ref(),
+        _ => None,
     }
 }

@@ -534,6 +534,46 @@ impl Coordinator {
                 self.create(item, render)?;
                 Ok(Outcome::Tag(tag.into()))
             }
+            StatementPlan::CreateTableAs {
+                name,
+                schema,
+                read,
+                if_not_exists,
+            } => {
+                if self.catalog.get_by_name(&name).is_some() {
+                    if if_not_exists {
+                        return Ok(Outcome::Tag("CREATE TABLE AS".into()));
+                    }
+                    return Err(SqlError::new(
+                        sqlstate::DUPLICATE_TABLE,
+                        format!("relation \"{name}\" already exists"),
+                    ));
+                }
+                let rows = self.read_now(read.plan.clone()).await?;
+                let Outcome::Rows { rows, .. } = finish(rows, &read)? else {
+                    return Err(SqlError::internal("a read without rows"));
+                };
+                let id = self.catalog.allocate_id();
+                let item = CatalogItem {
+                    id,
+                    name,
+                    kind: ItemKind::Table,
+                    detail: ItemDetail::Table {
+                        defaults: vec![None; schema.len()],
+                    },
+                    schema,
+                    uses: vec![],
+                };
+                self.create(item, None)?;
+                let n = rows.len();
+                let mut updates: Vec<(GlobalId, Row, isize)> =
+                    rows.into_iter().map(|r| (id, r, 1)).collect();
+                consolidate(&mut updates);
+                if !updates.is_empty() {
+                    self.apply_writes(updates)?;
+                }
+                Ok(Outcome::Tag(format!("SELECT {n}")))
+            }
             StatementPlan::CreateIndex {
                 name,
                 on,

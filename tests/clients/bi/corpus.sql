@@ -739,7 +739,6 @@ INTO TEMPORARY TABLE "#Tableau_1_1_Connect_CheckSelectIntoCap"
 FROM (SELECT 1 AS COL) AS CHECKTEMP
 
 -- @@ tableau: SELECT INTO capability check (cleanup)
--- ripple-gap: SELECT … INTO (CREATE TABLE AS) is not supported
 -- source: crate/crate#10213 (drop of the table created above)
 DROP TABLE "#Tableau_1_1_Connect_CheckSelectIntoCap"
 
