@@ -60,6 +60,7 @@ pub mod sqlstate {
     pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
     pub const PROTOCOL_VIOLATION: &str = "08P01";
     pub const UNDEFINED_PSTATEMENT: &str = "26000";
+    pub const DUPLICATE_PSTATEMENT: &str = "42P05";
     pub const INDETERMINATE_DATATYPE: &str = "42P18";
     pub const INVALID_RECURSION: &str = "42P19";
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";

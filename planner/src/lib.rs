@@ -28,7 +28,7 @@ pub mod table_func;
 pub mod textdate;
 pub mod window;
 
-pub use bind::Binder;
+pub use bind::{bind_type, Binder};
 pub use bind_expr::ident_name;
 pub use expr::Expr;
 pub use plan::{

@@ -44,6 +44,8 @@ struct Session {
     startup: BTreeMap<String, String>,
     /// Open cursors by name.
     cursors: BTreeMap<String, Cursor>,
+    /// Statements prepared with SQL PREPARE, by name.
+    prepared: BTreeMap<String, Prepared>,
     block: Option<Block>,
 }
 
@@ -441,6 +443,7 @@ impl Startup {
             vars: vars.clone(),
             startup: vars.clone(),
             cursors: BTreeMap::new(),
+            prepared: BTreeMap::new(),
             block: None,
         }));
         self.backends.lock().expect("lock").insert(
@@ -674,6 +677,9 @@ impl QueryHandler {
             if let Some(r) = self.cursor_statement(client, session, s, formats).await {
                 return r;
             }
+            if let Some(r) = self.prepare_statement(client, session, s, formats).await {
+                return r;
+            }
         }
         if let Parsed::Sql(s) = &stmt {
             let pid = client.pid_and_secret_key().0;
@@ -743,6 +749,138 @@ impl QueryHandler {
     }
 
     /// DECLARE, FETCH and CLOSE; `None` for any other statement.
+    /// SQL-level PREPARE and EXECUTE; `None` for other statements.
+    async fn prepare_statement<C>(
+        &self,
+        client: &mut C,
+        session: &Mutex<Session>,
+        stmt: &sqlparser_stmt,
+        formats: &Format,
+    ) -> Option<PgWireResult<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let err = |e: SqlError| Some(Ok(error_response(e)));
+        match stmt {
+            sqlparser_stmt::Prepare {
+                name,
+                data_types,
+                statement,
+            } => {
+                let name = planner::ident_name(name);
+                if session.lock().expect("lock").prepared.contains_key(&name) {
+                    return err(SqlError::new(
+                        sqlstate::DUPLICATE_PSTATEMENT,
+                        format!("prepared statement \"{name}\" already exists"),
+                    ));
+                }
+                let mut declared = vec![];
+                for t in data_types {
+                    match planner::bind_type(t) {
+                        Ok(t) => declared.push(Some(t)),
+                        Err(e) => return err(e),
+                    }
+                }
+                let parsed = Parsed::Sql(statement.clone());
+                let prepared = match self.query_parser().describe(client, parsed, declared).await {
+                    Ok(p) => p,
+                    Err(PgWireError::UserError(info)) => return Some(Ok(Response::Error(info))),
+                    Err(e) => return Some(Err(e)),
+                };
+                session
+                    .lock()
+                    .expect("lock")
+                    .prepared
+                    .insert(name, prepared);
+                Some(Ok(Response::Execution(Tag::new("PREPARE"))))
+            }
+            sqlparser_stmt::Execute {
+                name: Some(name),
+                parameters,
+                immediate: false,
+                using,
+                into,
+                ..
+            } if using.is_empty() && into.is_empty() => {
+                let name = statement_name(name);
+                let Some(prepared) = session.lock().expect("lock").prepared.get(&name).cloned()
+                else {
+                    return err(SqlError::new(
+                        sqlstate::UNDEFINED_PSTATEMENT,
+                        format!("prepared statement \"{name}\" does not exist"),
+                    ));
+                };
+                let types = &prepared.desc.params;
+                if parameters.len() != types.len() {
+                    return err(SqlError::new(
+                        sqlstate::SYNTAX_ERROR,
+                        format!("wrong number of parameters for prepared statement \"{name}\""),
+                    )
+                    .with_detail(format!(
+                        "Expected {} parameters but got {}.",
+                        types.len(),
+                        parameters.len()
+                    )));
+                }
+                let values = match self.parameter_values(client, parameters, types).await {
+                    Ok(v) => v,
+                    Err(e) => return err(e),
+                };
+                let stmt = match planner::bind_params(&prepared.parsed, &values) {
+                    Ok(s) => s,
+                    Err(e) => return err(e),
+                };
+                Some(Box::pin(self.statement(client, session, stmt, formats)).await)
+            }
+            _ => None,
+        }
+    }
+
+    /// The values of EXECUTE's parameter expressions, each cast to its
+    /// parameter's type (computed as one SELECT, so any expression works),
+    /// in text form as a Bind would carry them.
+    async fn parameter_values<C: ClientInfo>(
+        &self,
+        client: &C,
+        exprs: &[sqlparser::ast::Expr],
+        types: &[catalog::ScalarType],
+    ) -> Result<Vec<(Option<String>, catalog::ScalarType)>, SqlError> {
+        if exprs.is_empty() {
+            return Ok(vec![]);
+        }
+        let items: Vec<String> = exprs
+            .iter()
+            .zip(types)
+            .map(|(e, t)| format!("CAST(({e}) AS {})", t.name()))
+            .collect();
+        let query = planner::parse(&format!("SELECT {}", items.join(", ")))?
+            .pop()
+            .ok_or_else(|| SqlError::internal("no parameter query"))?;
+        let info = session_info(client, &self.backends);
+        let outcome = self
+            .ask(|reply| Request::Execute {
+                stmt: query,
+                session: info,
+                reply,
+            })
+            .await?;
+        let Outcome::Rows { rows, .. } = outcome else {
+            return Err(SqlError::internal("parameter query gave no rows"));
+        };
+        let row = rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| SqlError::internal("parameter query gave no rows"))?;
+        Ok(types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (catalog::strconv::format_datum(row.get(i)), *t))
+            .collect())
+    }
+
     async fn cursor_statement<C>(
         &self,
         client: &mut C,
@@ -960,18 +1098,24 @@ impl QueryHandler {
                     )));
                 }
                 s.vars = s.startup.clone();
+                s.prepared.clear();
                 client.portal_store().clear_portals();
                 Ok(Response::Execution(Tag::new("DISCARD ALL")))
             }
             StatementPlan::Deallocate { name } => {
-                if let Some(name) = name {
-                    if client.portal_store().get_statement(&name).is_none() {
-                        return Ok(error_response(SqlError::new(
-                            sqlstate::UNDEFINED_PSTATEMENT,
-                            format!("prepared statement \"{name}\" does not exist"),
-                        )));
+                let mut s = session.lock().expect("lock");
+                match name {
+                    None => s.prepared.clear(),
+                    Some(name) if s.prepared.remove(&name).is_some() => {}
+                    Some(name) => {
+                        if client.portal_store().get_statement(&name).is_none() {
+                            return Ok(error_response(SqlError::new(
+                                sqlstate::UNDEFINED_PSTATEMENT,
+                                format!("prepared statement \"{name}\" does not exist"),
+                            )));
+                        }
+                        client.portal_store().rm_statement(&name);
                     }
-                    client.portal_store().rm_statement(&name);
                 }
                 Ok(Response::Execution(Tag::new("DEALLOCATE")))
             }
@@ -1235,6 +1379,40 @@ impl QueryParser for StatementParser {
             .iter()
             .map(|t| t.as_ref().and_then(|t| pgtypes::type_of_oid(t.oid())))
             .collect();
+        self.describe(client, parsed, declared).await.map(Some)
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(stmt
+            .desc
+            .params
+            .iter()
+            .map(|t| pgtypes::wire_type(*t))
+            .collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Prepared,
+        formats: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        let columns = stmt.desc.columns.as_deref().unwrap_or_default();
+        Ok(fields(columns, formats.unwrap_or(&Format::UnifiedText)))
+    }
+}
+
+impl StatementParser {
+    /// Types a statement: its parameters (`declared` where the client gave
+    /// them) and result columns.
+    async fn describe<C>(
+        &self,
+        client: &C,
+        parsed: Parsed,
+        declared: Vec<Option<catalog::ScalarType>>,
+    ) -> PgWireResult<Prepared>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
         let desc = match session_plan(&parsed) {
             Some(plan) => planner::Description {
                 params: declared
@@ -1278,14 +1456,64 @@ impl QueryParser for StatementParser {
                                 params: vec![],
                                 columns: Some(cols),
                             };
-                            return Ok(Some(Prepared { parsed, desc }));
+                            return Ok(Prepared { parsed, desc });
                         }
-                        sqlparser_stmt::Close { .. } => {
+                        sqlparser_stmt::Close { .. } | sqlparser_stmt::Prepare { .. } => {
                             let desc = planner::Description {
                                 params: vec![],
                                 columns: None,
                             };
-                            return Ok(Some(Prepared { parsed, desc }));
+                            return Ok(Prepared { parsed, desc });
+                        }
+                        // EXECUTE returns what its prepared statement does
+                        sqlparser_stmt::Execute {
+                            name: Some(name),
+                            parameters,
+                            ..
+                        } => {
+                            let name = statement_name(name);
+                            let target = client
+                                .session_extensions()
+                                .get::<Mutex<Session>>()
+                                .and_then(|s| s.lock().expect("lock").prepared.get(&name).cloned());
+                            let Some(target) = target else {
+                                return Err(user_error(SqlError::new(
+                                    sqlstate::UNDEFINED_PSTATEMENT,
+                                    format!("prepared statement \"{name}\" does not exist"),
+                                )));
+                            };
+                            // `EXECUTE p($1)`: $1 takes the type of the
+                            // parameter it is passed as (else text)
+                            let mut params = declared
+                                .iter()
+                                .map(|t| t.unwrap_or(catalog::ScalarType::Text))
+                                .collect::<Vec<_>>();
+                            for (i, arg) in parameters.iter().enumerate() {
+                                let n = match arg {
+                                    sqlparser::ast::Expr::Value(v) => match &v.value {
+                                        sqlparser::ast::Value::Placeholder(p) => {
+                                            p.trim_start_matches('$').parse::<usize>().ok()
+                                        }
+                                        _ => None,
+                                    },
+                                    _ => None,
+                                };
+                                if let Some(n @ 1..=65535) = n {
+                                    if params.len() < n {
+                                        params.resize(n, catalog::ScalarType::Text);
+                                    }
+                                    if declared.get(n - 1).copied().flatten().is_none() {
+                                        if let Some(t) = target.desc.params.get(i) {
+                                            params[n - 1] = *t;
+                                        }
+                                    }
+                                }
+                            }
+                            let desc = planner::Description {
+                                params,
+                                columns: target.desc.columns,
+                            };
+                            return Ok(Prepared { parsed, desc });
                         }
                         _ => (parsed.clone(), None),
                     },
@@ -1305,25 +1533,7 @@ impl QueryParser for StatementParser {
                 desc
             }
         };
-        Ok(Some(Prepared { parsed, desc }))
-    }
-
-    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
-        Ok(stmt
-            .desc
-            .params
-            .iter()
-            .map(|t| pgtypes::wire_type(*t))
-            .collect())
-    }
-
-    fn get_result_schema(
-        &self,
-        stmt: &Prepared,
-        formats: Option<&Format>,
-    ) -> PgWireResult<Vec<FieldInfo>> {
-        let columns = stmt.desc.columns.as_deref().unwrap_or_default();
-        Ok(fields(columns, formats.unwrap_or(&Format::UnifiedText)))
+        Ok(Prepared { parsed, desc })
     }
 }
 
@@ -1484,6 +1694,15 @@ impl ExtendedQueryHandler for QueryHandler {
         }
         Ok(r)
     }
+}
+
+/// The name in `EXECUTE name`, folded to lower case unless quoted.
+fn statement_name(name: &sqlparser::ast::ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(planner::ident_name)
+        .unwrap_or_default()
 }
 
 /// How many rows a FETCH asks for (`None`: all that remain). Cursors are

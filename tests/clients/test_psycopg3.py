@@ -192,7 +192,29 @@ def test_transactions(server, _pg_port):
     conn.close()
 
 
-TESTS = [test_orders_session, test_oracle, test_errors, test_prepared_reuse, test_transactions]
+def test_sql_prepare(server, _pg_port):
+    """SQL PREPARE / EXECUTE over the extended protocol: EXECUTE's result is
+    described, and a bound parameter passed on to the prepared statement
+    takes that statement's parameter type (text and binary)."""
+    conn = connect_ripple(server, autocommit=True)
+    conn.execute("PREPARE doubled (int) AS SELECT $1 * 2 AS d, 'x'::text AS t")
+    cur = conn.execute("EXECUTE doubled(21)")
+    check([d.name for d in cur.description] == ["d", "t"], f"description {cur.description!r}")
+    check(cur.fetchall() == [(42, "x")], "EXECUTE with a literal")
+    for binary in (False, True):
+        got = conn.execute("EXECUTE doubled(%s)", (5,), binary=binary).fetchall()
+        check(got == [(10, "x")], f"EXECUTE with a bound parameter (binary={binary}): {got!r}")
+    conn.execute("DEALLOCATE doubled")
+    try:
+        conn.execute("EXECUTE doubled(1)")
+        raise CheckFailed("EXECUTE after DEALLOCATE ran")
+    except psycopg.errors.InvalidSqlStatementName:
+        pass
+    conn.close()
+
+
+TESTS = [test_orders_session, test_oracle, test_errors, test_prepared_reuse, test_transactions,
+         test_sql_prepare]
 
 
 def main():

@@ -846,7 +846,6 @@ close "SQL_CUR0x55f2eebdf7f0";
 COMMIT;
 
 -- @@ psqlodbc: per-statement savepoints (Protocol=7.4-2 / rollback on error)
--- ripple-gap: SQL-level PREPARE/EXECUTE is not supported (protocol-level prepared statements are)
 -- source: driver_statements.sql odbc (BEGIN; SAVEPOINT _EXEC_SVP_...; statement; SAVEPOINT/DEALLOCATE/RELEASE), plan name replaced by a prepared one created here
 BEGIN;SAVEPOINT _EXEC_SVP_0x55f30adf0040;PREPARE "_PLAN0x55f30adf17f0" AS SELECT id FROM orders;RELEASE _EXEC_SVP_0x55f30adf0040;SAVEPOINT _per_query_svp_;DEALLOCATE "_PLAN0x55f30adf17f0";RELEASE _per_query_svp_;COMMIT;
 
