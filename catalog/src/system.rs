@@ -394,6 +394,7 @@ impl SystemRelation {
                         name: name.to_string(),
                         ty: column_type(ty),
                         nullable: true,
+                        origin: None,
                     }
                 })
                 .collect(),
@@ -2036,6 +2037,7 @@ mod tests {
                 name: "a".into(),
                 ty: ScalarType::Varchar(Some(10)),
                 nullable: true,
+                origin: None,
             }]),
             uses: vec![],
             detail: ItemDetail::Table {

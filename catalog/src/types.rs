@@ -660,11 +660,41 @@ impl From<Vec<Datum>> for Row {
 }
 
 /// A named, typed column of a relation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,
     pub ty: ScalarType,
     pub nullable: bool,
+    /// For a query's result column that is a column of a table or view:
+    /// that relation's OID and the column's number (RowDescription reports
+    /// them). Not stored, and not part of the column's identity.
+    #[serde(skip)]
+    pub origin: Option<(u32, i16)>,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, ty: ScalarType, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            ty,
+            nullable,
+            origin: None,
+        }
+    }
+}
+
+impl PartialEq for Column {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, self.ty, self.nullable) == (&other.name, other.ty, other.nullable)
+    }
+}
+
+impl Eq for Column {}
+
+impl std::hash::Hash for Column {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.name, self.ty, self.nullable).hash(state)
+    }
 }
 
 /// The columns of a relation, in order.

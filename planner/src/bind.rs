@@ -576,6 +576,7 @@ impl<'a> Binder<'a> {
                 ty,
                 nullable: a.nullable || b.nullable,
                 hidden: false,
+                origin: None,
             });
         }
         let n = items.len();
@@ -675,6 +676,7 @@ impl<'a> Binder<'a> {
                 ty: *ty,
                 nullable: true,
                 hidden: false,
+                origin: None,
             })
             .collect();
         Ok(Rel {
@@ -724,7 +726,10 @@ impl<'a> Binder<'a> {
         if !self.used.borrow().contains(&item.id) {
             self.used.borrow_mut().push(item.id);
         }
-        let scope = Scope::from_columns(Some(label), &item.schema.columns);
+        let mut scope = Scope::from_columns(Some(label), &item.schema.columns);
+        for (i, it) in scope.items.iter_mut().enumerate() {
+            it.origin = Some((catalog::system::object_oid(item.id), i as i16 + 1));
+        }
         match (&item.kind, &item.detail) {
             (ItemKind::Table | ItemKind::MaterializedView, _) => Ok(Rel {
                 plan: Plan::Get {

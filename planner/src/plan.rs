@@ -588,6 +588,7 @@ impl StatementPlan {
                 name: name.into(),
                 ty: ScalarType::Text,
                 nullable: false,
+                origin: None,
             }])
         };
         match self {
@@ -601,6 +602,7 @@ impl StatementPlan {
                         name: n.into(),
                         ty: ScalarType::Text,
                         nullable: false,
+                        origin: None,
                     })
                     .collect(),
             ),

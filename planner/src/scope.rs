@@ -12,6 +12,8 @@ pub struct ScopeItem {
     pub nullable: bool,
     /// Hidden from unqualified lookups and `*` (the right copy of a USING column).
     pub hidden: bool,
+    /// The table or view column this is, unchanged (see `Column::origin`).
+    pub origin: Option<(u32, i16)>,
 }
 
 /// The columns of a relation being bound, in output order.
@@ -31,6 +33,7 @@ impl Scope {
                     ty: c.ty,
                     nullable: c.nullable,
                     hidden: false,
+                    origin: c.origin,
                 })
                 .collect(),
         }
@@ -74,6 +77,7 @@ impl Scope {
                 name: i.name.clone(),
                 ty: i.ty,
                 nullable: i.nullable,
+                origin: i.origin,
             })
             .collect()
     }

@@ -163,6 +163,7 @@ pub fn bind_grouped(
                 ty: k.ty,
                 nullable: true,
                 hidden: false,
+                origin: None,
             },
         })
         .collect();
@@ -172,6 +173,7 @@ pub fn bind_grouped(
         ty: a.result,
         nullable: true,
         hidden: false,
+        origin: None,
     }));
     let agg_ctx = AggContext {
         input: &input,
@@ -227,12 +229,18 @@ pub fn bind_projection(
                     SelectItem::ExprWithAlias { alias, .. } => ident_name(alias),
                     _ => derived_name(e),
                 };
+                // a plain column keeps its table's identity
+                let origin = match &t.expr {
+                    Expr::Column(i) => scope.items.get(*i).and_then(|it| it.origin),
+                    _ => None,
+                };
                 items.push(ScopeItem {
                     table: None,
                     name,
                     ty: t.ty,
                     nullable: true,
                     hidden: false,
+                    origin,
                 });
                 exprs.push(t);
             }
@@ -343,6 +351,7 @@ pub fn bind_projection(
                                 ty: t.ty,
                                 nullable: true,
                                 hidden: true,
+                                origin: None,
                             });
                             exprs.push(t);
                             exprs.len() - 1

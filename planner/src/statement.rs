@@ -217,6 +217,7 @@ impl Binder<'_> {
                 name: cname,
                 ty,
                 nullable,
+                origin: None,
             });
             defaults.push(default);
         }

@@ -582,6 +582,7 @@ impl Binder<'_> {
             ty,
             nullable: true,
             hidden: true,
+            origin: None,
         });
         self.subquery_cols.borrow_mut().insert(key, (n, ty));
     }

@@ -349,6 +349,7 @@ impl Binder<'_> {
                             ty: *ty,
                             nullable: true,
                             hidden: false,
+                            origin: None,
                         })
                         .collect(),
                 };
@@ -393,6 +394,7 @@ impl Binder<'_> {
                     },
                     nullable: func != TableFunc::GenerateSeries,
                     hidden: false,
+                    origin: None,
                 })
                 .collect(),
         };
@@ -458,6 +460,7 @@ impl Binder<'_> {
                 ty: t.ty,
                 nullable: true,
                 hidden: false,
+                origin: None,
             }],
         };
         if let Some(a) = alias {
@@ -695,6 +698,7 @@ impl Binder<'_> {
                 ty,
                 nullable: true,
                 hidden: true,
+                origin: None,
             });
             self.srf_cols.borrow_mut().insert(key, (base + k, ty));
         }

@@ -573,8 +573,8 @@ fn fields(columns: &[catalog::Column], formats: &Format) -> Vec<FieldInfo> {
         .map(|(i, c)| {
             FieldInfo::new(
                 c.name.clone(),
-                None,
-                None,
+                c.origin.map(|(table, _)| table as i32),
+                c.origin.map(|(_, attnum)| attnum),
                 pgtypes::wire_type(c.ty),
                 field_format(formats, i),
             )

@@ -128,7 +128,7 @@ def run(server):
     env = dict(os.environ, PGCONNECT_TIMEOUT="5")
     proc = subprocess.Popen(
         ["psql", "-X", "-h", "127.0.0.1", "-p", str(port), "-U", "ripple", "-d", "ripple",
-         "-c", "SELECT count(*) FROM generate_series(1, 200000000) AS g"],
+         "-c", "SELECT count(*) FROM generate_series(1, 9000000) AS g"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)

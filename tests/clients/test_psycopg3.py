@@ -213,8 +213,35 @@ def test_sql_prepare(server, _pg_port):
     conn.close()
 
 
+def test_row_description_origins(server, _pg_port):
+    """RowDescription names the table (or view) and column number of a
+    result column that is a plain column, through subqueries, joins and
+    GROUP BY keys, and 0 for computed ones, as PostgreSQL does."""
+    conn = connect_ripple(server, autocommit=True)
+    conn.execute("CREATE TABLE origin_t (a int, b text)")
+    conn.execute("CREATE VIEW origin_v AS SELECT b, a FROM origin_t")
+    t = conn.execute("SELECT 'origin_t'::regclass::oid").fetchone()[0]
+    v = conn.execute("SELECT 'origin_v'::regclass::oid").fetchone()[0]
+    cases = [
+        ("SELECT a, b, a + 1 AS c FROM origin_t", [(t, 1), (t, 2), (0, 0)]),
+        ("SELECT x.b FROM (SELECT b FROM origin_t) x", [(t, 2)]),
+        ("SELECT * FROM origin_v", [(v, 1), (v, 2)]),
+        ("SELECT a FROM origin_t UNION SELECT a FROM origin_t", [(0, 0)]),
+        ("SELECT o.b, count(*) FROM origin_t o GROUP BY o.b", [(t, 2), (0, 0)]),
+        ("SELECT u.a FROM origin_t t JOIN origin_t u ON t.a = u.a", [(t, 1)]),
+    ]
+    for sql, want in cases:
+        for binary in (False, True):
+            cur = conn.cursor(binary=binary)
+            cur.execute(sql)
+            got = [(cur.pgresult.ftable(i), cur.pgresult.ftablecol(i))
+                   for i in range(cur.pgresult.nfields)]
+            check(got == want, f"{sql} (binary={binary}): want {want} got {got}")
+    conn.close()
+
+
 TESTS = [test_orders_session, test_oracle, test_errors, test_prepared_reuse, test_transactions,
-         test_sql_prepare]
+         test_sql_prepare, test_row_description_origins]
 
 
 def main():

@@ -123,8 +123,7 @@ public class JdbcTest {
 
     /** What Ripple does not do yet (docs/clients.md): reported, not counted,
      *  against Ripple; a gap that starts passing says so, to be removed. */
-    static final Map<String, String> KNOWN_GAPS = Map.of(
-            "resultset_metadata", "RowDescription carries no table OID / column number");
+    static final Map<String, String> KNOWN_GAPS = Map.of();
 
     static {
         CHECKS.put("connect", () -> {
