@@ -593,40 +593,58 @@ impl Binder<'_> {
     pub fn attach_set_functions(&self, s: &ast::Select, mut rel: Rel) -> SqlResult<Rel> {
         // every set-returning call of the select list, also inside larger
         // expressions (`CASE WHEN (f(a)).x = 0 …`), by its place in the AST
-        let mut found: Vec<(usize, ast::Function)> = vec![];
+        // (the calls are bound where they stand: a subquery in their
+        // arguments was attached by its address)
+        // where the walk does not reach (a call inside a construct it does
+        // not know), the call found by the visitor is bound from a copy
+        let mut found: Vec<&ast::Function> = vec![];
+        let mut visited: Vec<(usize, ast::Function)> = vec![];
         for item in &s.projection {
             let (ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. }) =
                 item
             else {
                 continue;
             };
+            find_set_calls(e, &mut found);
             crate::subquery::visit_outside_subqueries(e, &mut |x| {
                 if let AstExpr::Function(f) = x {
                     if f.over.is_none() && is_set_function(&crate::bind_expr::function_name(f)) {
-                        found.push((crate::window::call_key(f), f.clone()));
+                        visited.push((crate::window::call_key(f), f.clone()));
                     }
                 }
             });
         }
-        let mut calls: Vec<(usize, ast::Function, _, _, _, _)> = vec![];
+        let walked: Vec<usize> = found.iter().map(|f| crate::window::call_key(f)).collect();
+        let mut all: Vec<(usize, std::borrow::Cow<ast::Function>)> = found
+            .into_iter()
+            .map(|f| (crate::window::call_key(f), std::borrow::Cow::Borrowed(f)))
+            .collect();
+        for (key, f) in visited {
+            if !walked.contains(&key) {
+                all.push((key, std::borrow::Cow::Owned(f)));
+            }
+        }
+        let mut calls: Vec<(usize, std::borrow::Cow<ast::Function>, _, _, _, _)> = vec![];
         let mut same_calls = vec![];
-        for (key, f) in found {
+        for (key, f) in all {
             let fname = crate::bind_expr::function_name(&f);
             // the same call twice (`(f(a)).n, (f(a)).x`) is one call
             if let Some(first) = calls.iter().position(|c| c.1 == f) {
                 same_calls.push((key, first));
                 continue;
             }
-            let args: Vec<ast::FunctionArg> = match &f.args {
-                ast::FunctionArguments::List(l) => l.args.clone(),
-                _ => vec![],
+            // the arguments where they stand (not a copy): a subquery in
+            // them was attached by its address
+            let args: &[ast::FunctionArg] = match &f.args {
+                ast::FunctionArguments::List(l) => &l.args,
+                _ => &[],
             };
             let ctx = ExprCtx {
                 scope: &rel.scope,
                 agg: None,
                 clause: "SELECT",
             };
-            let (func, exprs, ty) = self.bind_table_call(&fname, &args, ctx)?;
+            let (func, exprs, ty) = self.bind_table_call(&fname, args, ctx)?;
             if func.arity() != 1 {
                 return Err(SqlError::unsupported(format!("{fname} in a select list")));
             }
@@ -707,6 +725,92 @@ impl Binder<'_> {
             self.srf_cols.borrow_mut().insert(key, col);
         }
         Ok(rel)
+    }
+}
+
+/// The set-returning calls in `e`, outside subqueries, in the order they
+/// appear (a call inside another's arguments is not looked into).
+fn find_set_calls<'a>(e: &'a AstExpr, out: &mut Vec<&'a ast::Function>) {
+    let mut walk = |x: &'a AstExpr| find_set_calls(x, out);
+    match e {
+        AstExpr::Function(f) => {
+            if f.over.is_none() && is_set_function(&crate::bind_expr::function_name(f)) {
+                out.push(f);
+                return;
+            }
+            if let ast::FunctionArguments::List(l) = &f.args {
+                for a in &l.args {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x))
+                    | ast::FunctionArg::Named {
+                        arg: ast::FunctionArgExpr::Expr(x),
+                        ..
+                    } = a
+                    {
+                        walk(x);
+                    }
+                }
+            }
+        }
+        AstExpr::Nested(x)
+        | AstExpr::UnaryOp { expr: x, .. }
+        | AstExpr::Cast { expr: x, .. }
+        | AstExpr::IsNull(x)
+        | AstExpr::IsNotNull(x)
+        | AstExpr::IsTrue(x)
+        | AstExpr::IsNotTrue(x)
+        | AstExpr::IsFalse(x)
+        | AstExpr::IsNotFalse(x) => walk(x),
+        AstExpr::BinaryOp { left, right, .. } => {
+            walk(left);
+            walk(right);
+        }
+        AstExpr::CompoundFieldAccess { root, access_chain } => {
+            walk(root);
+            for a in access_chain {
+                if let ast::AccessExpr::Subscript(ast::Subscript::Index { index }) = a {
+                    walk(index);
+                }
+            }
+        }
+        AstExpr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            if let Some(o) = operand {
+                walk(o);
+            }
+            for w in conditions {
+                walk(&w.condition);
+                walk(&w.result);
+            }
+            if let Some(x) = else_result {
+                walk(x);
+            }
+        }
+        AstExpr::Between {
+            expr, low, high, ..
+        } => {
+            walk(expr);
+            walk(low);
+            walk(high);
+        }
+        AstExpr::Like { expr, pattern, .. } | AstExpr::ILike { expr, pattern, .. } => {
+            walk(expr);
+            walk(pattern);
+        }
+        AstExpr::Array(a) => {
+            for x in &a.elem {
+                walk(x);
+            }
+        }
+        AstExpr::Tuple(items) => {
+            for x in items {
+                walk(x);
+            }
+        }
+        _ => {}
     }
 }
 

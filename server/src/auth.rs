@@ -15,6 +15,10 @@ use std::sync::{Arc, RwLock};
 /// How clients prove who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthMethod {
+    /// The default without `--auth`: trust connections from the loopback
+    /// interface, SCRAM-SHA-256 for every other.
+    #[value(name = "trust-loopback")]
+    TrustLoopback,
     /// Anyone connects as any user (listen on loopback only).
     Trust,
     /// The password is sent in cleartext (use with TLS).

@@ -51,10 +51,11 @@ struct Args {
     /// scram-sha-256.
     #[arg(long)]
     users_file: Option<PathBuf>,
-    /// How clients authenticate: `trust` (anyone, as any user: listen on
-    /// loopback only), `password` (cleartext; use with TLS) or
-    /// `scram-sha-256`. A wrong password fails with 28P01. Default: trust,
-    /// or scram-sha-256 with --users-file.
+    /// How clients authenticate: `trust` (anyone, as any user),
+    /// `password` (cleartext; use with TLS), `scram-sha-256`, or
+    /// `trust-loopback` (trust on the loopback interface, scram-sha-256 from
+    /// anywhere else). A wrong password fails with 28P01. Default:
+    /// trust-loopback, or scram-sha-256 with --users-file.
     #[arg(long, value_enum)]
     auth: Option<auth::AuthMethod>,
 }
@@ -159,7 +160,7 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
     let method = args.auth.unwrap_or(if args.users_file.is_some() {
         auth::AuthMethod::Scram
     } else {
-        auth::AuthMethod::Trust
+        auth::AuthMethod::TrustLoopback
     });
     info!(?method, "authentication");
     let handlers = session::Handlers::new(tx, method, credentials, roles);

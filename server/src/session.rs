@@ -147,6 +147,8 @@ pub struct Handlers {
     conns: Conns,
     /// `None`: trust; else the password check and what it checks against.
     auth: Option<(crate::auth::AuthMethod, Arc<crate::auth::Credentials>)>,
+    /// Connections from the loopback interface skip the password check.
+    trust_loopback: bool,
     roles: crate::auth::RoleDirectory,
 }
 
@@ -176,6 +178,7 @@ impl Handlers {
             conns,
             auth: (method != crate::auth::AuthMethod::Trust)
                 .then(|| (method, Arc::new(credentials))),
+            trust_loopback: method == crate::auth::AuthMethod::TrustLoopback,
             roles,
         })
     }
@@ -288,6 +291,7 @@ impl PgWireServerHandlers for Handlers {
             backends: self.backends.clone(),
             conns: self.conns.clone(),
             roles: self.roles.clone(),
+            trust_loopback: self.trust_loopback,
             auth: self.auth.clone().map(|(method, credentials)| {
                 let mechanism: Arc<dyn AuthMechanismFactory> = match method {
                     crate::auth::AuthMethod::Password => Arc::new(
@@ -319,6 +323,8 @@ struct Startup {
     auth: Option<(AuthDriver, Arc<dyn AuthMechanismFactory>)>,
     /// Roles without LOGIN are refused whatever the method.
     roles: crate::auth::RoleDirectory,
+    /// Connections from the loopback interface skip the password check.
+    trust_loopback: bool,
 }
 
 fn parameters() -> DefaultServerParameterProvider {
@@ -359,7 +365,9 @@ impl StartupHandler for Startup {
                 );
                 return Err(PgWireError::UserError(Box::new(e)));
             }
+            let trusted = self.trust_loopback && client.socket_addr().ip().is_loopback();
             match &self.auth {
+                _ if trusted => self.finish(client, &user).await?,
                 None => self.finish(client, &user).await?,
                 Some((driver, mechanisms)) => {
                     match driver

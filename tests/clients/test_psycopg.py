@@ -65,7 +65,8 @@ def free_port():
 class Server:
     """One ripple process on a data directory that outlives restarts."""
 
-    def __init__(self, binary, workers, data_dir, log_path, extra_args=()):
+    def __init__(self, binary, workers, data_dir, log_path, extra_args=(), host="127.0.0.1"):
+        self.host = host
         self.binary = binary
         self.workers = workers
         self.data_dir = data_dir
@@ -77,7 +78,7 @@ class Server:
     def start(self):
         """Starts the server and waits until it accepts a connection."""
         log = open(self.log_path, "ab")
-        cmd = [self.binary, "--listen", f"127.0.0.1:{self.port}",
+        cmd = [self.binary, "--listen", f"{self.host}:{self.port}",
                "--data-dir", self.data_dir, "--workers", str(self.workers)] + self.extra_args
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()

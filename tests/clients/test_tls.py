@@ -132,6 +132,42 @@ def check_roles(tmp, binary):
         clear.stop()
 
 
+def outside_address():
+    """This machine's first non-loopback IPv4 address, if it has one."""
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout
+    except OSError:
+        return None
+    for a in out.split():
+        if "." in a and not a.startswith("127."):
+            return a
+    return None
+
+
+def check_default_auth(tmp, binary):
+    """Without --auth: loopback connections are trusted, others must give a
+    password (SCRAM-SHA-256)."""
+    addr = outside_address()
+    if addr is None:
+        print("skip default authentication from outside (no non-loopback address)")
+        return
+    srv = Server(binary, 1, os.path.join(tmp, "default-data"), os.path.join(tmp, "default.log"),
+                 host="0.0.0.0")
+    srv.start()
+    try:
+        local = f"host=127.0.0.1 port={srv.port} dbname=ripple connect_timeout=5"
+        with psycopg.connect(f"{local} user=ripple", autocommit=True) as c:
+            c.execute("CREATE USER remote PASSWORD 'far-away'")
+        outside = f"host={addr} port={srv.port} dbname=ripple connect_timeout=5 sslmode=disable"
+        refused(f"{outside} user=remote password=wrong", "password authentication failed")
+        refused(f"{outside} user=ripple password=x", "password authentication failed")
+        with psycopg.connect(f"{outside} user=remote password=far-away") as c:
+            check(c.execute("SELECT current_user").fetchone() == ("remote",), "current_user")
+        print("ok  default: loopback trusted, other addresses need a password")
+    finally:
+        srv.stop()
+
+
 def run(tmp, binary):
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
@@ -150,6 +186,7 @@ def run(tmp, binary):
     try:
         check_passwords(auth)
         check_roles(tmp, binary)
+        check_default_auth(tmp, binary)
         with psycopg.connect(dsn(tls.port, "require"), autocommit=True) as c:
             check(c.pgconn.ssl_in_use, "sslmode=require did not use TLS")
             c.execute("CREATE TABLE t (a int)")

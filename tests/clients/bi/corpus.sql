@@ -1179,7 +1179,6 @@ SELECT  nsp.nspname schema_name,
                         ORDER BY 1, 2, att.attnum
 
 -- @@ pgcli: foreign keys
--- ripple-gap: a subquery inside a set-returning function call in a select list is not supported
 -- source: pgcli.rs
 SELECT s_p.nspname AS parentschema,
                                t_p.relname AS parenttable,
