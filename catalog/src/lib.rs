@@ -14,6 +14,7 @@ pub mod strconv;
 pub mod system;
 pub mod types;
 pub mod wal;
+pub mod zone;
 
 pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind, Role};
 pub use error::{sqlstate, SqlError, SqlResult};

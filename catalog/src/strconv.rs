@@ -142,6 +142,42 @@ pub fn format_datum(d: &Datum) -> Option<String> {
     })
 }
 
+/// A timestamptz as PostgreSQL prints it in `zone`: local time and offset
+/// (`2024-07-15 08:00:00-04`).
+pub fn format_timestamptz(us: i64, zone: crate::zone::Zone) -> String {
+    match us {
+        i64::MAX => "infinity".into(),
+        i64::MIN => "-infinity".into(),
+        us => format!(
+            "{}{}",
+            format_timestamp(zone.to_local(us)),
+            crate::zone::format_offset(zone.offset_at(us))
+        ),
+    }
+}
+
+/// A timestamptz from text: a value with an offset (`+02`, `Z`, ` UTC`)
+/// means that instant, one without is local time in `zone`.
+pub fn parse_timestamptz(t: &str, zone: crate::zone::Zone) -> SqlResult<i64> {
+    let bad = || {
+        let mut e = SqlError::invalid_input("timestamp with time zone", t);
+        e.code = sqlstate::INVALID_DATETIME_FORMAT.into();
+        e
+    };
+    let trimmed = t.trim();
+    let has_offset = split_offset(trimmed).0.len() != trimmed.len();
+    if has_offset
+        || matches!(
+            trimmed.to_ascii_lowercase().as_str(),
+            "infinity" | "+infinity" | "-infinity" | "epoch"
+        )
+    {
+        return parse_timestamp(trimmed, true).ok_or_else(bad);
+    }
+    let local = parse_timestamp(trimmed, false).ok_or_else(bad)?;
+    Ok(zone.to_utc(local))
+}
+
 /// A composite's text form, as PostgreSQL's `record_out`: `(1,"a b",)`; a
 /// NULL field is empty, a field is quoted when it is empty or holds
 /// parentheses, commas, quotes, backslashes or white space, and quotes and

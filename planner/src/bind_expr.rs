@@ -450,6 +450,14 @@ impl Binder<'_> {
                     ScalarType::Array(elem),
                 ))
             }
+            AstExpr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
+                let ts = self.bind_expr(timestamp, ctx)?;
+                let zone = self.bind_expr(time_zone, ctx)?;
+                at_time_zone(ts, zone)
+            }
             // (record).field: a field of a composite value
             AstExpr::CompoundFieldAccess { root, access_chain }
                 if matches!(root.as_ref(), AstExpr::Nested(_))
@@ -1192,8 +1200,9 @@ impl Binder<'_> {
                 } else {
                     TimestampTz
                 };
+                // local time is the session zone's
                 let d = if ty == Timestamp {
-                    Datum::Timestamp(now)
+                    Datum::Timestamp(crate::coerce::session_zone().to_local(now))
                 } else {
                     Datum::TimestampTz(now)
                 };
@@ -1201,7 +1210,9 @@ impl Binder<'_> {
             }
             "current_date" => Ok(Typed::new(
                 Expr::Literal(Datum::Date(
-                    self.now_micros()?.div_euclid(strconv::MICROS_PER_DAY) as i32,
+                    crate::coerce::session_zone()
+                        .to_local(self.now_micros()?)
+                        .div_euclid(strconv::MICROS_PER_DAY) as i32,
                 )),
                 Date,
             )),
@@ -1233,6 +1244,12 @@ impl Binder<'_> {
                 Ok(Typed::new(Expr::Call(Func::NullIf, exprs), ty))
             }
             "abs" | "round" | "trunc" | "ceil" | "ceiling" | "floor" => bind_rounding(&name, bound),
+            "timezone" if bound.len() == 2 => {
+                let mut it = bound.into_iter();
+                let zone = it.next().expect("two arguments");
+                let ts = it.next().expect("two arguments");
+                at_time_zone(ts, zone)
+            }
             "upper" => text_fn(Func::Upper, 1..=1, Text),
             "lower" => text_fn(Func::Lower, 1..=1, Text),
             "length" | "char_length" | "character_length" => text_fn(Func::Length, 1..=1, Int32),
@@ -1579,6 +1596,43 @@ fn bind_builtin(name: &str, func: Func, bound: Vec<Typed>) -> SqlResult<Typed> {
         }
         exprs.push(b.cast_to(*p)?);
     }
+    // calendar fields of a timestamptz are those of its local time in the
+    // session's zone
+    let zone = crate::coerce::session_zone();
+    if zone != catalog::zone::Zone::Utc && params.get(1) == Some(&ScalarType::TimestampTz) {
+        let local =
+            |e: Expr| Expr::Call(Func::TzToLocal, vec![e, crate::coerce::zone_literal(zone)]);
+        let epoch =
+            matches!(&exprs[0], Expr::Literal(Datum::Text(f)) if f.eq_ignore_ascii_case("epoch"));
+        match func {
+            Func::DateTrunc => {
+                let x = exprs.pop().expect("two arguments");
+                exprs.push(local(x));
+                let trunc = Expr::Call(func, exprs);
+                return Ok(Typed::new(
+                    Expr::Call(
+                        Func::TzFromLocal,
+                        vec![trunc, crate::coerce::zone_literal(zone)],
+                    ),
+                    ret,
+                ));
+            }
+            Func::Extract | Func::DatePart if !epoch => {
+                let x = exprs.pop().expect("two arguments");
+                exprs.push(local(x));
+            }
+            _ => {}
+        }
+    }
+    if zone != catalog::zone::Zone::Utc
+        && func == Func::ToChar
+        && params.first() == Some(&ScalarType::TimestampTz)
+    {
+        exprs[0] = Expr::Call(
+            Func::TzToLocal,
+            vec![exprs[0].clone(), crate::coerce::zone_literal(zone)],
+        );
+    }
     Ok(Typed::new(Expr::Call(func, exprs), ret))
 }
 
@@ -1704,6 +1758,41 @@ fn no_function(name: &str, n: usize) -> SqlError {
         format!("function {name}({}) does not exist", vec!["unknown"; n].join(", ")),
     )
     .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+/// `ts AT TIME ZONE zone` (and `timezone(zone, ts)`): a timestamptz as
+/// local time in `zone`, or a local timestamp as the instant it is there.
+pub fn at_time_zone(ts: Typed, zone: Typed) -> SqlResult<Typed> {
+    use ScalarType::*;
+    if !(zone.unknown || zone.ty.is_string()) {
+        return Err(SqlError::new(
+            sqlstate::UNDEFINED_FUNCTION,
+            format!(
+                "function timezone({}, {}) does not exist",
+                zone.ty.name(),
+                ts.ty.name()
+            ),
+        ));
+    }
+    let z = zone.cast_to(Text)?;
+    // an untyped literal is read as a timestamptz, PostgreSQL's preferred type
+    let (func, arg, ret) = match (ts.unknown, ts.ty) {
+        (true, _) | (false, TimestampTz) => (Func::TzToLocal, ts.cast_to(TimestampTz)?, Timestamp),
+        (false, Timestamp | Date) => (Func::TzFromLocal, ts.cast_to(Timestamp)?, TimestampTz),
+        (false, t) => {
+            return Err(SqlError::new(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function timezone(text, {}) does not exist", t.name()),
+            ))
+        }
+    };
+    let e = Expr::Call(func, vec![arg, z]);
+    let e = if e.is_constant() {
+        Expr::Literal(e.eval(&catalog::Row::empty())?)
+    } else {
+        e
+    };
+    Ok(Typed::new(e, ret))
 }
 
 /// Field `name` of the composite `t` (42703 if it has none such; 42809 if

@@ -3,6 +3,7 @@
 
 use crate::expr::{BinaryOp, Expr};
 use crate::func;
+use catalog::zone::Zone;
 use catalog::{sqlstate, Datum, ScalarType, SqlError, SqlResult};
 use std::cell::RefCell;
 
@@ -22,6 +23,61 @@ thread_local! {
     /// Parameter types of the statement being described: declared by the
     /// client or inferred from the context each parameter is used in.
     static PARAMS: RefCell<Option<Vec<Option<ScalarType>>>> = const { RefCell::new(None) };
+    /// The session's time zone while one of its statements is planned.
+    static ZONE: std::cell::Cell<Zone> = const { std::cell::Cell::new(Zone::Utc) };
+}
+
+/// Runs `f` (planning) with `zone` as the session's time zone: conversions
+/// between `timestamptz` and local time bind to it.
+pub fn with_zone<T>(zone: Zone, f: impl FnOnce() -> T) -> T {
+    let prev = ZONE.with(|z| z.replace(zone));
+    let out = f();
+    ZONE.with(|z| z.set(prev));
+    out
+}
+
+/// The time zone statements are being planned in.
+pub fn session_zone() -> Zone {
+    ZONE.with(|z| z.get())
+}
+
+/// The zone as a literal argument of the zone-dependent functions.
+pub fn zone_literal(zone: Zone) -> Expr {
+    Expr::Literal(Datum::Text(zone.spec()))
+}
+
+/// `e` (of type `from`) converted to `to` in the session's time zone, when
+/// the conversion depends on it (`timestamptz` to or from local time and
+/// text); `None` when it does not, or the zone is UTC.
+fn zoned_cast(e: Expr, from: ScalarType, to: ScalarType) -> Option<Expr> {
+    use crate::expr::Func;
+    use ScalarType::*;
+    let zone = session_zone();
+    if zone == Zone::Utc || (from != TimestampTz && to != TimestampTz) || from == to {
+        return None;
+    }
+    let z = || zone_literal(zone);
+    let call = |f: Func, e: Expr| Expr::Call(f, vec![e, z()]);
+    let cast = |e: Expr, to: ScalarType| Expr::Cast {
+        expr: Box::new(e),
+        to,
+    };
+    Some(match (from, to) {
+        (TimestampTz, Timestamp) => call(Func::TzToLocal, e),
+        (TimestampTz, Date | Time) => cast(call(Func::TzToLocal, e), to),
+        (TimestampTz, t) if t.is_string() => {
+            let text = call(Func::TzFormat, e);
+            if t == Text {
+                text
+            } else {
+                cast(text, t)
+            }
+        }
+        (Timestamp, TimestampTz) => call(Func::TzFromLocal, e),
+        (Date, TimestampTz) => call(Func::TzFromLocal, cast(e, Timestamp)),
+        (t, TimestampTz) if t.is_string() => call(Func::TzParse, cast(e, Text)),
+        _ => return None,
+    })
 }
 
 /// Runs `f` (which plans one statement) with `$n` parameters allowed, and
@@ -139,6 +195,19 @@ impl Typed {
             );
             return Typed::new(text, ScalarType::Text).cast_to(to);
         }
+        let from = if self.unknown {
+            ScalarType::Text
+        } else {
+            self.ty
+        };
+        if let Some(e) = zoned_cast(self.expr.clone(), from, to.base()) {
+            let e = Typed::new(e, to.base()).fold()?;
+            return if to == to.base() {
+                Ok(e)
+            } else {
+                Typed::new(e, to.base()).cast_to(to)
+            };
+        }
         if let Expr::Literal(d) = &self.expr {
             return Ok(Expr::Literal(func::cast(d.clone(), to)?));
         }
@@ -149,6 +218,16 @@ impl Typed {
             expr: Box::new(self.expr),
             to,
         })
+    }
+
+    /// The expression, evaluated now if it reads no columns: a constant
+    /// stays a literal (and a bad one fails when the statement is planned).
+    fn fold(self) -> SqlResult<Expr> {
+        let mut e = self.expr;
+        if e.is_constant() {
+            e = Expr::Literal(e.eval(&catalog::Row::empty())?);
+        }
+        Ok(e)
     }
 
     /// Requires a boolean (WHERE, HAVING, AND/OR/NOT operands).

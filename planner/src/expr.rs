@@ -122,6 +122,14 @@ pub enum Func {
     ArraySubscript,
     /// `(record).field`: the field at the (0-based, literal) index.
     RecordField,
+    /// timestamptz → the local timestamp in zone arg 2 (`AT TIME ZONE`).
+    TzToLocal,
+    /// local timestamp → the timestamptz it is in zone arg 2.
+    TzFromLocal,
+    /// timestamptz → its text in zone arg 2 (`… +01`).
+    TzFormat,
+    /// text → timestamptz, a value without an offset read in zone arg 2.
+    TzParse,
     /// `x op ANY (a)`: arguments x, a, and the operator as text.
     ArrayAny,
     ArrayAll,
@@ -219,6 +227,9 @@ impl Func {
             Func::ArrayCtor => "array",
             Func::ArraySubscript => "subscript",
             Func::RecordField => "field",
+            Func::TzToLocal | Func::TzFromLocal => "timezone",
+            Func::TzFormat => "timestamptz_out",
+            Func::TzParse => "timestamptz_in",
             Func::ArrayAny => "any",
             Func::ArrayAll => "all",
             Func::ArrayLength => "array_length",

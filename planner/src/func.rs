@@ -528,6 +528,28 @@ pub fn eval_call(f: Func, args: Vec<Datum>) -> SqlResult<Datum> {
             .min()
             .unwrap_or(Null),
         Func::Concat => Text(args.iter().filter_map(text_of).collect()),
+        Func::TzToLocal | Func::TzFromLocal | Func::TzFormat | Func::TzParse => {
+            let zone = match &args[1] {
+                Null => return Ok(Null),
+                Text(z) => catalog::zone::Zone::parse(z).ok_or_else(|| {
+                    SqlError::new(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("time zone \"{z}\" not recognized"),
+                    )
+                })?,
+                other => {
+                    return Err(SqlError::internal(format!("time zone {other:?}")));
+                }
+            };
+            match (f, &args[0]) {
+                (_, Null) => Null,
+                (Func::TzToLocal, TimestampTz(us)) => Timestamp(zone.to_local(*us)),
+                (Func::TzFromLocal, Timestamp(us)) => TimestampTz(zone.to_utc(*us)),
+                (Func::TzFormat, TimestampTz(us)) => Text(strconv::format_timestamptz(*us, zone)),
+                (Func::TzParse, Text(t)) => TimestampTz(strconv::parse_timestamptz(t, zone)?),
+                (_, other) => return Err(SqlError::internal(format!("{} of {other:?}", f.name()))),
+            }
+        }
         Func::RecordField => match (&args[0], &args[1]) {
             (Record(fields), Int32(i)) => fields.get(*i as usize).cloned().unwrap_or(Null),
             _ => Null,

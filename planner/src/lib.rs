@@ -249,7 +249,15 @@ pub fn plan(
 ) -> SqlResult<StatementPlan> {
     match parsed {
         Parsed::ShowObjects(kind) => Ok(StatementPlan::ShowObjects { kind: *kind }),
-        Parsed::Sql(stmt) => Binder::with_session(catalog, Some(now), session).plan_statement(stmt),
+        Parsed::Sql(stmt) => {
+            let zone = session
+                .setting("timezone")
+                .and_then(|z| catalog::zone::Zone::parse(&z))
+                .unwrap_or(catalog::zone::Zone::Utc);
+            coerce::with_zone(zone, || {
+                Binder::with_session(catalog, Some(now), session).plan_statement(stmt)
+            })
+        }
     }
 }
 

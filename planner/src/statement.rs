@@ -252,7 +252,9 @@ impl Binder<'_> {
         let name = object_name(&cv.name)?;
         // Views are re-planned from their text; now() is not allowed in them.
         let binder = Binder::with_session(self.catalog, None, self.session);
-        let rel = binder.bind_query(&cv.query)?;
+        // and in UTC, as when they are re-planned at restart
+        let rel =
+            crate::coerce::with_zone(catalog::zone::Zone::Utc, || binder.bind_query(&cv.query))?;
         if cv.materialized && binder.system_used.get() {
             return Err(SqlError::unsupported(
                 "materialized views over system catalogs (pg_catalog, information_schema)",

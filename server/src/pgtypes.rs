@@ -81,6 +81,40 @@ pub fn wire_type(ty: ScalarType) -> Type {
 #[derive(Debug)]
 pub struct WireDatum<'a>(pub &'a Datum);
 
+/// A value as pgwire encodes it for a session in `zone`: as `WireDatum`,
+/// with a timestamptz's text in the session's time zone.
+#[derive(Debug)]
+pub struct ZonedDatum<'a>(pub &'a Datum, pub catalog::zone::Zone);
+
+impl ToSqlText for ZonedDatum<'_> {
+    fn to_sql_text(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+        options: &FormatOptions,
+    ) -> Result<IsNull, BoxError> {
+        match self.0 {
+            Datum::TimestampTz(us) if self.1 != catalog::zone::Zone::Utc => {
+                out.put_slice(strconv::format_timestamptz(*us, self.1).as_bytes());
+                Ok(IsNull::No)
+            }
+            d => WireDatum(d).to_sql_text(ty, out, options),
+        }
+    }
+}
+
+impl ToSql for ZonedDatum<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        WireDatum(self.0).to_sql(ty, out)
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    postgres_types::to_sql_checked!();
+}
+
 impl ToSqlText for WireDatum<'_> {
     fn to_sql_text(
         &self,

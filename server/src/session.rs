@@ -3,7 +3,7 @@
 //! a `SqlError` becomes a wire ErrorResponse.
 
 use crate::coordinator::{Outcome, Request};
-use crate::pgtypes::{self, WireDatum};
+use crate::pgtypes;
 use async_trait::async_trait;
 use catalog::system::{Backend, SessionInfo};
 use catalog::{sqlstate, SqlError};
@@ -477,6 +477,9 @@ impl Startup {
         if let Some(app) = vars.get("application_name") {
             params.application_name = Some(app.clone());
         }
+        if let Some(zone) = vars.get("timezone") {
+            params.time_zone = zone.clone();
+        }
         finish_authentication(client, &params).await?;
         Ok(())
     }
@@ -591,17 +594,25 @@ fn fields(columns: &[catalog::Column], formats: &Format) -> Vec<FieldInfo> {
         .collect()
 }
 
+/// The session's time zone, from its `TimeZone` setting.
+fn zone_of(timezone: Option<&String>) -> catalog::zone::Zone {
+    timezone
+        .and_then(|z| catalog::zone::Zone::parse(z))
+        .unwrap_or(catalog::zone::Zone::Utc)
+}
+
 fn rows_response(
     columns: Vec<catalog::Column>,
     rows: Vec<catalog::Row>,
     formats: &Format,
+    zone: catalog::zone::Zone,
 ) -> PgWireResult<Response> {
     let fields = Arc::new(fields(&columns, formats));
     let mut encoded = Vec::with_capacity(rows.len());
     let mut enc = DataRowEncoder::new(fields.clone());
     for row in rows {
         for d in row.iter() {
-            enc.encode_field(&WireDatum(d))?;
+            enc.encode_field(&pgtypes::ZonedDatum(d, zone))?;
         }
         encoded.push(Ok(enc.take_row()));
     }
@@ -751,7 +762,12 @@ impl QueryHandler {
         set_activity(&self.backends, info.pid, "idle", None);
         match result {
             Ok(Outcome::Tag(tag)) => Ok(Response::Execution(tag_of(&tag))),
-            Ok(Outcome::Rows { columns, rows }) => rows_response(columns, rows, formats),
+            Ok(Outcome::Rows { columns, rows }) => rows_response(
+                columns,
+                rows,
+                formats,
+                zone_of(info.settings.get("timezone")),
+            ),
             Err(e) => Ok(error_response(e)),
         }
     }
@@ -982,14 +998,17 @@ impl QueryHandler {
                 let take = n.unwrap_or(cursor.rows.len()).min(cursor.rows.len());
                 let rows: Vec<catalog::Row> = cursor.rows.drain(..take).collect();
                 let columns = cursor.columns.clone();
+                let zone = zone_of(s.vars.get("timezone"));
                 drop(s);
-                Some(rows_response(columns, rows, formats).map(|r| match r {
-                    Response::Query(mut q) => {
-                        q.set_command_tag("FETCH");
-                        Response::Query(q)
-                    }
-                    other => other,
-                }))
+                Some(
+                    rows_response(columns, rows, formats, zone).map(|r| match r {
+                        Response::Query(mut q) => {
+                            q.set_command_tag("FETCH");
+                            Response::Query(q)
+                        }
+                        other => other,
+                    }),
+                )
             }
             sqlparser_stmt::Close { cursor } => {
                 let mut s = session.lock().expect("lock");
@@ -1186,7 +1205,12 @@ impl QueryHandler {
                         ])
                     })
                     .collect();
-                rows_response(plan.result_columns().unwrap_or_default(), rows, formats)
+                rows_response(
+                    plan.result_columns().unwrap_or_default(),
+                    rows,
+                    formats,
+                    catalog::zone::Zone::Utc,
+                )
             }
             StatementPlan::Show { ref name } => {
                 let name = name.to_lowercase();
@@ -1202,6 +1226,7 @@ impl QueryHandler {
                         plan.result_columns().unwrap_or_default(),
                         vec![catalog::Row::new(vec![catalog::Datum::Text(v)])],
                         formats,
+                        catalog::zone::Zone::Utc,
                     ),
                     None => Ok(error_response(SqlError::new(
                         sqlstate::UNDEFINED_OBJECT,
@@ -1256,10 +1281,15 @@ fn validate_setting(name: &str, value: &str) -> Result<String, SqlError> {
     };
     match name {
         "timezone" | "time zone" => match value.to_lowercase().as_str() {
-            "utc" | "etc/utc" | "gmt" | "z" | "zulu" | "+00" | "0" | "+00:00" | "universal" => {
-                Ok("UTC".into())
-            }
-            _ => Err(bad().with_hint("Ripple currently supports only the UTC time zone.")),
+            "local" | "default" => Ok("UTC".into()),
+            _ => catalog::zone::Zone::parse(value)
+                .map(|z| z.name(value))
+                .ok_or_else(|| {
+                    SqlError::new(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("invalid value for parameter \"TimeZone\": \"{value}\""),
+                    )
+                }),
         },
         "datestyle" => {
             if value.to_lowercase().contains("iso") || value.to_lowercase() == "mdy" {

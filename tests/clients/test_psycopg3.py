@@ -240,8 +240,26 @@ def test_row_description_origins(server, _pg_port):
     conn.close()
 
 
+def test_time_zone(server, _pg_port):
+    """A TimeZone from the startup packet: reported, and timestamptz values
+    (text and binary) arrive as the same instants in that zone."""
+    import datetime as dt
+    conn = connect_ripple(server, autocommit=True, options="-c TimeZone=Asia/Tokyo")
+    check(conn.info.parameter_status("TimeZone") == "Asia/Tokyo",
+          f"ParameterStatus TimeZone {conn.info.parameter_status('TimeZone')!r}")
+    check(conn.execute("SHOW TimeZone").fetchone() == ("Asia/Tokyo",), "SHOW TimeZone")
+    want = dt.datetime(2024, 7, 15, 12, 0, tzinfo=dt.timezone.utc)
+    for binary in (False, True):
+        got = conn.cursor(binary=binary).execute(
+            "SELECT '2024-07-15 21:00'::timestamptz").fetchone()[0]
+        check(got == want, f"binary={binary}: {got!r}")
+        check(got.utcoffset() == dt.timedelta(hours=9) or binary,
+              f"text value not in the session zone: {got!r}")
+    conn.close()
+
+
 TESTS = [test_orders_session, test_oracle, test_errors, test_prepared_reuse, test_transactions,
-         test_sql_prepare, test_row_description_origins]
+         test_sql_prepare, test_row_description_origins, test_time_zone]
 
 
 def main():

@@ -1128,7 +1128,6 @@ SELECT 1
 show time zone
 
 -- @@ pgcli: set time zone
--- ripple-gap: only the UTC time zone is supported
 -- source: pgcli.rs
 set time zone "Asia/Shanghai"
 
