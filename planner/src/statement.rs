@@ -766,7 +766,31 @@ impl Binder<'_> {
                 format!("the owner role \"{name}\" must remain a superuser that can log in"),
             ));
         }
-        self.check_role_privilege("alter", &options)?;
+        // a role may change its own password; anything else needs CREATEROLE,
+        // and altering a superuser needs SUPERUSER
+        let own_password = name == self.session.user()
+            && rename.is_none()
+            && options
+                == RoleOptions {
+                    password: options.password.clone(),
+                    ..RoleOptions::default()
+                };
+        if !own_password {
+            self.check_role_privilege("alter", &options)?;
+            let target_is_superuser = name == catalog::system::OWNER
+                || self.catalog.role(&name).is_some_and(|r| r.superuser);
+            let me_superuser = self
+                .catalog
+                .role(self.session.user())
+                .is_none_or(|r| r.superuser);
+            if target_is_superuser && !me_superuser {
+                return Err(SqlError::new(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    "permission denied to alter role",
+                )
+                .with_detail("Only roles with the SUPERUSER attribute may alter roles with the SUPERUSER attribute."));
+            }
+        }
         Ok(StatementPlan::AlterRole {
             name,
             options,

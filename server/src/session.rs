@@ -772,7 +772,6 @@ impl QueryHandler {
         }
     }
 
-    /// DECLARE, FETCH and CLOSE; `None` for any other statement.
     /// SQL-level PREPARE and EXECUTE; `None` for other statements.
     async fn prepare_statement<C>(
         &self,
@@ -905,6 +904,7 @@ impl QueryHandler {
             .collect())
     }
 
+    /// DECLARE, FETCH and CLOSE; `None` for any other statement.
     async fn cursor_statement<C>(
         &self,
         client: &mut C,

@@ -104,6 +104,14 @@ def check_roles(tmp, binary):
                 raise CheckFailed("a role without CREATEROLE created a role")
             except psycopg.errors.InsufficientPrivilege:
                 pass
+            try:
+                c.execute("ALTER ROLE ripple PASSWORD 'stolen'")
+                raise CheckFailed("a role without CREATEROLE changed the owner's password")
+            except psycopg.errors.InsufficientPrivilege:
+                pass
+            # its own password it may change (and back)
+            c.execute("ALTER ROLE app PASSWORD 'changed'")
+            c.execute("ALTER USER app PASSWORD 'app-pw'")
         refused(f"{base} user=app password=nope", "password authentication failed")
         refused(f"{base} user=batch password=batch-pw", "is not permitted to log in")
         with psycopg.connect(f"{base} user=ripple password=root-pw", autocommit=True) as c:
