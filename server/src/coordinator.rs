@@ -84,7 +84,15 @@ pub struct Coordinator {
     self_tx: mpsc::UnboundedSender<Request>,
     /// The catalog's roles, published for authentication.
     roles: crate::auth::RoleDirectory,
+    /// Reads computing a dataflow of their own, with the channel their
+    /// answer goes to: one whose client stopped waiting (a cancel, a
+    /// timeout, a closed connection) has its dataflow dropped at the next
+    /// tick instead of computing to the end.
+    inflight: Vec<(GlobalId, Arc<std::sync::Mutex<Option<ReadReply>>>)>,
 }
+
+/// Where a read's answer goes.
+type ReadReply = oneshot::Sender<SqlResult<Outcome>>;
 
 /// Table contents with multiplicities.
 type Contents = HashMap<Row, isize>;
@@ -109,6 +117,7 @@ impl Coordinator {
             next_transient: 1 << 62,
             self_tx,
             roles,
+            inflight: vec![],
         }
     }
 
@@ -234,15 +243,43 @@ impl Coordinator {
         };
         *self.holds.entry(ts).or_default() += 1;
         let done_tx = self.self_tx.clone();
+        let reply = Arc::new(std::sync::Mutex::new(Some(reply)));
+        if let Some(id) = transient {
+            self.inflight.push((id, reply.clone()));
+        }
         self.cluster.peek(
             target,
             ts,
             Box::new(move |result: PeekResult| {
                 let _ = done_tx.send(Request::ReadDone { ts, transient });
-                let outcome = result.and_then(|rows| finish(rows, &read));
-                let _ = reply.send(outcome);
+                if let Some(reply) = reply.lock().expect("lock").take() {
+                    let outcome = result.and_then(|rows| finish(rows, &read));
+                    let _ = reply.send(outcome);
+                }
             }),
         );
+    }
+
+    /// Drops the dataflows of reads nobody waits for any more (their peek
+    /// then ends with an error no one receives, and releases its hold).
+    fn drop_abandoned_reads(&mut self) {
+        let mut abandoned = vec![];
+        self.inflight
+            .retain(|(id, reply)| match &*reply.lock().expect("lock") {
+                None => false,
+                Some(r) if r.is_closed() => {
+                    abandoned.push(*id);
+                    false
+                }
+                Some(_) => true,
+            });
+        if !abandoned.is_empty() {
+            info!(
+                reads = abandoned.len(),
+                "dropped the dataflows of abandoned reads"
+            );
+            self.cluster.send(Command::Drop(abandoned));
+        }
     }
 
     /// Reads `plan` at the current read timestamp and waits for the rows.
@@ -464,6 +501,7 @@ impl Coordinator {
     }
 
     fn tick(&mut self) {
+        self.drop_abandoned_reads();
         let ts = self.clock.next();
         self.cluster.send(Command::AdvanceTo(ts + 1));
         self.read_ts = ts;

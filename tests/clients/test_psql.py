@@ -138,7 +138,14 @@ def run(server):
         proc.kill()
         raise CheckFailed("psql did not return within 20 s of Ctrl-C")
     check("canceling statement due to user request" in out, f"Ctrl-C:\n{out}")
-    print("ok  Ctrl-C cancels a running query (57014)")
+    # and the server stops computing it: its dataflow is dropped within a tick
+    deadline = time.monotonic() + 10
+    while "dropped the dataflows of abandoned reads" not in server.log_tail() \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    check("dropped the dataflows of abandoned reads" in server.log_tail(),
+          "the cancelled read's dataflow was not dropped")
+    print("ok  Ctrl-C cancels a running query (57014) and drops its dataflow")
 
 
 def main():
