@@ -39,6 +39,23 @@ pub enum LogRecord {
     },
     /// Roles were dropped.
     DropRoles(Vec<String>),
+    /// Records that take effect together (CREATE TABLE … AS: the table and
+    /// its rows): one frame, so a torn tail drops all of them.
+    Group(Vec<LogRecord>),
+}
+
+impl LogRecord {
+    /// The records in log order, with groups opened up.
+    pub fn flatten(records: Vec<LogRecord>) -> Vec<LogRecord> {
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            match r {
+                LogRecord::Group(inner) => out.extend(LogRecord::flatten(inner)),
+                other => out.push(other),
+            }
+        }
+        out
+    }
 }
 
 /// An open, append-only log file plus the data directory's lock.
@@ -237,6 +254,38 @@ mod tests {
         let (_wal, recs) = Wal::open(&dir, true).unwrap();
         assert_eq!(recs, vec![write(1)]);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_torn_group_is_dropped_whole() {
+        let dir = tempdir("group");
+        {
+            let (mut wal, _) = Wal::open(&dir, true).unwrap();
+            wal.append(&[write(1)]).unwrap();
+            wal.append(&[LogRecord::Group(vec![write(2), write(3)])])
+                .unwrap();
+        }
+        let log = dir.join("log");
+        let len = std::fs::metadata(&log).unwrap().len();
+        let f = OpenOptions::new().write(true).open(&log).unwrap();
+        // the tail of the group's frame (its last record) is lost
+        f.set_len(len - 3).unwrap();
+        let (_wal, recs) = Wal::open(&dir, true).unwrap();
+        assert_eq!(LogRecord::flatten(recs), vec![write(1)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn groups_flatten_in_order() {
+        let recs = vec![
+            write(1),
+            LogRecord::Group(vec![write(2), LogRecord::Group(vec![write(3)])]),
+            write(4),
+        ];
+        assert_eq!(
+            LogRecord::flatten(recs),
+            vec![write(1), write(2), write(3), write(4)]
+        );
     }
 
     #[test]

@@ -602,14 +602,25 @@ impl Coordinator {
                     schema,
                     uses: vec![],
                 };
-                self.create(item, None)?;
                 let n = rows.len();
                 let mut updates: Vec<(GlobalId, Row, isize)> =
                     rows.into_iter().map(|r| (id, r, 1)).collect();
                 consolidate(&mut updates);
+                // the table and its rows are one log frame: after a crash
+                // the table is there with all its rows, or not at all
+                let ts = self.clock.next();
+                self.wal.append(&[LogRecord::Group(vec![
+                    LogRecord::Create(item.clone()),
+                    LogRecord::Write {
+                        ts,
+                        updates: updates.clone(),
+                    },
+                ])])?;
+                self.install(item, None)?;
                 if !updates.is_empty() {
-                    self.apply_writes(updates)?;
+                    self.cluster.send(Command::Write { ts, updates });
                 }
+                self.read_ts = ts;
                 Ok(Outcome::Tag(format!("SELECT {n}")))
             }
             StatementPlan::CreateIndex {
@@ -814,7 +825,7 @@ impl Coordinator {
         let mut tables: BTreeMap<GlobalId, Contents> = BTreeMap::new();
         let mut max_ts = 0;
         let count = records.len();
-        for r in records {
+        for r in LogRecord::flatten(records) {
             match r {
                 LogRecord::Create(item) => {
                     if item.kind == ItemKind::Table {
@@ -839,6 +850,7 @@ impl Coordinator {
                         self.catalog.remove_role(&n);
                     }
                 }
+                LogRecord::Group(_) => unreachable!("groups are flattened above"),
                 LogRecord::Write { ts, updates } => {
                     max_ts = max_ts.max(ts);
                     for (id, row, d) in updates {
