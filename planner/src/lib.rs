@@ -84,7 +84,7 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
     // FETCH [n] cursor: PostgreSQL's FROM/IN is optional, sqlparser's is not
     let fixed: Vec<String> = rest
         .iter()
-        .map(|p| user_as_role(&fetch_with_from(p)))
+        .map(|p| ctas_column_names(&user_as_role(&fetch_with_from(p))))
         .collect();
     let rewritten;
     let sql = if fixed.iter().zip(&rest).any(|(f, p)| f != p) {
@@ -98,6 +98,27 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
         .into_iter()
         .map(|s| Parsed::Sql(Box::new(s)))
         .collect())
+}
+
+/// `CREATE TABLE t (a, b) AS query` (column names without types, which
+/// sqlparser does not read) as `CREATE TABLE t AS SELECT * FROM (query) AS
+/// ctas(a, b)`; other statements unchanged.
+fn ctas_column_names(piece: &str) -> String {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = PATTERN.get_or_init(|| {
+        let ident = r#"(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)"#;
+        regex::Regex::new(&format!(
+            r"(?is)^(\s*create\s+(?:(?:temp|temporary|unlogged)\s+)?table\s+(?:if\s+not\s+exists\s+)?{ident}(?:\.{ident})?)\s*\(\s*({ident}(?:\s*,\s*{ident})*)\s*\)\s*as\s+(.*?)\s*;?\s*$"
+        ))
+        .expect("a valid pattern")
+    });
+    match re.captures(piece) {
+        Some(c) => format!(
+            "{} AS SELECT * FROM ({}) AS ripple_ctas({})",
+            &c[1], &c[3], &c[2]
+        ),
+        None => piece.to_string(),
+    }
 }
 
 /// PostgreSQL's `CREATE USER`, `ALTER USER` and `DROP USER` as the ROLE
@@ -349,6 +370,17 @@ pub fn bind_params(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ctas_column_lists_become_aliases() {
+        assert_eq!(
+            ctas_column_names("CREATE TABLE t (a, \"B c\") AS SELECT 1, 2;"),
+            "CREATE TABLE t AS SELECT * FROM (SELECT 1, 2) AS ripple_ctas(a, \"B c\")"
+        );
+        // a column list with types is an ordinary CREATE TABLE
+        let plain = "CREATE TABLE t (a int, b text)";
+        assert_eq!(ctas_column_names(plain), plain);
+    }
 
     #[test]
     fn user_statements_become_role_statements() {

@@ -504,6 +504,10 @@ pub enum StatementPlan {
         table: GlobalId,
         predicate: Option<Expr>,
     },
+    /// TRUNCATE: remove every row of each of `tables`, atomically.
+    Truncate {
+        tables: Vec<GlobalId>,
+    },
     Select(ReadPlan),
     /// Drop `ids` (dependents first). `missing` names what IF EXISTS skipped.
     Drop {
@@ -618,6 +622,7 @@ impl StatementPlan {
             StatementPlan::Insert { .. }
                 | StatementPlan::Update { .. }
                 | StatementPlan::Delete { .. }
+                | StatementPlan::Truncate { .. }
         )
     }
 }

@@ -90,6 +90,24 @@ impl Binder<'_> {
             }),
             Statement::Discard { .. } => Ok(StatementPlan::Discard),
             Statement::CreateRole(cr) => self.plan_create_role(cr),
+            Statement::Truncate(t) => {
+                let mut tables = vec![];
+                for target in &t.table_names {
+                    let name = object_name(&target.name)?;
+                    let item = self.catalog.resolve(&name)?;
+                    if item.kind != ItemKind::Table {
+                        return Err(SqlError::new(
+                            sqlstate::WRONG_OBJECT_TYPE,
+                            format!("\"{name}\" is not a table"),
+                        ));
+                    }
+                    let id = item.id;
+                    if !tables.contains(&id) {
+                        tables.push(id);
+                    }
+                }
+                Ok(StatementPlan::Truncate { tables })
+            }
             Statement::AlterRole { name, operation } => self.plan_alter_role(name, operation),
             other => Err(SqlError::unsupported(format!(
                 "statement \"{}\"",

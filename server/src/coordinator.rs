@@ -323,6 +323,19 @@ impl Coordinator {
         let mut tags = vec![];
         for stmt in stmts {
             let plan = planner::plan(stmt, &self.catalog, self.clock.now_ms(), session)?;
+            if let StatementPlan::Truncate { tables } = plan {
+                for table in tables {
+                    let contents = self.table_contents(table, &mut overlay, &updates).await?;
+                    let changes: Vec<(Row, isize)> =
+                        contents.into_iter().map(|(r, d)| (r, -d)).collect();
+                    if let Some(c) = overlay.get_mut(&table) {
+                        apply(c, &changes);
+                    }
+                    updates.extend(changes.into_iter().map(|(r, d)| (table, r, d)));
+                }
+                tags.push("TRUNCATE TABLE".to_string());
+                continue;
+            }
             let (table, changes, tag) = match plan {
                 StatementPlan::Insert { table, source } => {
                     let rows = match source {

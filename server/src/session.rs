@@ -717,7 +717,7 @@ impl QueryHandler {
             e.severity = "FATAL".into();
             return Err(PgWireError::UserError(Box::new(e)));
         }
-        let is_write = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Insert(_) | sqlparser_stmt::Update(_) | sqlparser_stmt::Delete(_)));
+        let is_write = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Insert(_) | sqlparser_stmt::Update(_) | sqlparser_stmt::Delete(_) | sqlparser_stmt::Truncate(_)));
         let in_block = session
             .lock()
             .expect("lock")
