@@ -28,6 +28,7 @@ pub fn derived_name(e: &AstExpr) -> String {
             _ => derived_name(root),
         },
         AstExpr::Case { .. } => "case".into(),
+        AstExpr::AtTimeZone { .. } => "timezone".into(),
         AstExpr::Substring {
             shorthand: true, ..
         } => "substr".into(),
