@@ -43,6 +43,7 @@ pub mod sqlstate {
     pub const ADMIN_SHUTDOWN: &str = "57P01";
     pub const INTERNAL_ERROR: &str = "XX000";
     pub const IO_ERROR: &str = "58030";
+    pub const DISK_FULL: &str = "53100";
     pub const DATA_CORRUPTED: &str = "XX001";
     pub const UNDEFINED_PARAMETER: &str = "42704";
     pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";

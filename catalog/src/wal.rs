@@ -65,11 +65,25 @@ pub struct Wal {
     /// Held for the life of the process so a second server cannot share the directory.
     _lock: File,
     fsync: bool,
+    /// Length of the log's complete records: a failed append is cut back
+    /// to it, so no partial record stays in front of later ones.
+    len: u64,
+    /// Why the log takes no more writes (a failed fsync, or a failed
+    /// append that could not be cut back): until a restart re-reads it.
+    broken: Option<String>,
+    /// Tests: the next append writes only this many bytes, then fails.
+    #[cfg(test)]
+    fail_after: Option<usize>,
 }
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> SqlError {
+    let code = if e.raw_os_error() == Some(28) {
+        sqlstate::DISK_FULL // ENOSPC
+    } else {
+        sqlstate::IO_ERROR
+    };
     SqlError::new(
-        sqlstate::IO_ERROR,
+        code,
         format!("could not {what} \"{}\": {e}", path.display()),
     )
 }
@@ -126,6 +140,10 @@ impl Wal {
                 path,
                 _lock: lock,
                 fsync,
+                len: valid_len as u64,
+                broken: None,
+                #[cfg(test)]
+                fail_after: None,
             },
             records,
         ))
@@ -141,15 +159,59 @@ impl Wal {
             buf.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
             buf.extend_from_slice(&payload);
         }
-        self.file
-            .write_all(&buf)
-            .map_err(|e| io_err("write to", &self.path, e))?;
-        if self.fsync {
-            self.file
-                .sync_data()
-                .map_err(|e| io_err("fsync", &self.path, e))?;
+        if let Some(why) = &self.broken {
+            return Err(SqlError::new(
+                sqlstate::IO_ERROR,
+                format!(
+                    "the log \"{}\" takes no more writes since {why}; reads still work, restart the server to write again",
+                    self.path.display()
+                ),
+            ));
         }
+        if let Err(e) = self.write_frames(&buf) {
+            let err = io_err("write to", &self.path, e);
+            // cut the partial frames off, so later appends follow the last
+            // complete record (a partial one in the middle of the log would
+            // stop the next start-up as corruption)
+            let cut = self
+                .file
+                .set_len(self.len)
+                .and_then(|_| self.file.seek(SeekFrom::End(0)).map(|_| ()))
+                .and_then(|_| {
+                    if self.fsync {
+                        self.file.sync_data()
+                    } else {
+                        Ok(())
+                    }
+                });
+            if let Err(c) = cut {
+                tracing::error!(file = %self.path.display(), error = %c, "could not cut a failed append off the log; refusing further writes");
+                self.broken = Some(format!("a failed append could not be undone ({c})"));
+            }
+            return Err(err);
+        }
+        if self.fsync {
+            if let Err(e) = self.file.sync_data() {
+                // After a failed fsync the kernel may have dropped the pages
+                // it could not write: nothing written since the last good
+                // fsync can be trusted to be on disk, so take no more writes
+                // rather than acknowledge ones that may be lost.
+                tracing::error!(file = %self.path.display(), error = %e, "fsync of the log failed; refusing further writes");
+                self.broken = Some(format!("an fsync failed ({e})"));
+                return Err(io_err("fsync", &self.path, e));
+            }
+        }
+        self.len += buf.len() as u64;
         Ok(())
+    }
+
+    fn write_frames(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        #[cfg(test)]
+        if let Some(n) = self.fail_after.take() {
+            self.file.write_all(&buf[..n.min(buf.len())])?;
+            return Err(std::io::Error::from_raw_os_error(28));
+        }
+        self.file.write_all(buf)
     }
 }
 
@@ -253,6 +315,24 @@ mod tests {
         f.set_len(len - 3).unwrap();
         let (_wal, recs) = Wal::open(&dir, true).unwrap();
         assert_eq!(recs, vec![write(1)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_failed_append_leaves_no_partial_record() {
+        let dir = tempdir("failed");
+        {
+            let (mut wal, _) = Wal::open(&dir, true).unwrap();
+            wal.append(&[write(1)]).unwrap();
+            // the disk fills up in the middle of the next record
+            wal.fail_after = Some(5);
+            let err = wal.append(&[write(2)]).unwrap_err();
+            assert_eq!(err.code, sqlstate::DISK_FULL);
+            // space comes back: the log goes on after record 1
+            wal.append(&[write(3)]).unwrap();
+        }
+        let (_wal, recs) = Wal::open(&dir, true).unwrap();
+        assert_eq!(recs, vec![write(1), write(3)]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
