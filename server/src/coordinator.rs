@@ -89,6 +89,10 @@ pub struct Coordinator {
     /// timeout, a closed connection) has its dataflow dropped at the next
     /// tick instead of computing to the end.
     inflight: Vec<(GlobalId, Arc<std::sync::Mutex<Option<ReadReply>>>)>,
+    /// Group commit: INSERTs of constant rows computed while the queue had
+    /// more requests, waiting to share one log append and one fsync. They
+    /// are acknowledged only after it (`flush_pending`).
+    pending: Vec<(Vec<(GlobalId, Row, isize)>, ReadReply, String)>,
 }
 
 /// Where a read's answer goes.
@@ -118,12 +122,36 @@ impl Coordinator {
             self_tx,
             roles,
             inflight: vec![],
+            pending: vec![],
         }
     }
 
     /// Serves requests until every sender is gone.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Request>) {
-        while let Some(req) = rx.recv().await {
+        loop {
+            // While INSERTs wait for their shared fsync, take whatever else
+            // is already queued; once the queue is empty, make them durable.
+            let req = if self.pending.is_empty() {
+                match rx.recv().await {
+                    Some(r) => r,
+                    None => break,
+                }
+            } else {
+                match rx.try_recv() {
+                    Ok(r) => r,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        self.flush_pending();
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                }
+            };
+            // Anything but a statement sees the waiting INSERTs durable and
+            // applied first (a statement that is not a constant INSERT
+            // flushes them itself, see `execute`).
+            if !matches!(req, Request::Execute { .. } | Request::ReadDone { .. }) {
+                self.flush_pending();
+            }
             match req {
                 Request::Execute {
                     stmt,
@@ -190,7 +218,27 @@ impl Coordinator {
                 }
             }
         }
+        self.flush_pending();
         info!("coordinator stopped");
+    }
+
+    /// Makes the waiting INSERTs durable with one log record and one fsync,
+    /// applies them at one timestamp, and acknowledges each (or fails each,
+    /// if the log could not be written).
+    fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let updates: Vec<(GlobalId, Row, isize)> = batch
+            .iter()
+            .flat_map(|(u, _, _)| u.iter().cloned())
+            .collect();
+        tracing::debug!(statements = batch.len(), "group commit");
+        let result = self.apply_writes(updates);
+        for (_, reply, tag) in batch {
+            let _ = reply.send(result.clone().map(|_| Outcome::Tag(tag)));
+        }
     }
 
     /// Plans and runs one statement. Reads answer through `reply` when the
@@ -205,7 +253,30 @@ impl Coordinator {
             Ok(p) => p,
             Err(e) => return Some((reply, Err(e))),
         };
+        // An INSERT of constant rows reads nothing: it joins the group
+        // waiting for the next fsync. Everything else sees that group
+        // durable and applied first.
+        let constant_insert = matches!(
+            plan,
+            StatementPlan::Insert {
+                source: Plan::Constant { .. },
+                ..
+            }
+        );
+        if !constant_insert {
+            self.flush_pending();
+        }
         let result = match plan {
+            _ if constant_insert => match self
+                .compute_writes(std::slice::from_ref(stmt), session)
+                .await
+            {
+                Ok((updates, mut tags)) => {
+                    self.pending.push((updates, reply, tags.remove(0)));
+                    return None;
+                }
+                Err(e) => Err(e),
+            },
             StatementPlan::Select(read) => {
                 self.read(read, reply);
                 return None;
