@@ -92,8 +92,12 @@ pub struct Coordinator {
     /// Group commit: INSERTs of constant rows computed while the queue had
     /// more requests, waiting to share one log append and one fsync. They
     /// are acknowledged only after it (`flush_pending`).
-    pending: Vec<(Vec<(GlobalId, Row, isize)>, ReadReply, String)>,
+    pending: Vec<PendingInsert>,
 }
+
+/// An INSERT waiting for its group's fsync: its table updates, where its
+/// answer goes, and its command tag.
+type PendingInsert = (Vec<(GlobalId, Row, isize)>, ReadReply, String);
 
 /// Where a read's answer goes.
 type ReadReply = oneshot::Sender<SqlResult<Outcome>>;
