@@ -93,7 +93,14 @@ pub struct Coordinator {
     /// more requests, waiting to share one log append and one fsync. They
     /// are acknowledged only after it (`flush_pending`).
     pending: Vec<PendingInsert>,
+    /// When the oldest waiting INSERT joined the group.
+    pending_since: Option<std::time::Instant>,
 }
+
+/// A group commit closes at this many statements …
+const MAX_GROUP: usize = 512;
+/// … or when its oldest statement has waited this long.
+const MAX_GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// An INSERT waiting for its group's fsync: its table updates, where its
 /// answer goes, and its command tag.
@@ -127,6 +134,7 @@ impl Coordinator {
             roles,
             inflight: vec![],
             pending: vec![],
+            pending_since: None,
         }
     }
 
@@ -135,6 +143,15 @@ impl Coordinator {
         loop {
             // While INSERTs wait for their shared fsync, take whatever else
             // is already queued; once the queue is empty, make them durable.
+            // under a steady stream of INSERTs the queue may never empty:
+            // a group is also closed at a size and an age
+            if self.pending.len() >= MAX_GROUP
+                || self
+                    .pending_since
+                    .is_some_and(|t| t.elapsed() >= MAX_GROUP_WAIT)
+            {
+                self.flush_pending();
+            }
             let req = if self.pending.is_empty() {
                 match rx.recv().await {
                     Some(r) => r,
@@ -233,6 +250,7 @@ impl Coordinator {
         if self.pending.is_empty() {
             return;
         }
+        self.pending_since = None;
         let batch = std::mem::take(&mut self.pending);
         let updates: Vec<(GlobalId, Row, isize)> = batch
             .iter()
@@ -276,6 +294,8 @@ impl Coordinator {
                 .await
             {
                 Ok((updates, mut tags)) => {
+                    self.pending_since
+                        .get_or_insert_with(std::time::Instant::now);
                     self.pending.push((updates, reply, tags.remove(0)));
                     return None;
                 }
