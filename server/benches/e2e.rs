@@ -7,7 +7,7 @@
 //! tests/pg.sh start      # optional: the PostgreSQL comparison
 //! cargo bench -p server --bench e2e -- [--rows N] [--updates N] [--workers N]
 //!                                      [--pg-port P] [--no-pg]
-//!                                      [--only ingest|compaction|minmax|recursive|window]
+//!                                      [--only ingest|compaction|minmax|recursive|window|durable]
 //! ```
 //! Prints Markdown tables for docs/benchmarks.md.
 
@@ -510,6 +510,51 @@ async fn bench_window(args: &Args) -> Vec<(f64, f64, f64)> {
     out
 }
 
+/// Single-row INSERTs from 16 concurrent connections (prepared, each waiting
+/// for its acknowledgement): throughput and per-statement latency, durable
+/// (group commit) or with `--unsafe-no-fsync`.
+async fn bench_durable(args: &Args, fsync: bool) -> (f64, f64, f64) {
+    const CLIENTS: usize = 16;
+    const EACH: usize = 300;
+    let extra: &[&str] = if fsync { &[] } else { &["--unsafe-no-fsync"] };
+    let server = Server::start(args, extra);
+    let c = connect_ripple(&server).await;
+    exec(&c, "CREATE TABLE events (id bigint, client int, v text)").await;
+    let start = Instant::now();
+    let mut tasks = vec![];
+    for k in 0..CLIENTS {
+        let port = server.port;
+        tasks.push(tokio::spawn(async move {
+            let c = connect(port, "ripple", "ripple").await.expect("connect");
+            let stmt = c
+                .prepare("INSERT INTO events VALUES ($1, $2, 'x')")
+                .await
+                .expect("prepare");
+            let mut lat = Vec::with_capacity(EACH);
+            for i in 0..EACH {
+                let t = Instant::now();
+                c.execute(&stmt, &[&((k * EACH + i) as i64), &(k as i32)])
+                    .await
+                    .expect("insert");
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        }));
+    }
+    let mut all = vec![];
+    for t in tasks {
+        all.extend(t.await.expect("client"));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.total_cmp(b));
+    let n = all.len();
+    assert_eq!(
+        first_value(&c, "SELECT count(*) FROM events").await,
+        n.to_string()
+    );
+    (n as f64 / secs, all[n / 2], all[n * 99 / 100])
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args = parse_args();
@@ -567,6 +612,17 @@ async fn main() {
              | running sum OVER (PARTITION BY g ORDER BY v) | {:.2} s | {:.2} / {:.2} ms |\n\
              | row_number() OVER (PARTITION BY g ORDER BY v DESC) <= 3 | {:.2} s | {:.2} / {:.2} ms |",
             args.rows, r[0].0, r[0].1, r[0].2, r[1].0, r[1].1, r[1].2
+        );
+    }
+    if want("durable") {
+        let on = bench_durable(&args, true).await;
+        let off = bench_durable(&args, false).await;
+        println!(
+            "\nsingle-row INSERTs, 16 concurrent clients (prepared), each acknowledged:\n\n\
+             | log | INSERTs/s | p50 / p99 |\n|---|---|---|\n\
+             | fsync before acknowledging (group commit) | {:.0} | {:.2} / {:.2} ms |\n\
+             | `--unsafe-no-fsync` | {:.0} | {:.2} / {:.2} ms |",
+            on.0, on.1, on.2, off.0, off.1, off.2
         );
     }
     if want("compaction") {
