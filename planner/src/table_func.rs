@@ -334,38 +334,6 @@ impl Binder<'_> {
                 .ok_or_else(|| SqlError::internal(format!("{rel} is missing")));
         }
         let (func, exprs, ty) = match self.bind_table_call(&fname, args, ctx) {
-            // in FROM, the record's fields are the columns
-            Ok((TableFunc::ExpandArray { .. }, exprs, ScalarType::Record(rt))) => {
-                let fields = rt.fields();
-                let table = alias
-                    .map(|a| ident_name(&a.name))
-                    .unwrap_or_else(|| fname.clone());
-                let mut scope = Scope {
-                    items: fields
-                        .iter()
-                        .map(|(name, ty)| ScopeItem {
-                            table: Some(table.clone()),
-                            name: name.to_string(),
-                            ty: *ty,
-                            nullable: true,
-                            hidden: false,
-                            origin: None,
-                        })
-                        .collect(),
-                };
-                if let Some(a) = alias {
-                    let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();
-                    rename_columns(&mut scope, &cols)?;
-                }
-                return Ok(Rel {
-                    plan: Plan::FlatMap {
-                        input: Box::new(Plan::constant_row(Row::empty())),
-                        func: TableFunc::ExpandArray { split: true },
-                        exprs,
-                    },
-                    scope,
-                });
-            }
             Ok(call) => call,
             // any other function in FROM yields one row: its value
             Err(e) if e.code == sqlstate::UNDEFINED_FUNCTION && !is_set_function(&fname) => {
@@ -379,19 +347,23 @@ impl Binder<'_> {
         let table = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| fname.clone());
+        let (func, columns) = match (func, ty) {
+            // in FROM, a record's fields are the columns
+            (TableFunc::ExpandArray { .. }, ScalarType::Record(rt)) => (
+                TableFunc::ExpandArray { split: true },
+                rt.fields().into_iter().map(|(n, t)| (Some(n), t)).collect(),
+            ),
+            // generate_series and unnest yield their arguments' type
+            (TableFunc::GenerateSeries | TableFunc::Unnest, _) => (func, vec![(None, ty)]),
+            _ => (func, func.columns()),
+        };
         let mut scope = Scope {
-            items: func
-                .columns()
+            items: columns
                 .into_iter()
                 .map(|(name, t)| ScopeItem {
                     table: Some(table.clone()),
                     name: name.map(String::from).unwrap_or_else(|| table.clone()),
-                    // generate_series and unnest yield their arguments' type
-                    ty: if matches!(func, TableFunc::GenerateSeries | TableFunc::Unnest) {
-                        ty
-                    } else {
-                        t
-                    },
+                    ty: t,
                     nullable: func != TableFunc::GenerateSeries,
                     hidden: false,
                     origin: None,

@@ -88,7 +88,7 @@ pub struct Coordinator {
     /// answer goes to: one whose client stopped waiting (a cancel, a
     /// timeout, a closed connection) has its dataflow dropped at the next
     /// tick instead of computing to the end.
-    inflight: Vec<(GlobalId, Arc<std::sync::Mutex<Option<ReadReply>>>)>,
+    inflight: Vec<(GlobalId, Arc<std::sync::Mutex<Option<Reply>>>)>,
     /// Group commit: INSERTs of constant rows computed while the queue had
     /// more requests, waiting to share one log append and one fsync. They
     /// are acknowledged only after it (`flush_pending`).
@@ -104,10 +104,10 @@ const MAX_GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// An INSERT waiting for its group's fsync: its table updates, where its
 /// answer goes, and its command tag.
-type PendingInsert = (Vec<(GlobalId, Row, isize)>, ReadReply, String);
+type PendingInsert = (Vec<(GlobalId, Row, isize)>, Reply, String);
 
-/// Where a read's answer goes.
-type ReadReply = oneshot::Sender<SqlResult<Outcome>>;
+/// Where a statement's answer goes.
+type Reply = oneshot::Sender<SqlResult<Outcome>>;
 
 /// Table contents with multiplicities.
 type Contents = HashMap<Row, isize>;

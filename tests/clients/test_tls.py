@@ -31,14 +31,18 @@ def dsn(port, sslmode):
     return f"host=127.0.0.1 port={port} user=ripple dbname=ripple sslmode={sslmode} connect_timeout=5"
 
 
-def check_passwords(auth):
-    # Server.start() probes as user ripple; libpq takes its password from
-    # PGPASSWORD
-    os.environ["PGPASSWORD"] = "probe-pw"
+def start_with_password(server, password):
+    """Starts a server that requires a password: Server.start() probes as
+    user ripple, and libpq takes the password from PGPASSWORD."""
+    os.environ["PGPASSWORD"] = password
     try:
-        auth.start()
+        server.start()
     finally:
         del os.environ["PGPASSWORD"]
+
+
+def check_passwords(auth):
+    start_with_password(auth, "probe-pw")
     base = f"host=127.0.0.1 port={auth.port} dbname=ripple connect_timeout=5"
     try:
         with psycopg.connect(f"{base} user=alice password=s3cret sslmode=require",
@@ -89,12 +93,8 @@ def check_roles(tmp, binary):
     finally:
         trust.stop()
 
-    os.environ["PGPASSWORD"] = "root-pw"
     scram = server("roles-scram", "--auth", "scram-sha-256")
-    try:
-        scram.start()
-    finally:
-        del os.environ["PGPASSWORD"]
+    start_with_password(scram, "root-pw")
     base = f"host=127.0.0.1 port={scram.port} dbname=ripple connect_timeout=5"
     try:
         with psycopg.connect(f"{base} user=app password=app-pw", autocommit=True) as c:
@@ -124,12 +124,8 @@ def check_roles(tmp, binary):
     finally:
         scram.stop()
 
-    os.environ["PGPASSWORD"] = "root-pw"
     clear = server("roles-password", "--auth", "password")
-    try:
-        clear.start()
-    finally:
-        del os.environ["PGPASSWORD"]
+    start_with_password(clear, "root-pw")
     base = f"host=127.0.0.1 port={clear.port} dbname=ripple connect_timeout=5"
     try:
         with psycopg.connect(f"{base} user=app password=app-pw-2", autocommit=True) as c:
