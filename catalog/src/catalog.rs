@@ -77,6 +77,30 @@ pub struct Catalog {
     next_id: u64,
     #[serde(default)]
     roles: BTreeMap<String, Role>,
+    /// How the last start-up brought each object back (not stored: it
+    /// describes this process).
+    #[serde(skip)]
+    recovery: Vec<RecoveryFigure>,
+}
+
+/// How one object came back at start-up, for `ripple_catalog.recovery`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveryFigure {
+    pub id: GlobalId,
+    pub name: String,
+    pub kind: ItemKind,
+    /// Where its contents came from: `checkpoint`, `log`,
+    /// `checkpoint+log`, `snapshot` (a view's checkpointed contents,
+    /// served while its dataflow rebuilds) or `recomputed`.
+    pub source: &'static str,
+    /// Rows loaded from the checkpoint and the log.
+    pub rows: u64,
+    /// Milliseconds from process start until it answered reads with
+    /// complete contents (`None`: not yet).
+    pub ready_ms: Option<f64>,
+    /// … until its own arrangement was complete (for a view served from a
+    /// snapshot, later than `ready_ms`: its dataflow rebuilt).
+    pub rebuilt_ms: Option<f64>,
 }
 
 impl Catalog {
@@ -180,6 +204,49 @@ impl Catalog {
     /// All roles, by name.
     pub fn roles(&self) -> impl Iterator<Item = &Role> {
         self.roles.values()
+    }
+
+    /// The start-up figures of every object.
+    pub fn recovery(&self) -> &[RecoveryFigure] {
+        &self.recovery
+    }
+
+    /// Records (or replaces) an object's start-up figure.
+    pub fn set_recovery(&mut self, figure: RecoveryFigure) {
+        match self.recovery.iter_mut().find(|f| f.id == figure.id) {
+            Some(f) => *f = figure,
+            None => self.recovery.push(figure),
+        }
+    }
+
+    /// Marks an object ready for reads `ms` after process start, and
+    /// `rebuilt` when its own arrangement is complete.
+    pub fn recovery_ready(&mut self, id: GlobalId, ms: f64, rebuilt: bool) {
+        if let Some(f) = self.recovery.iter_mut().find(|f| f.id == id) {
+            f.ready_ms.get_or_insert(ms);
+            if rebuilt {
+                f.rebuilt_ms.get_or_insert(ms);
+            }
+        }
+    }
+
+    /// The tables `id` reads, directly or through views.
+    pub fn base_tables(&self, id: GlobalId) -> Vec<GlobalId> {
+        let mut out = vec![];
+        let mut todo = vec![id];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(i) = todo.pop() {
+            if !seen.insert(i) {
+                continue;
+            }
+            match self.items.get(&i) {
+                Some(item) if item.kind == ItemKind::Table => out.push(i),
+                Some(item) => todo.extend(item.uses.iter().copied()),
+                None => {}
+            }
+        }
+        out.sort();
+        out
     }
 
     /// Removes `id`; the caller has checked dependencies.

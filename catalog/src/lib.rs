@@ -8,6 +8,7 @@
 //! a wire error.
 
 pub mod catalog;
+pub mod checkpoint;
 pub mod error;
 pub mod json;
 pub mod strconv;
@@ -16,7 +17,7 @@ pub mod types;
 pub mod wal;
 pub mod zone;
 
-pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind, Role};
+pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind, RecoveryFigure, Role};
 pub use error::{sqlstate, SqlError, SqlResult};
 pub use types::{
     Column, Datum, Diff, ElemType, GlobalId, Interval, RecordType, Row, ScalarType, Schema,

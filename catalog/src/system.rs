@@ -19,6 +19,8 @@ pub const PUBLIC: u32 = 2200;
 pub const INFORMATION_SCHEMA: u32 = 13183;
 /// The OIDs of `information_schema`'s relations (first, last).
 pub const INFORMATION_SCHEMA_RELATIONS: (u32, u32) = (13200, 13299);
+/// `ripple_catalog`'s namespace OID: Ripple's own system relations.
+pub const RIPPLE_CATALOG: u32 = 13500;
 /// `pg_toast`'s namespace OID.
 pub const PG_TOAST: u32 = 99;
 /// The `ripple` database's OID.
@@ -411,6 +413,7 @@ impl SystemRelation {
         let ctx = Ctx { cat, session };
         let rows = match (self.namespace, self.name) {
             (INFORMATION_SCHEMA, n) => ctx.information_schema(n),
+            (RIPPLE_CATALOG, n) => ctx.ripple_catalog(n),
             (_, n) => ctx.pg_catalog(n),
         };
         debug_assert!(rows.iter().all(|r| r.len() == self.schema().len()));
@@ -508,6 +511,7 @@ pub static SYSTEM: &[SystemRelation] = &[
     rel!(PG_CATALOG, "pg_stat_gssapi", 12014, 'v', "pid:int4 gss_authenticated:bool principal:text encrypted:bool"),
     rel!(PG_CATALOG, "pg_stat_ssl", 12015, 'v', "pid:int4 ssl:bool version:text cipher:text bits:int4 client_dn:text client_serial:text issuer_dn:text"),
     rel!(PG_CATALOG, "pg_get_keywords", 12016, 'v', "word:text catcode:char barelabel:bool catdesc:text baredesc:text"),
+    rel!(RIPPLE_CATALOG, "recovery", 13501, 'v', "object_id:oid name:text kind:text source:text rows:int8 ready_ms:float8 rebuilt_ms:float8"),
     rel!(INFORMATION_SCHEMA, "schemata", 13200, 'v', "catalog_name:name schema_name:name schema_owner:name default_character_set_catalog:name default_character_set_schema:name default_character_set_name:name sql_path:text"),
     rel!(INFORMATION_SCHEMA, "tables", 13201, 'v', "table_catalog:name table_schema:name table_name:name table_type:text self_referencing_column_name:name reference_generation:text user_defined_type_catalog:name user_defined_type_schema:name user_defined_type_name:name is_insertable_into:text is_typed:text commit_action:text"),
     rel!(INFORMATION_SCHEMA, "columns", 13202, 'v', "table_catalog:name table_schema:name table_name:name column_name:name ordinal_position:int4 column_default:text is_nullable:text data_type:text character_maximum_length:int4 character_octet_length:int4 numeric_precision:int4 numeric_precision_radix:int4 numeric_scale:int4 datetime_precision:int4 interval_type:text interval_precision:int4 character_set_catalog:name character_set_schema:name character_set_name:name collation_catalog:name collation_schema:name collation_name:name domain_catalog:name domain_schema:name domain_name:name udt_catalog:name udt_schema:name udt_name:name scope_catalog:name scope_schema:name scope_name:name maximum_cardinality:int4 dtd_identifier:name is_self_referencing:text is_identity:text identity_generation:text identity_start:text identity_increment:text identity_maximum:text identity_minimum:text identity_cycle:text is_generated:text generation_expression:text is_updatable:text"),
@@ -529,6 +533,7 @@ pub fn lookup(namespace: Option<&str>, name: &str) -> Option<&'static SystemRela
     let ns = match namespace {
         None | Some("pg_catalog") => PG_CATALOG,
         Some("information_schema") => INFORMATION_SCHEMA,
+        Some("ripple_catalog") => RIPPLE_CATALOG,
         Some(_) => return None,
     };
     SYSTEM.iter().find(|r| r.namespace == ns && r.name == name)
@@ -543,6 +548,7 @@ const NAMESPACES: &[(u32, &str)] = &[
     (PG_CATALOG, "pg_catalog"),
     (PUBLIC, "public"),
     (INFORMATION_SCHEMA, "information_schema"),
+    (RIPPLE_CATALOG, "ripple_catalog"),
     (PG_TOAST, "pg_toast"),
 ];
 
@@ -1167,6 +1173,9 @@ fn yes_no(v: bool) -> Datum {
     text(if v { "YES" } else { "NO" })
 }
 const NULL: Datum = Datum::Null;
+fn float8_or_null(v: Option<f64>) -> Datum {
+    v.map_or(NULL, |v| Datum::Float64(crate::types::F64(v)))
+}
 
 /// A relation listed in pg_class: a user object or a system relation.
 struct Relation<'a> {
@@ -1246,6 +1255,30 @@ impl<'a> Ctx<'a> {
 
     fn roles(&self) -> Vec<RoleInfo> {
         role_list(self.cat, self.session)
+    }
+
+    /// Ripple's own relations: `recovery` has one row per object, saying
+    /// how the last start-up brought it back and when it was complete.
+    fn ripple_catalog(&self, name: &str) -> Vec<Vec<Datum>> {
+        match name {
+            "recovery" => self
+                .cat
+                .recovery()
+                .iter()
+                .map(|f| {
+                    vec![
+                        oid(object_oid(f.id)),
+                        text(&f.name),
+                        text(f.kind.noun()),
+                        text(f.source),
+                        int8(f.rows as i64),
+                        float8_or_null(f.ready_ms),
+                        float8_or_null(f.rebuilt_ms),
+                    ]
+                })
+                .collect(),
+            _ => vec![],
+        }
     }
 
     fn pg_catalog(&self, name: &str) -> Vec<Vec<Datum>> {

@@ -1,22 +1,32 @@
-//! The durable log: one ordered file of catalog changes and table writes, so
-//! that replaying it rebuilds the catalog and every table's contents
-//! together. Each record is framed as `len: u32 | crc32: u32 | payload`
-//! (bincode), and is acknowledged only after `sync_data`.
+//! The durable log: an ordered sequence of catalog changes and table
+//! writes, so that replaying it (after the latest checkpoint) rebuilds the
+//! catalog and every table's contents together. Each record is framed as
+//! `len: u32 | crc32: u32 | payload` (bincode), and is acknowledged only
+//! after `sync_data`.
 //!
-//! A torn record at the tail (a crash mid-append) is dropped with a warning;
-//! a bad record followed by more data is corruption and stops start-up.
+//! The log is split into segments, `log.<seq>`. A checkpoint
+//! (`checkpoint.<seq>`, see [`crate::checkpoint`]) holds the state that
+//! every segment before `<seq>` produced, so once it is durable those
+//! segments are deleted: the log does not grow without bound.
+//!
+//! A torn record at the tail of the last segment (a crash mid-append) is
+//! dropped with a warning; a bad record anywhere else is corruption and
+//! stops start-up with the file and offset.
 
 use crate::catalog::CatalogItem;
 use crate::error::{sqlstate, SqlError, SqlResult};
 use crate::types::{Diff, GlobalId, Row, Timestamp};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The on-disk format version written to `FORMAT`.
-pub const FORMAT_VERSION: &str = "ripple-log-2";
-const HEADER: usize = 8;
+pub const FORMAT_VERSION: &str = "ripple-log-3";
+/// The previous format (one `log` file, no checkpoints), upgraded in place.
+const FORMAT_V2: &str = "ripple-log-2";
+pub(crate) const HEADER: usize = 8;
 
 /// One entry of the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,14 +68,31 @@ impl LogRecord {
     }
 }
 
-/// An open, append-only log file plus the data directory's lock.
+/// What start-up finds in the data directory.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The latest checkpoint, if one was taken: the state before the
+    /// first segment below.
+    pub checkpoint: Option<PathBuf>,
+    /// The records of the segments after the checkpoint, in order.
+    pub records: Vec<LogRecord>,
+    /// Bytes of log read.
+    pub log_bytes: u64,
+    /// Segments read.
+    pub segments: usize,
+}
+
+/// An open, append-only log segment plus the data directory's lock.
 pub struct Wal {
     file: File,
     path: PathBuf,
+    dir: PathBuf,
+    /// The open segment's sequence number.
+    seq: u64,
     /// Held for the life of the process so a second server cannot share the directory.
     _lock: File,
     fsync: bool,
-    /// Length of the log's complete records: a failed append is cut back
+    /// Length of the segment's complete records: a failed append is cut back
     /// to it, so no partial record stays in front of later ones.
     len: u64,
     /// Why the log takes no more writes (a failed fsync, or a failed
@@ -76,11 +103,10 @@ pub struct Wal {
     fail_after: Option<usize>,
 }
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> SqlError {
-    let code = if e.raw_os_error() == Some(28) {
-        sqlstate::DISK_FULL // ENOSPC
-    } else {
-        sqlstate::IO_ERROR
+pub(crate) fn io_err(what: &str, path: &Path, e: std::io::Error) -> SqlError {
+    let code = match e.raw_os_error() {
+        Some(28) | Some(122) => sqlstate::DISK_FULL, // ENOSPC, EDQUOT
+        _ => sqlstate::IO_ERROR,
     };
     SqlError::new(
         code,
@@ -88,10 +114,68 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> SqlError {
     )
 }
 
+/// The path of log segment `seq`.
+pub fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("log.{seq:020}"))
+}
+
+/// The path of the checkpoint that covers the segments before `seq`.
+pub fn checkpoint_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("checkpoint.{seq:020}"))
+}
+
+/// The files of the data directory: log segments and checkpoints by
+/// sequence number. Leftover temporary files of an unfinished checkpoint
+/// are removed.
+fn scan(dir: &Path) -> SqlResult<(Vec<u64>, Vec<u64>)> {
+    let (mut segments, mut checkpoints) = (vec![], vec![]);
+    let entries = std::fs::read_dir(dir).map_err(|e| io_err("read directory", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_err("read directory", dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tmp") {
+            tracing::info!(file = %name, "removing an unfinished checkpoint");
+            let _ = std::fs::remove_file(entry.path());
+        } else if let Some(n) = name.strip_prefix("log.").and_then(|n| n.parse().ok()) {
+            segments.push(n);
+        } else if let Some(n) = name
+            .strip_prefix("checkpoint.")
+            .and_then(|n| n.parse().ok())
+        {
+            checkpoints.push(n);
+        }
+    }
+    segments.sort_unstable();
+    checkpoints.sort_unstable();
+    Ok((segments, checkpoints))
+}
+
+/// Deletes the segments and checkpoints that the checkpoint `seq` replaces.
+pub fn remove_before(dir: &Path, seq: u64) -> SqlResult<()> {
+    let (segments, checkpoints) = scan(dir)?;
+    for s in segments.into_iter().filter(|s| *s < seq) {
+        let p = segment_path(dir, s);
+        std::fs::remove_file(&p).map_err(|e| io_err("remove", &p, e))?;
+    }
+    for c in checkpoints.into_iter().filter(|c| *c < seq) {
+        let p = checkpoint_path(dir, c);
+        std::fs::remove_file(&p).map_err(|e| io_err("remove", &p, e))?;
+    }
+    sync_dir(dir)
+}
+
+/// Makes renames, creations and deletions in `dir` durable.
+pub fn sync_dir(dir: &Path) -> SqlResult<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err("fsync directory", dir, e))
+}
+
 impl Wal {
     /// Opens (creating if needed) the log in `dir`, locks the directory, and
-    /// returns the records already in it.
-    pub fn open(dir: &Path, fsync: bool) -> SqlResult<(Wal, Vec<LogRecord>)> {
+    /// returns what recovery needs: the latest checkpoint and the records
+    /// after it.
+    pub fn open(dir: &Path, fsync: bool) -> SqlResult<(Wal, Recovered)> {
         std::fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, e))?;
         let lock_path = dir.join("LOCK");
         let lock = OpenOptions::new()
@@ -110,7 +194,32 @@ impl Wal {
             ));
         }
         check_format(dir)?;
-        let path = dir.join("log");
+        let (segments, checkpoints) = scan(dir)?;
+        let base = checkpoints.last().copied().unwrap_or(0);
+        // a crash between a checkpoint's rename and the removal of what it
+        // replaces leaves older files: they are not needed
+        if segments.first().is_some_and(|s| *s < base) || checkpoints.len() > 1 {
+            remove_before(dir, base)?;
+        }
+        let mut live: Vec<u64> = segments.into_iter().filter(|s| *s >= base).collect();
+        if live.is_empty() {
+            live.push(base);
+        }
+        let mut records = Vec::new();
+        let mut log_bytes = 0;
+        let last = *live.last().expect("one segment at least");
+        for &seq in &live[..live.len() - 1] {
+            let path = segment_path(dir, seq);
+            let bytes = std::fs::read(&path).map_err(|e| io_err("read", &path, e))?;
+            let (recs, valid) = decode_all::<LogRecord>(&bytes, &path)?;
+            if valid < bytes.len() {
+                // only the last segment is ever appended to after a crash
+                return Err(corrupt(&path, valid));
+            }
+            log_bytes += bytes.len() as u64;
+            records.extend(recs);
+        }
+        let path = segment_path(dir, last);
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -121,7 +230,8 @@ impl Wal {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
             .map_err(|e| io_err("read", &path, e))?;
-        let (records, valid_len) = decode_all(&bytes, &path)?;
+        let (recs, valid_len) = decode_all::<LogRecord>(&bytes, &path)?;
+        records.extend(recs);
         if valid_len < bytes.len() {
             tracing::warn!(
                 file = %path.display(),
@@ -134,10 +244,13 @@ impl Wal {
             file.seek(SeekFrom::End(0))
                 .map_err(|e| io_err("seek", &path, e))?;
         }
+        log_bytes += valid_len as u64;
         Ok((
             Wal {
                 file,
                 path,
+                dir: dir.to_path_buf(),
+                seq: last,
                 _lock: lock,
                 fsync,
                 len: valid_len as u64,
@@ -145,28 +258,74 @@ impl Wal {
                 #[cfg(test)]
                 fail_after: None,
             },
-            records,
+            Recovered {
+                checkpoint: (!checkpoints.is_empty()).then(|| checkpoint_path(dir, base)),
+                records,
+                log_bytes,
+                segments: live.len(),
+            },
         ))
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether appends are synced to disk.
+    pub fn fsync(&self) -> bool {
+        self.fsync
+    }
+
+    /// Bytes in the open segment.
+    pub fn segment_bytes(&self) -> u64 {
+        self.len
+    }
+
+    /// Starts a new segment and returns its sequence number: every record
+    /// appended so far is in the segments before it, every later one in it
+    /// or after.
+    pub fn rotate(&mut self) -> SqlResult<u64> {
+        if let Some(why) = &self.broken {
+            return Err(self.refusal(why));
+        }
+        let seq = self.seq + 1;
+        let path = segment_path(&self.dir, seq);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err("create", &path, e))?;
+        if self.fsync {
+            sync_dir(&self.dir)?;
+        }
+        self.file = file;
+        self.path = path;
+        self.seq = seq;
+        self.len = 0;
+        Ok(seq)
+    }
+
+    fn refusal(&self, why: &str) -> SqlError {
+        SqlError::new(
+            sqlstate::IO_ERROR,
+            format!(
+                "the log \"{}\" takes no more writes since {why}; reads still work, restart the server to write again",
+                self.path.display()
+            ),
+        )
     }
 
     /// Appends `records` and makes them durable before returning.
     pub fn append(&mut self, records: &[LogRecord]) -> SqlResult<()> {
         let mut buf = Vec::new();
         for r in records {
-            let payload = bincode::serialize(r)
-                .map_err(|e| SqlError::internal(format!("could not encode log record: {e}")))?;
-            buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-            buf.extend_from_slice(&payload);
+            encode_frame(r, &mut buf)?;
         }
         if let Some(why) = &self.broken {
-            return Err(SqlError::new(
-                sqlstate::IO_ERROR,
-                format!(
-                    "the log \"{}\" takes no more writes since {why}; reads still work, restart the server to write again",
-                    self.path.display()
-                ),
-            ));
+            return Err(self.refusal(why));
         }
         if let Err(e) = self.write_frames(&buf) {
             let err = io_err("write to", &self.path, e);
@@ -215,10 +374,43 @@ impl Wal {
     }
 }
 
+/// Appends `record` to `buf` as one frame.
+pub(crate) fn encode_frame<T: Serialize>(record: &T, buf: &mut Vec<u8>) -> SqlResult<()> {
+    let payload = bincode::serialize(record)
+        .map_err(|e| SqlError::internal(format!("could not encode a record: {e}")))?;
+    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    buf.extend_from_slice(&payload);
+    Ok(())
+}
+
+pub(crate) fn corrupt(path: &Path, offset: usize) -> SqlError {
+    let kind = match path.file_name().and_then(|n| n.to_str()) {
+        Some(n) if n.starts_with("checkpoint") => "checkpoint",
+        _ => "log",
+    };
+    SqlError::new(
+        sqlstate::DATA_CORRUPTED,
+        format!(
+            "{kind} file \"{}\" is corrupt at offset {offset}; refusing to start",
+            path.display()
+        ),
+    )
+}
+
 fn check_format(dir: &Path) -> SqlResult<()> {
     let path = dir.join("FORMAT");
     match std::fs::read_to_string(&path) {
         Ok(v) if v.trim() == FORMAT_VERSION => Ok(()),
+        Ok(v) if v.trim() == FORMAT_V2 => {
+            // one `log` file becomes the first segment
+            let old = dir.join("log");
+            if old.exists() {
+                let new = segment_path(dir, 0);
+                std::fs::rename(&old, &new).map_err(|e| io_err("rename", &old, e))?;
+            }
+            write_format(dir)
+        }
         Ok(v) => Err(SqlError::new(
             sqlstate::IO_ERROR,
             format!(
@@ -228,18 +420,27 @@ fn check_format(dir: &Path) -> SqlResult<()> {
                 FORMAT_VERSION
             ),
         )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::write(&path, FORMAT_VERSION).map_err(|e| io_err("write", &path, e))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_format(dir),
         Err(e) => Err(io_err("read", &path, e)),
     }
 }
 
-/// Decodes every whole record; returns them and the length of the valid
-/// prefix. A bad frame that is the last thing in the file is a torn tail; a
-/// bad frame followed by more bytes is corruption.
-fn decode_all(bytes: &[u8], path: &Path) -> SqlResult<(Vec<LogRecord>, usize)> {
-    let mut records = Vec::new();
+fn write_format(dir: &Path) -> SqlResult<()> {
+    let tmp = dir.join("FORMAT.new");
+    let path = dir.join("FORMAT");
+    std::fs::write(&tmp, FORMAT_VERSION).map_err(|e| io_err("write", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io_err("rename", &tmp, e))?;
+    sync_dir(dir)
+}
+
+/// Frames' payloads with their offsets in the file.
+pub(crate) type Frames<'a> = Vec<(usize, &'a [u8])>;
+
+/// Checks every whole frame's checksum; returns the payloads and the
+/// length of the valid prefix. A bad frame that is the last thing in the
+/// file is a torn tail; a bad frame followed by more bytes is corruption.
+pub(crate) fn frames<'a>(bytes: &'a [u8], path: &Path) -> SqlResult<(Frames<'a>, usize)> {
+    let mut out = Vec::new();
     let mut off = 0;
     while off < bytes.len() {
         let rest = &bytes[off..];
@@ -248,19 +449,14 @@ fn decode_all(bytes: &[u8], path: &Path) -> SqlResult<(Vec<LogRecord>, usize)> {
             let crc = u32::from_le_bytes(rest[4..8].try_into().unwrap());
             (len, crc)
         });
-        let decoded = frame.and_then(|(len, crc)| {
+        let payload = frame.and_then(|(len, crc)| {
             let payload = rest.get(HEADER..HEADER + len)?;
-            if crc32fast::hash(payload) != crc {
-                return None;
-            }
-            bincode::deserialize::<LogRecord>(payload)
-                .ok()
-                .map(|r| (r, len))
+            (crc32fast::hash(payload) == crc).then_some(payload)
         });
-        match decoded {
-            Some((r, len)) => {
-                records.push(r);
-                off += HEADER + len;
+        match payload {
+            Some(p) => {
+                out.push((off, p));
+                off += HEADER + p.len();
             }
             None => {
                 let torn = match frame {
@@ -268,19 +464,24 @@ fn decode_all(bytes: &[u8], path: &Path) -> SqlResult<(Vec<LogRecord>, usize)> {
                     Some((len, _)) => off + HEADER + len >= bytes.len(),
                 };
                 if torn {
-                    return Ok((records, off));
+                    return Ok((out, off));
                 }
-                return Err(SqlError::new(
-                    sqlstate::DATA_CORRUPTED,
-                    format!(
-                        "log file \"{}\" is corrupt at offset {off}; refusing to start",
-                        path.display()
-                    ),
-                ));
+                return Err(corrupt(path, off));
             }
         }
     }
-    Ok((records, off))
+    Ok((out, off))
+}
+
+/// Decodes every whole record (see [`frames`]); a frame whose checksum
+/// holds but which does not decode is corruption.
+fn decode_all<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> SqlResult<(Vec<T>, usize)> {
+    let (frames, valid) = frames(bytes, path)?;
+    let records = frames
+        .into_iter()
+        .map(|(off, p)| bincode::deserialize(p).map_err(|_| corrupt(path, off)))
+        .collect::<SqlResult<Vec<T>>>()?;
+    Ok((records, valid))
 }
 
 #[cfg(test)]
@@ -305,15 +506,16 @@ mod tests {
     fn replays_and_drops_torn_tail() {
         let dir = tempdir("torn");
         {
-            let (mut wal, recs) = Wal::open(&dir, true).unwrap();
-            assert!(recs.is_empty());
+            let (mut wal, rec) = Wal::open(&dir, true).unwrap();
+            assert!(rec.records.is_empty() && rec.checkpoint.is_none());
             wal.append(&[write(1), write(2)]).unwrap();
         }
-        let log = dir.join("log");
+        let log = segment_path(&dir, 0);
         let len = std::fs::metadata(&log).unwrap().len();
         let f = OpenOptions::new().write(true).open(&log).unwrap();
         f.set_len(len - 3).unwrap();
-        let (_wal, recs) = Wal::open(&dir, true).unwrap();
+        let (_wal, rec) = Wal::open(&dir, true).unwrap();
+        let recs = rec.records;
         assert_eq!(recs, vec![write(1)]);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -331,7 +533,8 @@ mod tests {
             // space comes back: the log goes on after record 1
             wal.append(&[write(3)]).unwrap();
         }
-        let (_wal, recs) = Wal::open(&dir, true).unwrap();
+        let (_wal, rec) = Wal::open(&dir, true).unwrap();
+        let recs = rec.records;
         assert_eq!(recs, vec![write(1), write(3)]);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -345,12 +548,13 @@ mod tests {
             wal.append(&[LogRecord::Group(vec![write(2), write(3)])])
                 .unwrap();
         }
-        let log = dir.join("log");
+        let log = segment_path(&dir, 0);
         let len = std::fs::metadata(&log).unwrap().len();
         let f = OpenOptions::new().write(true).open(&log).unwrap();
         // the tail of the group's frame (its last record) is lost
         f.set_len(len - 3).unwrap();
-        let (_wal, recs) = Wal::open(&dir, true).unwrap();
+        let (_wal, rec) = Wal::open(&dir, true).unwrap();
+        let recs = rec.records;
         assert_eq!(LogRecord::flatten(recs), vec![write(1)]);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -375,7 +579,7 @@ mod tests {
             let (mut wal, _) = Wal::open(&dir, true).unwrap();
             wal.append(&[write(1), write(2)]).unwrap();
         }
-        let log = dir.join("log");
+        let log = segment_path(&dir, 0);
         let mut bytes = std::fs::read(&log).unwrap();
         bytes[HEADER + 2] ^= 0xff;
         std::fs::write(&log, bytes).unwrap();
@@ -394,6 +598,83 @@ mod tests {
         let (_wal, _) = Wal::open(&dir, true).unwrap();
         let err = Wal::open(&dir, true).err().unwrap();
         assert!(err.message.contains("in use"), "{}", err.message);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn segments_after_the_checkpoint_are_replayed() {
+        let dir = tempdir("segments");
+        {
+            let (mut wal, _) = Wal::open(&dir, true).unwrap();
+            wal.append(&[write(1)]).unwrap();
+            let seq = wal.rotate().unwrap();
+            assert_eq!(seq, 1);
+            wal.append(&[write(2)]).unwrap();
+            wal.rotate().unwrap();
+            wal.append(&[write(3)]).unwrap();
+            // a checkpoint covering segment 0 is written, then the crash
+            // comes before the old segment is removed
+            std::fs::write(checkpoint_path(&dir, 1), b"").unwrap();
+        }
+        let (_wal, rec) = Wal::open(&dir, true).unwrap();
+        assert_eq!(rec.records, vec![write(2), write(3)]);
+        assert_eq!(rec.checkpoint, Some(checkpoint_path(&dir, 1)));
+        assert_eq!(rec.segments, 2);
+        assert!(!segment_path(&dir, 0).exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_torn_segment_before_the_last_is_corruption() {
+        let dir = tempdir("tornmid");
+        {
+            let (mut wal, _) = Wal::open(&dir, true).unwrap();
+            wal.append(&[write(1), write(2)]).unwrap();
+            wal.rotate().unwrap();
+            wal.append(&[write(3)]).unwrap();
+        }
+        let log = segment_path(&dir, 0);
+        let len = std::fs::metadata(&log).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(len - 3)
+            .unwrap();
+        let err = Wal::open(&dir, true).err().unwrap();
+        assert_eq!(err.code, sqlstate::DATA_CORRUPTED);
+        assert!(
+            err.message.contains("log.00000000000000000000"),
+            "{}",
+            err.message
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_version_2_directory_is_upgraded() {
+        let dir = tempdir("v2");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut buf = vec![];
+        encode_frame(&write(1), &mut buf).unwrap();
+        std::fs::write(dir.join("log"), buf).unwrap();
+        std::fs::write(dir.join("FORMAT"), FORMAT_V2).unwrap();
+        let (_wal, rec) = Wal::open(&dir, true).unwrap();
+        assert_eq!(rec.records, vec![write(1)]);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("FORMAT")).unwrap(),
+            FORMAT_VERSION
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_unknown_format_is_refused() {
+        let dir = tempdir("format");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("FORMAT"), "ripple-log-99").unwrap();
+        let err = Wal::open(&dir, true).err().unwrap();
+        assert!(err.message.contains("ripple-log-99"), "{}", err.message);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -45,6 +45,7 @@ pub enum Command {
         as_of: u64,
     },
     /// Table updates at `ts`; afterwards every input is at `ts + 1`.
+    /// [`Cluster::send`] hands each worker its own share of `updates`.
     Write {
         ts: u64,
         updates: Vec<(GlobalId, Row, isize)>,
@@ -55,6 +56,12 @@ pub enum Command {
     AllowCompaction(u64),
     /// Read `target`'s contents as of `ts`; each worker answers for its shard.
     Peek {
+        uuid: u64,
+        target: GlobalId,
+        ts: u64,
+    },
+    /// Answer (with no rows) once `target` is complete through `ts`.
+    Probe {
         uuid: u64,
         target: GlobalId,
         ts: u64,
@@ -125,8 +132,7 @@ impl Cluster {
                 .lock()
                 .expect("lock")
                 .send((index, std::thread::current()));
-            worker::WorkerState::new(index, worker.peers(), responses, max_recursion_rounds)
-                .run(worker, rx);
+            worker::WorkerState::new(index, responses, max_recursion_rounds).run(worker, rx);
         })?;
         let mut threads: Vec<Option<std::thread::Thread>> = vec![None; workers];
         for _ in 0..workers {
@@ -160,10 +166,27 @@ impl Cluster {
         self.senders.len()
     }
 
-    /// Sends `cmd` to every worker and wakes them.
+    /// Sends `cmd` to every worker and wakes them. A write's updates are
+    /// dealt out, each worker getting its share (not a copy of all).
     pub fn send(&self, cmd: Command) {
-        for s in &self.senders {
-            let _ = s.send(cmd.clone());
+        match cmd {
+            Command::Write { ts, updates } => {
+                let n = self.senders.len();
+                let mut shares: Vec<Vec<_>> = (0..n)
+                    .map(|_| Vec::with_capacity(updates.len() / n + 1))
+                    .collect();
+                for (i, u) in updates.into_iter().enumerate() {
+                    shares[i % n].push(u);
+                }
+                for (s, updates) in self.senders.iter().zip(shares) {
+                    let _ = s.send(Command::Write { ts, updates });
+                }
+            }
+            cmd => {
+                for s in &self.senders {
+                    let _ = s.send(cmd.clone());
+                }
+            }
         }
         for t in &self.threads {
             t.unpark();
@@ -183,6 +206,22 @@ impl Cluster {
             },
         );
         self.send(Command::Peek { uuid, target, ts });
+    }
+
+    /// Calls `done` (with no rows) once every worker's `target` is complete
+    /// through `ts`: a view has caught up with its inputs.
+    pub fn probe(&self, target: GlobalId, ts: u64, done: Callback) {
+        let uuid = self.next_uuid.fetch_add(1, Ordering::Relaxed);
+        self.pending.lock().expect("lock").insert(
+            uuid,
+            Gather {
+                remaining: self.workers(),
+                rows: vec![],
+                error: None,
+                done: Some(done),
+            },
+        );
+        self.send(Command::Probe { uuid, target, ts });
     }
 
     /// Stops the workers and waits for them.

@@ -33,12 +33,13 @@ struct PendingPeek {
     uuid: u64,
     target: GlobalId,
     ts: u64,
+    /// Only wait for completeness; read no rows.
+    probe: bool,
 }
 
 /// Everything a worker holds between commands.
 pub struct WorkerState {
     index: usize,
-    peers: usize,
     /// Current time of every input: all updates before it are final.
     time: u64,
     inputs: HashMap<GlobalId, InputSession<u64, Row, isize>>,
@@ -55,15 +56,9 @@ pub struct WorkerState {
 }
 
 impl WorkerState {
-    pub fn new(
-        index: usize,
-        peers: usize,
-        responses: Sender<PeekResponse>,
-        max_recursion_rounds: u64,
-    ) -> Self {
+    pub fn new(index: usize, responses: Sender<PeekResponse>, max_recursion_rounds: u64) -> Self {
         WorkerState {
             index,
-            peers,
             time: 0,
             inputs: HashMap::new(),
             rows: HashMap::new(),
@@ -125,11 +120,10 @@ impl WorkerState {
                 for input in self.inputs.values_mut() {
                     input.advance_to(ts);
                 }
-                for (i, (id, row, diff)) in updates.into_iter().enumerate() {
-                    if i % self.peers == self.index {
-                        if let Some(input) = self.inputs.get_mut(&id) {
-                            input.update(row, diff);
-                        }
+                // this worker's share (see `Cluster::send`)
+                for (id, row, diff) in updates {
+                    if let Some(input) = self.inputs.get_mut(&id) {
+                        input.update(row, diff);
                     }
                 }
                 self.advance(ts + 1);
@@ -146,11 +140,17 @@ impl WorkerState {
                     trace.set_physical_compaction(frontier.borrow());
                 }
             }
-            Command::Peek { uuid, target, ts } => {
+            Command::Peek { uuid, target, ts } | Command::Probe { uuid, target, ts } => {
                 if self.peeks.is_empty() {
                     self.peek_wait = Instant::now();
                 }
-                self.peeks.push(PendingPeek { uuid, target, ts })
+                let probe = matches!(cmd, Command::Probe { .. });
+                self.peeks.push(PendingPeek {
+                    uuid,
+                    target,
+                    ts,
+                    probe,
+                })
             }
             Command::Drop(ids) => {
                 for id in ids {
@@ -269,7 +269,7 @@ impl WorkerState {
         let mut i = 0;
         while i < self.peeks.len() {
             let p = &self.peeks[i];
-            match self.try_peek(p.target, p.ts) {
+            match self.try_peek(p.target, p.ts, p.probe) {
                 None => i += 1,
                 Some(result) => {
                     let p = self.peeks.swap_remove(i);
@@ -286,6 +286,7 @@ impl WorkerState {
         &mut self,
         target: GlobalId,
         ts: u64,
+        probe: bool,
     ) -> Option<Result<Vec<(Row, isize)>, SqlError>> {
         let Some((trace, is_index)) = self.rows.get_mut(&target) else {
             return Some(Err(SqlError::internal(format!(
@@ -304,9 +305,15 @@ impl WorkerState {
             if upper.less_equal(&ts) {
                 return None;
             }
+            if probe {
+                return Some(Ok(vec![]));
+            }
             if let Some(e) = read_errors(errs, ts) {
                 return Some(Err(e));
             }
+        }
+        if probe {
+            return Some(Ok(vec![]));
         }
         let (trace, _) = self.rows.get_mut(&target).expect("checked above");
         Some(read_rows(trace, ts, is_index))

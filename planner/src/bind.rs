@@ -1161,7 +1161,7 @@ pub fn rename_columns(scope: &mut Scope, names: &[String]) -> SqlResult<()> {
     Ok(())
 }
 
-/// `pg_catalog.x` or `information_schema.x` (optionally after the database
+/// `pg_catalog.x`, `information_schema.x` or `ripple_catalog.x` (optionally after the database
 /// name): the schema and the relation name.
 pub fn system_schema(name: &ast::ObjectName) -> Option<(String, String)> {
     let parts: Vec<String> = name
@@ -1175,7 +1175,11 @@ pub fn system_schema(name: &ast::ObjectName) -> Option<(String, String)> {
         [d, s, n] if d == catalog::system::DATABASE => (s, n),
         _ => return None,
     };
-    matches!(s.as_str(), "pg_catalog" | "information_schema").then(|| (s.clone(), n.clone()))
+    matches!(
+        s.as_str(),
+        "pg_catalog" | "information_schema" | "ripple_catalog"
+    )
+    .then(|| (s.clone(), n.clone()))
 }
 
 /// A relation name: the last part, lower-cased unless quoted. `public.` and

@@ -48,6 +48,8 @@ pub enum Parsed {
     Sql(Box<Statement>),
     /// `SHOW MATERIALIZED VIEWS`, `SHOW VIEWS`, `SHOW INDEXES`, `SHOW TABLES`.
     ShowObjects(ItemKind),
+    /// `CHECKPOINT`: write a checkpoint now.
+    Checkpoint,
 }
 
 /// Parses a query string into statements. Like PostgreSQL, a syntax error
@@ -55,7 +57,8 @@ pub enum Parsed {
 pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
     let mut out = vec![];
     let mut rest = vec![];
-    // Ripple's own SHOW forms, recognised as whole statements.
+    // Ripple's own SHOW forms and CHECKPOINT (which sqlparser does not
+    // read), recognised as whole statements.
     for piece in split_statements(sql) {
         let norm = piece
             .split_whitespace()
@@ -69,8 +72,13 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
             "show tables" => Some(ItemKind::Table),
             _ => None,
         };
-        match kind {
-            Some(k) if rest.is_empty() => out.push(Parsed::ShowObjects(k)),
+        let own = match kind {
+            Some(k) => Some(Parsed::ShowObjects(k)),
+            None if norm.trim_end_matches(';').trim() == "checkpoint" => Some(Parsed::Checkpoint),
+            None => None,
+        };
+        match own {
+            Some(p) if rest.is_empty() => out.push(p),
             _ => rest.push(piece),
         }
     }
@@ -270,6 +278,15 @@ pub fn plan(
 ) -> SqlResult<StatementPlan> {
     match parsed {
         Parsed::ShowObjects(kind) => Ok(StatementPlan::ShowObjects { kind: *kind }),
+        Parsed::Checkpoint => {
+            if catalog.role(session.user()).is_some_and(|r| !r.superuser) {
+                return Err(SqlError::new(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    "must be superuser to do CHECKPOINT",
+                ));
+            }
+            Ok(StatementPlan::Checkpoint)
+        }
         Parsed::Sql(stmt) => {
             let zone = session
                 .setting("timezone")

@@ -532,6 +532,8 @@ pub enum StatementPlan {
     ShowObjects {
         kind: catalog::ItemKind,
     },
+    /// CHECKPOINT: write the state to a checkpoint and truncate the log.
+    Checkpoint,
     /// A statement accepted and ignored (e.g. SET TRANSACTION).
     Noop {
         tag: String,

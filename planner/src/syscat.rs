@@ -181,10 +181,16 @@ impl Binder<'_> {
                     v
                 })
                 .collect(),
-            RegKind::Namespace => ["pg_catalog", "public", "information_schema", "pg_toast"]
-                .into_iter()
-                .filter_map(|n| Some((text(n), oid(system::namespace_oid(n)?))))
-                .collect(),
+            RegKind::Namespace => [
+                "pg_catalog",
+                "public",
+                "information_schema",
+                "ripple_catalog",
+                "pg_toast",
+            ]
+            .into_iter()
+            .filter_map(|n| Some((text(n), oid(system::namespace_oid(n)?))))
+            .collect(),
             RegKind::Type => system::type_oids()
                 .into_iter()
                 .map(|(n, o)| (text(&n), oid(o)))

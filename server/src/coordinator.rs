@@ -3,6 +3,10 @@
 //! whole pipeline: plan, sequence (pick a timestamp), make durable, apply
 //! to the dataflow, answer.
 
+mod durability;
+
+pub use durability::DurabilityConfig;
+
 use crate::clock::Clock;
 use catalog::strconv::{check_length, pad_char};
 use catalog::system::SessionInfo;
@@ -67,6 +71,15 @@ pub enum Request {
         ts: u64,
         transient: Option<GlobalId>,
     },
+    /// The checkpoint writer finished checkpoint `seq`.
+    CheckpointDone {
+        seq: u64,
+        result: SqlResult<catalog::checkpoint::CheckpointStats>,
+    },
+    /// After a restart, `id`'s arrangement caught up with the recovered state.
+    Caught { id: GlobalId },
+    /// After a restart, the snapshot of view `id` is loaded.
+    SnapshotLoaded { id: GlobalId },
 }
 
 /// Catalog, clock, log and workers, owned by one task.
@@ -95,6 +108,15 @@ pub struct Coordinator {
     pending: Vec<PendingInsert>,
     /// When the oldest waiting INSERT joined the group.
     pending_since: Option<std::time::Instant>,
+    /// When and what to checkpoint.
+    durability: DurabilityConfig,
+    /// The checkpoint being written, and who waits for one.
+    ckpt: durability::Checkpoints,
+    /// Materialized views answering from checkpointed contents while their
+    /// dataflows rebuild after a restart, by view.
+    snapshots: HashMap<GlobalId, durability::Snapshot>,
+    /// When the process started: recovery figures count from it.
+    started: std::time::Instant,
 }
 
 /// A group commit closes at this many statements …
@@ -114,16 +136,17 @@ type Contents = HashMap<Row, isize>;
 
 impl Coordinator {
     pub fn new(
-        catalog: Catalog,
         clock: Clock,
         wal: Wal,
         cluster: Cluster,
         self_tx: mpsc::UnboundedSender<Request>,
         roles: crate::auth::RoleDirectory,
+        durability: DurabilityConfig,
+        started: std::time::Instant,
     ) -> Self {
         let read_ts = clock.last();
         Coordinator {
-            catalog,
+            catalog: Catalog::new(),
             clock,
             read_ts,
             wal,
@@ -135,6 +158,10 @@ impl Coordinator {
             inflight: vec![],
             pending: vec![],
             pending_since: None,
+            durability,
+            ckpt: Default::default(),
+            snapshots: HashMap::new(),
+            started,
         }
     }
 
@@ -227,20 +254,29 @@ impl Coordinator {
                 Request::Tick => self.tick(),
                 Request::Shutdown => break,
                 Request::ReadDone { ts, transient } => {
-                    if let Some(n) = self.holds.get_mut(&ts) {
-                        *n -= 1;
-                        if *n == 0 {
-                            self.holds.remove(&ts);
-                        }
-                    }
+                    self.release_hold(ts);
                     if let Some(id) = transient {
                         self.cluster.send(Command::Drop(vec![id]));
                     }
                 }
+                Request::CheckpointDone { seq, result } => self.checkpoint_done(seq, result),
+                Request::Caught { id } => self.caught_up(id),
+                Request::SnapshotLoaded { id } => self.snapshot_loaded(id),
             }
+            self.maybe_checkpoint();
         }
         self.flush_pending();
         info!("coordinator stopped");
+    }
+
+    /// A read at `ts` is over: compaction may pass it.
+    fn release_hold(&mut self, ts: u64) {
+        if let Some(n) = self.holds.get_mut(&ts) {
+            *n -= 1;
+            if *n == 0 {
+                self.holds.remove(&ts);
+            }
+        }
     }
 
     /// Makes the waiting INSERTs durable with one log record and one fsync,
@@ -305,6 +341,10 @@ impl Coordinator {
                 self.read(read, reply);
                 return None;
             }
+            StatementPlan::Checkpoint => {
+                self.checkpoint(Some(reply));
+                return None;
+            }
             p if p.is_write() => match self
                 .compute_writes(std::slice::from_ref(stmt), session)
                 .await
@@ -320,8 +360,9 @@ impl Coordinator {
     }
 
     /// Starts a read at the current read timestamp; the answer goes to `reply`.
-    fn read(&mut self, read: ReadPlan, reply: oneshot::Sender<SqlResult<Outcome>>) {
+    fn read(&mut self, mut read: ReadPlan, reply: oneshot::Sender<SqlResult<Outcome>>) {
         let ts = self.read_ts;
+        self.use_snapshots(&mut read.plan, ts);
         let (target, transient) = match &read.plan {
             Plan::Get { id, .. } => (*id, None),
             plan => {
@@ -603,6 +644,11 @@ impl Coordinator {
             ts,
             updates: updates.clone(),
         }])?;
+        if !self.snapshots.is_empty() {
+            let mut tables: Vec<GlobalId> = updates.iter().map(|u| u.0).collect();
+            tables.dedup();
+            self.invalidate_snapshots(&tables, ts);
+        }
         self.cluster.send(Command::Write { ts, updates });
         self.read_ts = ts;
         Ok(())
@@ -610,6 +656,7 @@ impl Coordinator {
 
     fn tick(&mut self) {
         self.drop_abandoned_reads();
+        self.drop_spent_snapshots(&[]);
         let ts = self.clock.next();
         self.cluster.send(Command::AdvanceTo(ts + 1));
         self.read_ts = ts;
@@ -771,6 +818,7 @@ impl Coordinator {
                     for id in &ids {
                         self.catalog.remove(*id);
                     }
+                    self.drop_spent_snapshots(&ids);
                     self.cluster.send(Command::Drop(ids));
                 }
                 Ok(Outcome::Tag(format!("DROP {}", kind.noun().to_uppercase())))
@@ -923,107 +971,6 @@ impl Coordinator {
         }
         info!(id = %id, name = %item.name, kind = item.kind.noun(), "created");
         self.catalog.insert(item)
-    }
-
-    /// Replays the durable log: the catalog and table contents come back,
-    /// collapsed onto one timestamp, then every view is rendered over them.
-    pub fn recover(&mut self, records: Vec<LogRecord>) -> SqlResult<()> {
-        let started = std::time::Instant::now();
-        let mut items: BTreeMap<GlobalId, CatalogItem> = BTreeMap::new();
-        let mut tables: BTreeMap<GlobalId, Contents> = BTreeMap::new();
-        let mut max_ts = 0;
-        let count = records.len();
-        for r in LogRecord::flatten(records) {
-            match r {
-                LogRecord::Create(item) => {
-                    if item.kind == ItemKind::Table {
-                        tables.insert(item.id, Contents::new());
-                    }
-                    items.insert(item.id, item);
-                }
-                LogRecord::Drop(ids) => {
-                    for id in ids {
-                        items.remove(&id);
-                        tables.remove(&id);
-                    }
-                }
-                LogRecord::Role { role, replaces } => {
-                    if let Some(old) = replaces {
-                        self.catalog.remove_role(&old);
-                    }
-                    self.catalog.set_role(role);
-                }
-                LogRecord::DropRoles(names) => {
-                    for n in names {
-                        self.catalog.remove_role(&n);
-                    }
-                }
-                LogRecord::Group(_) => unreachable!("groups are flattened above"),
-                LogRecord::Write { ts, updates } => {
-                    max_ts = max_ts.max(ts);
-                    for (id, row, d) in updates {
-                        if let Some(t) = tables.get_mut(&id) {
-                            apply(t, &[(row, d)]);
-                        }
-                    }
-                }
-            }
-        }
-        self.clock.observe(max_ts);
-        let replay_ts = self.clock.next();
-        let mut rows = 0usize;
-        for item in items.values() {
-            if item.kind == ItemKind::Table {
-                self.cluster.send(Command::CreateTable { id: item.id });
-            }
-        }
-        let updates: Vec<(GlobalId, Row, isize)> = tables
-            .into_iter()
-            .flat_map(|(id, c)| {
-                c.into_iter()
-                    .filter(|(_, d)| *d != 0)
-                    .map(move |(r, d)| (id, r, d))
-            })
-            .collect();
-        rows += updates.len();
-        self.cluster.send(Command::Write {
-            ts: replay_ts,
-            updates,
-        });
-        self.read_ts = replay_ts;
-        let loaded = started.elapsed();
-        for item in items.into_values() {
-            let render = match (&item.kind, &item.detail) {
-                (ItemKind::Table, _) => {
-                    self.catalog.insert(item)?;
-                    continue;
-                }
-                (ItemKind::MaterializedView, ItemDetail::Query { sql }) => Some((
-                    planner::plan_view_query(sql, &self.catalog)?,
-                    Export::Primary,
-                )),
-                (ItemKind::Index, ItemDetail::Index { on, keys }) => {
-                    let target = self
-                        .catalog
-                        .get(*on)
-                        .cloned()
-                        .ok_or_else(|| SqlError::internal("index target missing in log"))?;
-                    let plan = self.index_source(&target)?;
-                    Some((plan, Export::Index { keys: keys.clone() }))
-                }
-                _ => None,
-            };
-            self.install(item, render)?;
-        }
-        self.publish_roles();
-        info!(
-            records = count,
-            table_rows = rows,
-            replay_ms = loaded.as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            "recovered from the log"
-        );
-        Ok(())
     }
 }
 

@@ -35,6 +35,14 @@ struct Args {
     /// Acknowledge writes without fsync (benchmarks only: a crash may lose writes).
     #[arg(long)]
     unsafe_no_fsync: bool,
+    /// Take a checkpoint (and truncate the log) once the log has grown by
+    /// this many bytes since the last one.
+    #[arg(long, default_value_t = 256 << 20)]
+    checkpoint_log_bytes: u64,
+    /// Do not store materialized views' contents in checkpoints: after a
+    /// restart every view is recomputed before it answers reads.
+    #[arg(long)]
+    no_view_checkpoints: bool,
     /// Rounds a WITH RECURSIVE may take before it stops with error 54000
     /// (PostgreSQL has no limit and runs until memory runs out).
     #[arg(long, default_value_t = 10_000)]
@@ -85,6 +93,7 @@ fn tls_acceptor(args: &Args) -> anyhow::Result<Option<pgwire::tokio::TlsAcceptor
 }
 
 fn main() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -100,13 +109,20 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(args, workers))
+    runtime.block_on(serve(args, workers, started))
 }
 
-async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
-    let (wal, records) = catalog::wal::Wal::open(&args.data_dir, !args.unsafe_no_fsync)
+async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyhow::Result<()> {
+    let (wal, recovered) = catalog::wal::Wal::open(&args.data_dir, !args.unsafe_no_fsync)
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("opening the data directory")?;
+    info!(
+        segments = recovered.segments,
+        log_bytes = recovered.log_bytes,
+        checkpoint = recovered.checkpoint.is_some(),
+        ms = started.elapsed().as_millis() as u64,
+        "recovery: read the data directory"
+    );
     let tls = tls_acceptor(&args)?;
     let cluster = dataflow::Cluster::start(workers, args.max_recursion_rounds)
         .map_err(|e| anyhow::anyhow!(e))
@@ -115,15 +131,19 @@ async fn serve(args: Args, workers: usize) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::unbounded_channel();
     let roles = auth::RoleDirectory::default();
     let mut coord = coordinator::Coordinator::new(
-        catalog::Catalog::new(),
         clock::Clock::new(),
         wal,
         cluster,
         tx.clone(),
         roles.clone(),
+        coordinator::DurabilityConfig {
+            checkpoint_log_bytes: args.checkpoint_log_bytes,
+            view_checkpoints: !args.no_view_checkpoints,
+        },
+        started,
     );
     coord
-        .recover(records)
+        .recover(recovered)
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("replaying the log")?;
     // The coordinator gets a thread of its own: planning and computing a
