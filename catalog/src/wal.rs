@@ -428,7 +428,12 @@ fn check_format(dir: &Path) -> SqlResult<()> {
 fn write_format(dir: &Path) -> SqlResult<()> {
     let tmp = dir.join("FORMAT.new");
     let path = dir.join("FORMAT");
-    std::fs::write(&tmp, FORMAT_VERSION).map_err(|e| io_err("write", &tmp, e))?;
+    File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(FORMAT_VERSION.as_bytes())?;
+            f.sync_all()
+        })
+        .map_err(|e| io_err("write", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| io_err("rename", &tmp, e))?;
     sync_dir(dir)
 }

@@ -5,9 +5,11 @@
 //!
 //! With view checkpoints on, a checkpoint also holds the contents of every
 //! materialized view. After a restart such a view answers reads from those
-//! contents (a frozen arrangement, its "snapshot") while its dataflow
-//! rebuilds, as long as none of the tables it reads has been written since
-//! the checkpoint; a read after such a write waits for the dataflow.
+//! contents (a frozen arrangement, its "snapshot") as long as none of the
+//! tables it reads has been written since the checkpoint. Its dataflow is
+//! rebuilt only when the first such write comes (or at once, when an index
+//! or another view reads it); reads after that write wait for it, as they
+//! would for any view rebuilt at start-up.
 
 use super::{Coordinator, Outcome, Reply, Request};
 use catalog::checkpoint::{self, CheckpointStats, CheckpointWriter};
@@ -60,6 +62,9 @@ pub(super) struct Snapshot {
     /// Once the view's dataflow is complete: reads from then on use it,
     /// and the snapshot goes when no older read remains.
     retired_at: Option<u64>,
+    /// The view's dataflow, not rendered until a write to its tables
+    /// needs it.
+    deferred: Option<(Plan, Export)>,
 }
 
 impl Coordinator {
@@ -114,7 +119,7 @@ impl Coordinator {
         for &id in &ids {
             let tx = tx.clone();
             self.cluster.peek(
-                id,
+                self.contents_of(id),
                 ts,
                 Box::new(move |r| {
                     let _ = tx.send((id, r));
@@ -270,6 +275,7 @@ impl Coordinator {
                             tables,
                             valid_through: u64::MAX,
                             retired_at: None,
+                            deferred: None,
                         },
                     );
                     id
@@ -327,13 +333,23 @@ impl Coordinator {
                 }
                 _ => None,
             };
-            if let Some((plan, export)) = render {
-                self.cluster.send(Command::CreateDataflow {
+            let Some((plan, export)) = render else {
+                continue;
+            };
+            // a view served from its snapshot that nothing else reads waits
+            // for a write to its tables before it rebuilds
+            let read_by_others = items.iter().any(|i| {
+                i.uses.contains(&item.id)
+                    && matches!(i.kind, ItemKind::MaterializedView | ItemKind::Index)
+            });
+            match self.snapshots.get_mut(&item.id) {
+                Some(s) if !read_by_others => s.deferred = Some((plan, export)),
+                _ => self.cluster.send(Command::CreateDataflow {
                     id: item.id,
                     plan,
                     export,
                     as_of: self.read_ts,
-                });
+                }),
             }
         }
         self.publish_roles();
@@ -364,15 +380,10 @@ impl Coordinator {
                 ready_ms: None,
                 rebuilt_ms: None,
             });
-            let done = self.self_tx.clone();
             let id = item.id;
-            self.cluster.probe(
-                id,
-                self.read_ts,
-                Box::new(move |_| {
-                    let _ = done.send(Request::Caught { id });
-                }),
-            );
+            if self.snapshots.get(&id).is_none_or(|s| s.deferred.is_none()) {
+                self.probe_caught(id, self.read_ts);
+            }
             if let Some(s) = self.snapshots.get(&id) {
                 // a snapshot answers reads as soon as it is loaded
                 let done = self.self_tx.clone();
@@ -386,6 +397,18 @@ impl Coordinator {
             }
         }
         Ok(())
+    }
+
+    /// Reports (`Request::Caught`) when `id`'s arrangement is complete through `ts`.
+    fn probe_caught(&self, id: GlobalId, ts: u64) {
+        let done = self.self_tx.clone();
+        self.cluster.probe(
+            id,
+            ts,
+            Box::new(move |_| {
+                let _ = done.send(Request::Caught { id });
+            }),
+        );
     }
 
     /// `id`'s own arrangement is complete through the recovery time.
@@ -431,12 +454,37 @@ impl Coordinator {
         });
     }
 
-    /// A write at `ts` to `tables` ends the snapshots of views reading them.
+    /// A write at `ts` to `tables` ends the snapshots of views reading
+    /// them; views waiting to rebuild start now, over the tables as they
+    /// were before the write.
     pub(super) fn invalidate_snapshots(&mut self, tables: &[GlobalId], ts: u64) {
-        for s in self.snapshots.values_mut() {
+        let mut render = vec![];
+        for (view, s) in self.snapshots.iter_mut() {
             if s.valid_through >= ts && s.tables.iter().any(|t| tables.contains(t)) {
                 s.valid_through = ts - 1;
+                if let Some(r) = s.deferred.take() {
+                    render.push((*view, r));
+                }
             }
+        }
+        for (id, (plan, export)) in render {
+            info!(id = %id, "rebuilding a view served from its snapshot: its tables changed");
+            self.cluster.send(Command::CreateDataflow {
+                id,
+                plan,
+                export,
+                as_of: self.read_ts,
+            });
+            self.probe_caught(id, ts);
+        }
+    }
+
+    /// Where reads of `id`'s contents go now: a view waiting to rebuild
+    /// has only its snapshot.
+    pub(super) fn contents_of(&self, id: GlobalId) -> GlobalId {
+        match self.snapshots.get(&id) {
+            Some(s) if s.deferred.is_some() => s.id,
+            _ => id,
         }
     }
 
