@@ -43,12 +43,16 @@ command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
 command -v go >/dev/null 2>&1 || apt_missing+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/lib/pq ] || apt_missing+=(golang-github-lib-pq-dev)
 [ -d /usr/share/gocode/src/github.com/jackc/pgx/v4 ] || apt_missing+=(golang-github-jackc-pgx-v4-dev)
+# the fault test's full and read-only disks: a tmpfs and a loop-mounted ext4 image
+command -v mkfs.ext4 >/dev/null 2>&1 || apt_missing+=(e2fsprogs)
+command -v findmnt >/dev/null 2>&1 || apt_missing+=(util-linux)
+command -v mount >/dev/null 2>&1 || apt_missing+=(mount)
 if [ ${#apt_missing[@]} -gt 0 ]; then
     echo "install-deps: apt installing ${apt_missing[*]}"
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${apt_missing[@]}"
 else
-    echo "install-deps: pgjdbc and Go drivers present"
+    echo "install-deps: pgjdbc, Go drivers and disk tools present"
 fi
 
 node_dir="$(cd "$(dirname "$0")" && pwd)/clients/node"

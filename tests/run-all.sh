@@ -8,7 +8,8 @@
 #   6. client tests (psql, TLS/SCRAM, psycopg2, psycopg 3, asyncpg, SQLAlchemy, node-postgres,
 #      pgjdbc, Go lib/pq + pgx) and the BI-tool query corpus against a real ripple process
 #   7. the crash test (tests/crash/crash_test.py: SIGKILL under concurrent writes, then every
-#      acknowledged write and every view checked), the differential oracle (tests/oracle/oracle.py)
+#      acknowledged write and every view checked), the fault test (tests/crash/fault_test.py: a
+#      damaged log or checkpoint, full and read-only disks), the differential oracle (tests/oracle/oracle.py)
 #      and a short SQL fuzzing run (tests/fuzz/sqlfuzz.py);
 #      longer local runs: --rounds / --seconds and --seed
 set -euo pipefail
@@ -64,6 +65,8 @@ echo "== BI tools' connect and schema-browsing queries (tests/clients/bi/corpus.
 python3 tests/clients/bi/run_corpus.py --ripple-bin "$BIN"
 echo "== crash test: concurrent writers and DDL, SIGKILL at random moments, restart, nothing acknowledged lost"
 python3 tests/crash/crash_test.py --ripple-bin "$BIN" --rounds 10 --seed 1
+echo "== fault test: torn and corrupt log, damaged checkpoint, lock, format, checkpoints, snapshots, full and read-only disks"
+python3 tests/crash/fault_test.py --ripple-bin "$BIN"
 echo "== differential oracle: materialized views vs PostgreSQL under random writes"
 python3 tests/oracle/oracle.py --ripple-bin "$BIN" --rounds 15 --seed 1 --workers 4
 echo "== SQL fuzzing (no input may crash or hang the server)"

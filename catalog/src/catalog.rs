@@ -249,6 +249,28 @@ impl Catalog {
         out
     }
 
+    /// The materialized views and tables whose arrangements `id`'s dataflow
+    /// imports: its direct inputs, seen through plain views (which are
+    /// inlined into the plans that read them).
+    pub fn materialized_inputs(&self, id: GlobalId) -> Vec<GlobalId> {
+        let mut out = vec![];
+        let mut todo: Vec<GlobalId> = self
+            .items
+            .get(&id)
+            .map(|i| i.uses.clone())
+            .unwrap_or_default();
+        while let Some(i) = todo.pop() {
+            match self.items.get(&i) {
+                Some(item) if item.kind == ItemKind::View => todo.extend(item.uses.iter().copied()),
+                Some(_) => out.push(i),
+                None => {}
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Removes `id`; the caller has checked dependencies.
     pub fn remove(&mut self, id: GlobalId) -> Option<CatalogItem> {
         let item = self.items.remove(&id)?;

@@ -7,7 +7,8 @@
 //! tests/pg.sh start      # optional: the PostgreSQL comparison
 //! cargo bench -p server --bench e2e -- [--rows N] [--updates N] [--workers N]
 //!                                      [--pg-port P] [--no-pg]
-//!                                      [--only ingest|compaction|minmax|recursive|window|durable]
+//!                                      [--only ingest|compaction|minmax|recursive|window|durable|restart]
+//!                                      [--restart-rows 1000000,10000000]
 //! ```
 //! Prints Markdown tables for docs/benchmarks.md.
 
@@ -33,6 +34,8 @@ struct Args {
     ripple_bin: Option<String>,
     /// Rows in the one group of the min/max benchmark.
     group_rows: u64,
+    /// Table sizes of the restart benchmark.
+    restart_rows: Vec<u64>,
 }
 
 fn parse_args() -> Args {
@@ -45,6 +48,7 @@ fn parse_args() -> Args {
         only: None,
         ripple_bin: None,
         group_rows: 200_000,
+        restart_rows: vec![1_000_000, 10_000_000],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +61,12 @@ fn parse_args() -> Args {
             "--only" => args.only = Some(value()),
             "--ripple-bin" => args.ripple_bin = Some(value()),
             "--group-rows" => args.group_rows = value().parse().expect("--group-rows"),
+            "--restart-rows" => {
+                args.restart_rows = value()
+                    .split(',')
+                    .map(|n| n.parse().expect("--restart-rows"))
+                    .collect()
+            }
             "--no-pg" => args.pg = false,
             // `cargo bench` passes --bench to every bench target.
             "--bench" => {}
@@ -76,26 +86,36 @@ struct Server {
 
 impl Server {
     fn start(args: &Args, extra: &[&str]) -> Server {
-        let workers = args.workers;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let data = std::env::temp_dir().join(format!("ripple-bench-{}-{port}", std::process::id()));
+        let child = Server::spawn(args, port, &data, extra);
+        Server { child, port, data }
+    }
+
+    fn spawn(args: &Args, port: u16, data: &std::path::Path, extra: &[&str]) -> Child {
         let bin = args
             .ripple_bin
             .clone()
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_ripple").to_string());
-        let child = Command::new(bin)
+        Command::new(bin)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
-            .arg(&data)
-            .args(["--workers", &workers.to_string()])
+            .arg(data)
+            .args(["--workers", &args.workers.to_string()])
             .args(extra)
             .stderr(Stdio::null())
             .spawn()
-            .expect("start ripple");
-        Server { child, port, data }
+            .expect("start ripple")
+    }
+
+    /// SIGKILL, then a new process on the same data directory and port.
+    fn kill_and_restart(&mut self, args: &Args, extra: &[&str]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Server::spawn(args, self.port, &self.data, extra);
     }
 
     fn rss_mb(&self) -> f64 {
@@ -555,6 +575,118 @@ async fn bench_durable(args: &Args, fsync: bool) -> (f64, f64, f64) {
     (n as f64 / secs, all[n / 2], all[n * 99 / 100])
 }
 
+/// What one restart took.
+struct Restart {
+    /// Until the server accepted a connection.
+    accept_s: f64,
+    /// Until all three views answered with their contents from before.
+    ready_s: f64,
+    /// From an INSERT made once ready until all three views showed it.
+    first_write_s: f64,
+    rss_mb: f64,
+}
+
+const RESTART_VIEWS: [(&str, &str, &str); 3] = [
+    (
+        "v_agg",
+        "SELECT g, count(*) AS n, sum(x) AS sx FROM t GROUP BY g",
+        "SELECT sum(n)::text || '/' || sum(sx)::text FROM v_agg",
+    ),
+    (
+        "v_filter",
+        "SELECT id, s FROM t WHERE x % 10 = 0",
+        "SELECT count(*)::text || '/' || sum(id)::text FROM v_filter",
+    ),
+    (
+        "v_join",
+        "SELECT d.name, count(*) AS n FROM t JOIN dim d ON t.g = d.id GROUP BY d.name",
+        "SELECT sum(n)::text || '/' || count(*)::text FROM v_join",
+    ),
+];
+
+async fn view_state(c: &Client) -> Vec<String> {
+    let mut out = vec![];
+    for (_, _, check) in RESTART_VIEWS {
+        out.push(first_value(c, check).await);
+    }
+    out
+}
+
+/// `rows` rows in a table under three materialized views (aggregate,
+/// filter, join + aggregate), a CHECKPOINT, then SIGKILL and restart, with
+/// and without view checkpoints. Returns (load s, checkpoint s, data MB,
+/// restarts).
+async fn bench_restart(args: &Args, rows: u64) -> (f64, f64, f64, Vec<Restart>) {
+    let mut server = Server::start(args, &[]);
+    let c = connect_ripple(&server).await;
+    exec(&c, "CREATE TABLE t (id bigint, g int, x bigint, s text)").await;
+    exec(&c, "CREATE TABLE dim (id int, name text)").await;
+    exec(
+        &c,
+        "INSERT INTO dim SELECT g, 'name' || (g % 37) FROM generate_series(0, 999) g",
+    )
+    .await;
+    for (name, sql, _) in RESTART_VIEWS {
+        exec(&c, &format!("CREATE MATERIALIZED VIEW {name} AS {sql}")).await;
+    }
+    let start = Instant::now();
+    let step = 1_000_000;
+    for lo in (0..rows).step_by(step as usize) {
+        let hi = (lo + step).min(rows) - 1;
+        exec(
+            &c,
+            &format!(
+                "INSERT INTO t SELECT g, g % 1000, g * 7 % 1000, 'row ' || g \
+                 FROM generate_series({lo}, {hi}) g"
+            ),
+        )
+        .await;
+    }
+    let load_s = start.elapsed().as_secs_f64();
+    let before = view_state(&c).await;
+    let start = Instant::now();
+    exec(&c, "CHECKPOINT").await;
+    let checkpoint_s = start.elapsed().as_secs_f64();
+    let data_mb = std::fs::read_dir(&server.data)
+        .expect("data dir")
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len() as f64)
+        .sum::<f64>()
+        / 1e6;
+    drop(c);
+    let mut out = vec![];
+    let mut next_id = rows as i64;
+    for extra in [&[][..], &["--no-view-checkpoints"][..]] {
+        let start = Instant::now();
+        server.kill_and_restart(args, extra);
+        let c = connect_ripple(&server).await;
+        let accept_s = start.elapsed().as_secs_f64();
+        assert_eq!(view_state(&c).await, before, "views differ after restart");
+        let ready_s = start.elapsed().as_secs_f64();
+        let rss_mb = server.rss_mb();
+        let write = Instant::now();
+        exec(
+            &c,
+            &format!("INSERT INTO t VALUES ({next_id}, 1, 0, 'new')"),
+        )
+        .await;
+        next_id += 1;
+        assert_ne!(view_state(&c).await, before, "views missed a write");
+        let first_write_s = write.elapsed().as_secs_f64();
+        // the row goes again, so the next restart sees the same state
+        exec(&c, &format!("DELETE FROM t WHERE id = {}", next_id - 1)).await;
+        assert_eq!(view_state(&c).await, before);
+        exec(&c, "CHECKPOINT").await;
+        out.push(Restart {
+            accept_s,
+            ready_s,
+            first_write_s,
+            rss_mb,
+        });
+    }
+    (load_s, checkpoint_s, data_mb, out)
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args = parse_args();
@@ -624,6 +756,23 @@ async fn main() {
              | `--unsafe-no-fsync` | {:.0} | {:.2} / {:.2} ms |",
             on.0, on.1, on.2, off.0, off.1, off.2
         );
+    }
+    if want("restart") {
+        println!(
+            "\nrestart after SIGKILL: a table of N rows (4 columns) and a 1000-row one under three \
+             materialized views (GROUP BY aggregate, filter, join + GROUP BY), checkpointed:\n\n\
+             | rows | load | CHECKPOINT | data dir | view checkpoints | accepting | views ready | first write in views | RSS |\n\
+             |---|---|---|---|---|---|---|---|---|"
+        );
+        for &rows in &args.restart_rows {
+            let (load, ckpt, mb, r) = bench_restart(&args, rows).await;
+            for (mode, r) in ["on", "off"].iter().zip(&r) {
+                println!(
+                    "| {rows} | {load:.1} s | {ckpt:.1} s | {mb:.0} MB | {mode} | {:.2} s | {:.2} s | {:.2} s | {:.0} MB |",
+                    r.accept_s, r.ready_s, r.first_write_s, r.rss_mb
+                );
+            }
+        }
     }
     if want("compaction") {
         let (samples, rate) = bench_compaction(&args).await;

@@ -960,6 +960,9 @@ impl Coordinator {
         match (item.kind, render) {
             (ItemKind::Table, _) => self.cluster.send(Command::CreateTable { id }),
             (_, Some((plan, export))) => {
+                if !self.snapshots.is_empty() {
+                    self.undefer(&plan.depends_on());
+                }
                 self.cluster.send(Command::CreateDataflow {
                     id,
                     plan,

@@ -8,6 +8,11 @@
     lost: with the byte restored it starts with every row);
   * a second server on the same directory, and a directory of another
     format version, are refused;
+  * automatic checkpoints keep the log short, and CHECKPOINT needs a
+    superuser;
+  * materialized views come back from their checkpointed snapshots, also
+    when other views read them, and rebuild when a new view reads them or
+    their tables change;
   * a full disk (a small tmpfs) fails the writes that cannot be made durable
     with SQLSTATE 53100 while reads go on, and writes work again once space
     is freed;
@@ -183,6 +188,101 @@ def second_server_and_other_format_are_refused(args, d):
     check("ripple-log-99" in err, f"unknown format not refused:\n{err[-800:]}")
 
 
+@case
+def checkpoint_truncates_the_log_and_needs_a_superuser(args, d):
+    s = new_server(args, d, ["--checkpoint-log-bytes", str(8 << 10)])
+    s.start()
+    fill(s, 400)
+    # the server checkpointed on its own each time the log passed 8 KiB
+    done = [p for p in glob.glob(os.path.join(s.data_dir, "checkpoint.*"))
+            if not p.endswith(".tmp")]
+    check(done, "no checkpoint after 400 writes with an 8 KiB threshold")
+    check(sum(os.path.getsize(p) for p in segments(s.data_dir)) < 16 << 10,
+          "the log was not truncated by checkpoints")
+    conn = s.connect()
+    cur = conn.cursor()
+    cur.execute("CREATE ROLE plain LOGIN")
+    conn.close()
+    conn = psycopg2.connect(host="127.0.0.1", port=s.port, user="plain", dbname="ripple")
+    conn.autocommit = True
+    failure = sqlstate_of(conn.cursor(), "CHECKPOINT")
+    check(failure is not None and failure[0] == "42501",
+          f"CHECKPOINT by a plain role gave {failure}")
+    conn.close()
+    s.stop(signal.SIGKILL)
+    s.start()
+    check(ids(s) == list(range(400)), "rows lost across automatic checkpoints")
+    s.stop()
+
+
+@case
+def snapshot_views_and_their_dependents(args, d):
+    s = new_server(args, d)
+    s.start()
+    conn = s.connect()
+    cur = conn.cursor()
+    views = {
+        "a": "SELECT k, count(*) AS n FROM t2 GROUP BY k",
+        "b": "SELECT k, n FROM a WHERE n > 1",           # reads a: a rebuilds at once
+        "c": "SELECT sum(x) AS total, count(*) AS n FROM t2",
+    }
+    cur.execute("CREATE TABLE t2 (k int, x int)")
+    cur.execute("INSERT INTO t2 SELECT g % 7, g FROM generate_series(1, 500) g")
+    for name, sql in views.items():
+        cur.execute(f"CREATE MATERIALIZED VIEW {name} AS {sql}")
+    cur.execute("CREATE VIEW plain AS SELECT total FROM c")
+    cur.execute("CHECKPOINT")
+    conn.close()
+    s.stop(signal.SIGKILL)
+    s.start()
+    conn = s.connect()
+    cur = conn.cursor()
+
+    def recovery():
+        cur.execute("SELECT name, source, rebuilt_ms IS NOT NULL FROM ripple_catalog.recovery "
+                    "WHERE kind = 'materialized view' ORDER BY name")
+        return cur.fetchall()
+
+    def wait_for(want):
+        deadline = time.monotonic() + 30
+        while (got := recovery()) != want and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return got
+    # a rebuilds at once (b's dataflow reads it); b and c answer from their
+    # snapshots until their tables change
+    want = [("a", "snapshot", True), ("b", "snapshot", False), ("c", "snapshot", False)]
+    got = wait_for(want)
+    check(got == want, f"unexpected recovery of the views: {got}")
+
+    def same():
+        for name, sql in views.items():
+            cur.execute(f"SELECT * FROM {name}")
+            view = sorted(cur.fetchall())
+            cur.execute(sql)
+            check(view == sorted(cur.fetchall()), f"view {name} differs from its query")
+        cur.execute("SELECT total FROM plain")
+        plain = cur.fetchall()
+        cur.execute("SELECT sum(x) FROM t2")
+        check(plain == cur.fetchall(), "a plain view over a snapshot differs")
+    same()
+    # a new view over c (still served from its snapshot) makes it rebuild
+    cur.execute("CREATE MATERIALIZED VIEW d AS SELECT total * 2 AS twice FROM c")
+    cur.execute("SELECT twice FROM d")
+    check(cur.fetchall() == [(2 * sum(range(1, 501)),)], "a view over a snapshot view is wrong")
+    want = [("a", "snapshot", True), ("b", "snapshot", False), ("c", "snapshot", True)]
+    got = wait_for(want)
+    check(got == want, f"c did not rebuild when a new view read it: {got}")
+    cur.execute("INSERT INTO t2 VALUES (1, 1000), (9, 5)")
+    same()
+    want = [("a", "snapshot", True), ("b", "snapshot", True), ("c", "snapshot", True)]
+    got = wait_for(want)
+    check(got == want, f"views did not rebuild after a write to their table: {got}")
+    cur.execute("SELECT twice FROM d")
+    check(cur.fetchall() == [(2 * (sum(range(1, 501)) + 1005),)], "d missed a write")
+    conn.close()
+    s.stop()
+
+
 def mount(*argv):
     return subprocess.run(["mount", *argv], capture_output=True, text=True).returncode == 0
 
@@ -285,6 +385,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ripple-fault-")
     for c in (torn_tail_is_dropped, corruption_in_the_middle_stops_startup,
               damaged_checkpoint_stops_startup, second_server_and_other_format_are_refused,
+              checkpoint_truncates_the_log_and_needs_a_superuser,
+              snapshot_views_and_their_dependents,
               full_disk_fails_writes_and_keeps_reads, disk_turning_read_only_keeps_reads):
         c(args, tmp)
     if FAILED:

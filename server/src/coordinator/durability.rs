@@ -9,7 +9,9 @@
 //! tables it reads has been written since the checkpoint. Its dataflow is
 //! rebuilt only when the first such write comes (or at once, when an index
 //! or another view reads it); reads after that write wait for it, as they
-//! would for any view rebuilt at start-up.
+//! would for any view rebuilt at start-up. (A view's contents depend only on
+//! its tables: views can neither call `now()` nor read system catalogs. One
+//! that could would need its snapshot ended by time as well.)
 
 use super::{Coordinator, Outcome, Reply, Request};
 use catalog::checkpoint::{self, CheckpointStats, CheckpointWriter};
@@ -167,12 +169,18 @@ impl Coordinator {
         for w in running.waiters {
             let _ = w.send(result.clone().map(|_| Outcome::Tag("CHECKPOINT".into())));
         }
-        let mut queued = std::mem::take(&mut self.ckpt.queued).into_iter();
-        if let Some(first) = queued.next() {
-            self.checkpoint(Some(first));
-            self.ckpt.queued.extend(queued);
-            if let Some(r) = &mut self.ckpt.running {
-                r.waiters.append(&mut self.ckpt.queued);
+        let queued = std::mem::take(&mut self.ckpt.queued);
+        if !queued.is_empty() {
+            match self.start_checkpoint() {
+                Ok(mut running) => {
+                    running.waiters = queued;
+                    self.ckpt.running = Some(running);
+                }
+                Err(e) => {
+                    for w in queued {
+                        let _ = w.send(Err(e.clone()));
+                    }
+                }
             }
         }
     }
@@ -316,6 +324,11 @@ impl Coordinator {
         );
         // 4. views and indexes, in creation order (ids grow, and an item
         // only reads older ones)
+        let read_by_dataflows: std::collections::BTreeSet<GlobalId> = items
+            .iter()
+            .filter(|i| matches!(i.kind, ItemKind::MaterializedView | ItemKind::Index))
+            .flat_map(|i| self.catalog.materialized_inputs(i.id))
+            .collect();
         for item in &items {
             let render = match (&item.kind, &item.detail) {
                 (ItemKind::MaterializedView, ItemDetail::Query { sql }) => Some((
@@ -336,14 +349,12 @@ impl Coordinator {
             let Some((plan, export)) = render else {
                 continue;
             };
-            // a view served from its snapshot that nothing else reads waits
-            // for a write to its tables before it rebuilds
-            let read_by_others = items.iter().any(|i| {
-                i.uses.contains(&item.id)
-                    && matches!(i.kind, ItemKind::MaterializedView | ItemKind::Index)
-            });
+            // a view served from its snapshot that no other dataflow reads
+            // waits for a write to its tables before it rebuilds
             match self.snapshots.get_mut(&item.id) {
-                Some(s) if !read_by_others => s.deferred = Some((plan, export)),
+                Some(s) if !read_by_dataflows.contains(&item.id) => {
+                    s.deferred = Some((plan, export))
+                }
                 _ => self.cluster.send(Command::CreateDataflow {
                     id: item.id,
                     plan,
@@ -476,6 +487,26 @@ impl Coordinator {
                 as_of: self.read_ts,
             });
             self.probe_caught(id, ts);
+        }
+    }
+
+    /// A new dataflow reads `ids`: views among them still waiting to
+    /// rebuild must rebuild now (their snapshots serve reads until then).
+    pub(super) fn undefer(&mut self, ids: &[GlobalId]) {
+        for id in ids {
+            let Some(s) = self.snapshots.get_mut(id) else {
+                continue;
+            };
+            if let Some((plan, export)) = s.deferred.take() {
+                info!(id = %id, "rebuilding a view served from its snapshot: a new dataflow reads it");
+                self.cluster.send(Command::CreateDataflow {
+                    id: *id,
+                    plan,
+                    export,
+                    as_of: self.read_ts,
+                });
+                self.probe_caught(*id, self.read_ts);
+            }
         }
     }
 
