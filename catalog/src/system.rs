@@ -17,8 +17,10 @@ pub const PG_CATALOG: u32 = 11;
 pub const PUBLIC: u32 = 2200;
 /// `information_schema`'s namespace OID.
 pub const INFORMATION_SCHEMA: u32 = 13183;
-/// The OIDs of `information_schema`'s relations (first, last).
-pub const INFORMATION_SCHEMA_RELATIONS: (u32, u32) = (13200, 13299);
+/// The OIDs (first, last) of the relations in schemas that are not on the
+/// search path: `information_schema`'s (13200–13299) and `ripple_catalog`'s
+/// (13500–13599).
+pub const OFF_SEARCH_PATH_RELATIONS: (u32, u32) = (13200, 13599);
 /// `ripple_catalog`'s namespace OID: Ripple's own system relations.
 pub const RIPPLE_CATALOG: u32 = 13500;
 /// `pg_toast`'s namespace OID.

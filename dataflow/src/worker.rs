@@ -20,6 +20,18 @@ use timely::worker::Worker;
 /// How long a worker with a waiting read steps without parking.
 const SPIN: Duration = Duration::from_millis(5);
 
+/// Rows a write hands to the inputs per turn of the worker loop. A larger
+/// write (a restart's table contents, a big INSERT … SELECT) is fed in
+/// slices, with reads answered and dataflows stepped in between, so reads
+/// that do not need it are not stuck behind its arrangement.
+const FEED: usize = 100_000;
+
+/// A large write being fed to the inputs.
+struct Feeding {
+    ts: u64,
+    rest: std::vec::IntoIter<(GlobalId, Row, isize)>,
+}
+
 pub type RowTrace = TraceAgent<ValSpine<Row, Row, u64, isize>>;
 pub type ErrTrace = TraceAgent<KeySpine<SqlError, u64, isize>>;
 
@@ -53,6 +65,10 @@ pub struct WorkerState {
     responses: Sender<PeekResponse>,
     /// Rounds a WITH RECURSIVE may take.
     max_recursion_rounds: u64,
+    /// The write being fed in slices, if any.
+    feeding: Option<Feeding>,
+    /// Commands that wait for it (everything but reads and new dataflows).
+    waiting: std::collections::VecDeque<Command>,
 }
 
 impl WorkerState {
@@ -68,6 +84,8 @@ impl WorkerState {
             peek_wait: Instant::now(),
             responses,
             max_recursion_rounds,
+            feeding: None,
+            waiting: Default::default(),
         }
     }
 
@@ -85,11 +103,16 @@ impl WorkerState {
                         }
                         return;
                     }
-                    Ok(cmd) => self.handle(worker, cmd),
+                    Ok(cmd) => self.dispatch(worker, cmd),
                     Err(std::sync::mpsc::TryRecvError::Empty) => break,
                 }
             }
+            self.feed(worker);
             self.answer_peeks();
+            if self.feeding.is_some() {
+                worker.step();
+                continue;
+            }
             match self.peeks.first() {
                 None => {
                     worker.step_or_park(Some(Duration::from_millis(100)));
@@ -107,6 +130,48 @@ impl WorkerState {
         }
     }
 
+    /// Reads and new dataflows go ahead of a write being fed; every other
+    /// command waits for it, in order.
+    fn dispatch(&mut self, worker: &mut Worker, cmd: Command) {
+        let overtakes = matches!(
+            cmd,
+            Command::Peek { .. } | Command::Probe { .. } | Command::CreateDataflow { .. }
+        );
+        if !overtakes && (self.feeding.is_some() || !self.waiting.is_empty()) {
+            self.waiting.push_back(cmd);
+        } else {
+            self.handle(worker, cmd);
+        }
+    }
+
+    /// Hands the next slice of the write being fed to the inputs; once it
+    /// is all in, closes its time and runs the commands that waited.
+    fn feed(&mut self, worker: &mut Worker) {
+        let Some(f) = &mut self.feeding else {
+            return;
+        };
+        for (id, row, diff) in f.rest.by_ref().take(FEED) {
+            if let Some(input) = self.inputs.get_mut(&id) {
+                input.update(row, diff);
+            }
+        }
+        for input in self.inputs.values_mut() {
+            input.flush();
+        }
+        if f.rest.len() > 0 {
+            return;
+        }
+        let ts = f.ts;
+        self.feeding = None;
+        self.advance(ts + 1);
+        while self.feeding.is_none() {
+            match self.waiting.pop_front() {
+                Some(cmd) => self.handle(worker, cmd),
+                None => break,
+            }
+        }
+    }
+
     fn handle(&mut self, worker: &mut Worker, cmd: Command) {
         match cmd {
             Command::CreateTable { id } => self.create_table(worker, id),
@@ -119,6 +184,13 @@ impl WorkerState {
             Command::Write { ts, updates } => {
                 for input in self.inputs.values_mut() {
                     input.advance_to(ts);
+                }
+                if updates.len() > FEED {
+                    self.feeding = Some(Feeding {
+                        ts,
+                        rest: updates.into_iter(),
+                    });
+                    return;
                 }
                 // this worker's share (see `Cluster::send`)
                 for (id, row, diff) in updates {

@@ -310,12 +310,12 @@ impl Binder<'_> {
                 if let Some(Err(e)) = arity(n == 1) {
                     return Some(Err(e));
                 }
-                // information_schema is not on the search path
+                // information_schema and ripple_catalog are not on the search path
                 let key = match args[0].clone().cast_to(Oid) {
                     Ok(k) => k,
                     Err(e) => return Some(Err(e)),
                 };
-                let (lo, hi) = system::INFORMATION_SCHEMA_RELATIONS;
+                let (lo, hi) = system::OFF_SEARCH_PATH_RELATIONS;
                 let inside = Expr::binary(
                     BinaryOp::And,
                     Expr::binary(BinaryOp::GtEq, key.clone(), Expr::Literal(oid(lo))),

@@ -115,6 +115,8 @@ pub struct Coordinator {
     /// Materialized views answering from checkpointed contents while their
     /// dataflows rebuild after a restart, by view.
     snapshots: HashMap<GlobalId, durability::Snapshot>,
+    /// After a restart with snapshots, until the tables are loaded.
+    loading: Option<durability::Loading>,
     /// When the process started: recovery figures count from it.
     started: std::time::Instant,
 }
@@ -161,6 +163,7 @@ impl Coordinator {
             durability,
             ckpt: Default::default(),
             snapshots: HashMap::new(),
+            loading: None,
             started,
         }
     }
@@ -361,8 +364,7 @@ impl Coordinator {
 
     /// Starts a read at the current read timestamp; the answer goes to `reply`.
     fn read(&mut self, mut read: ReadPlan, reply: oneshot::Sender<SqlResult<Outcome>>) {
-        let ts = self.read_ts;
-        self.use_snapshots(&mut read.plan, ts);
+        let ts = self.use_snapshots(&mut read.plan, self.read_ts);
         let (target, transient) = match &read.plan {
             Plan::Get { id, .. } => (*id, None),
             plan => {

@@ -52,6 +52,13 @@ struct Running {
     waiters: Vec<Reply>,
 }
 
+/// After a restart, until every table is loaded: the snapshots' time (held
+/// against compaction) and how many tables are still loading.
+pub(super) struct Loading {
+    ts: u64,
+    tables: usize,
+}
+
 /// A materialized view served from its checkpointed contents while its
 /// dataflow rebuilds after a restart.
 pub(super) struct Snapshot {
@@ -257,11 +264,15 @@ impl Coordinator {
             ms = lap(),
             "recovery: replayed the log"
         );
-        // 3. tables (and view snapshots) into the workers: the checkpoint's
-        // rows at one time, the log's changes at the next
+        // 3. view snapshots, then tables into the workers: the snapshots'
+        // rows at one time, the tables' at the next, the log's changes at
+        // the one after. The workers feed a large write in slices, so reads
+        // of the snapshots alone (at the first time, see `read`) are
+        // answered while the tables are still being arranged.
         let items: Vec<CatalogItem> = self.catalog.items().cloned().collect();
         let written: std::collections::BTreeSet<GlobalId> = tail.keys().copied().collect();
         let mut load: Vec<(GlobalId, Row, isize)> = vec![];
+        let mut snapshot_rows: Vec<(GlobalId, Row, isize)> = vec![];
         let mut rows_of: BTreeMap<GlobalId, u64> = BTreeMap::new();
         for item in &items {
             let rows = contents.remove(&item.id).unwrap_or_default();
@@ -293,9 +304,26 @@ impl Coordinator {
             self.cluster.send(Command::CreateTable { id: target });
             let n = rows.len() as u64 + tail.get(&item.id).map_or(0, |t| t.len() as u64);
             rows_of.insert(item.id, n);
-            load.extend(rows.into_iter().map(|(r, d)| (target, r, d)));
+            let into = if target == item.id {
+                &mut load
+            } else {
+                &mut snapshot_rows
+            };
+            into.extend(rows.into_iter().map(|(r, d)| (target, r, d)));
         }
-        let loaded = load.len();
+        let loaded = load.len() + snapshot_rows.len();
+        if !self.snapshots.is_empty() {
+            let ts = self.clock.next();
+            self.cluster.send(Command::Write {
+                ts,
+                updates: snapshot_rows,
+            });
+            let tables = items.iter().filter(|i| i.kind == ItemKind::Table).count();
+            if tables > 0 {
+                *self.holds.entry(ts).or_default() += 1;
+                self.loading = Some(Loading { ts, tables });
+            }
+        }
         let ts = self.clock.next();
         self.cluster.send(Command::Write { ts, updates: load });
         self.read_ts = ts;
@@ -424,6 +452,18 @@ impl Coordinator {
 
     /// `id`'s own arrangement is complete through the recovery time.
     pub(super) fn caught_up(&mut self, id: GlobalId) {
+        let is_table = self
+            .catalog
+            .get(id)
+            .is_some_and(|i| i.kind == ItemKind::Table);
+        if let Some(l) = self.loading.as_mut().filter(|_| is_table) {
+            l.tables -= 1;
+            if l.tables == 0 {
+                let ts = l.ts;
+                self.loading = None;
+                self.release_hold(ts);
+            }
+        }
         let ms = self.since_start_ms();
         let name = self
             .catalog
@@ -449,10 +489,13 @@ impl Coordinator {
     }
 
     /// Reads at `ts` of views whose snapshot is still valid go to the
-    /// snapshot.
-    pub(super) fn use_snapshots(&self, plan: &mut Plan, ts: u64) {
+    /// snapshot. Returns the time to read at: while the tables are still
+    /// loading after a restart, a read of snapshots alone reads at the
+    /// snapshots' time (their contents are the same at `ts`, since no
+    /// table they depend on has changed) and need not wait for the tables.
+    pub(super) fn use_snapshots(&self, plan: &mut Plan, ts: u64) -> u64 {
         if self.snapshots.is_empty() {
-            return;
+            return ts;
         }
         plan.visit_mut(&mut |p| {
             if let Plan::Get { id, .. } = p {
@@ -463,6 +506,21 @@ impl Coordinator {
                 }
             }
         });
+        match &self.loading {
+            Some(l) => {
+                let reads = plan.depends_on();
+                let snapshot_only = !reads.is_empty()
+                    && reads
+                        .iter()
+                        .all(|r| self.snapshots.values().any(|s| s.id == *r));
+                if snapshot_only {
+                    l.ts
+                } else {
+                    ts
+                }
+            }
+            None => ts,
+        }
     }
 
     /// A write at `ts` to `tables` ends the snapshots of views reading
