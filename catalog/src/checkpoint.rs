@@ -22,6 +22,12 @@ use std::path::{Path, PathBuf};
 /// Rows per frame: small enough to decode frames in parallel.
 const CHUNK_ROWS: usize = 16_384;
 
+/// The writer syncs the file every this many bytes, so the disk writes the
+/// checkpoint out steadily instead of in one burst at the end, which would
+/// stall the log's own fsyncs (and so the writers' acknowledgements) behind
+/// it.
+const SYNC_EVERY: u64 = 32 << 20;
+
 /// One frame of a checkpoint file, as read back.
 #[derive(Debug, Deserialize)]
 enum Record {
@@ -70,6 +76,8 @@ pub struct CheckpointWriter {
     chunks: u64,
     rows: u64,
     bytes: u64,
+    /// `bytes` at the last sync.
+    synced: u64,
     buf: Vec<u8>,
 }
 
@@ -100,6 +108,7 @@ impl CheckpointWriter {
             chunks: 0,
             rows: 0,
             bytes: 0,
+            synced: 0,
             buf: Vec::new(),
         };
         w.write(&RecordRef::Header { ts, catalog })?;
@@ -113,6 +122,13 @@ impl CheckpointWriter {
             .write_all(&self.buf)
             .map_err(|e| io_err("write to", &self.tmp, e))?;
         self.bytes += self.buf.len() as u64;
+        if self.fsync && self.bytes - self.synced >= SYNC_EVERY {
+            self.out
+                .flush()
+                .and_then(|_| self.out.get_ref().sync_data())
+                .map_err(|e| io_err("fsync", &self.tmp, e))?;
+            self.synced = self.bytes;
+        }
         Ok(())
     }
 

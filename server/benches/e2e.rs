@@ -615,8 +615,12 @@ async fn view_state(c: &Client) -> Vec<String> {
 /// `rows` rows in a table under three materialized views (aggregate,
 /// filter, join + aggregate), a CHECKPOINT, then SIGKILL and restart, with
 /// and without view checkpoints. Returns (load s, checkpoint s, data MB,
-/// restarts).
-async fn bench_restart(args: &Args, rows: u64) -> (f64, f64, f64, Vec<Restart>) {
+/// restarts, and the INSERTs made during the checkpoint: count, p50, p99,
+/// max ms).
+async fn bench_restart(
+    args: &Args,
+    rows: u64,
+) -> (f64, f64, f64, Vec<Restart>, (usize, f64, f64, f64)) {
     let mut server = Server::start(args, &[]);
     let c = connect_ripple(&server).await;
     exec(&c, "CREATE TABLE t (id bigint, g int, x bigint, s text)").await;
@@ -644,9 +648,37 @@ async fn bench_restart(args: &Args, rows: u64) -> (f64, f64, f64, Vec<Restart>) 
     }
     let load_s = start.elapsed().as_secs_f64();
     let before = view_state(&c).await;
+    // a writer keeps inserting (into a table no view reads) during the
+    // CHECKPOINT: its latencies show what the checkpoint costs writers
+    exec(&c, "CREATE TABLE side (i int)").await;
+    let port = server.port;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let writer = tokio::spawn(async move {
+        let c = connect(port, "ripple", "ripple").await.expect("connect");
+        let mut lat = vec![];
+        let mut i = 0;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let t = Instant::now();
+            exec(&c, &format!("INSERT INTO side VALUES ({i})")).await;
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            i += 1;
+        }
+        lat
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let start = Instant::now();
     exec(&c, "CHECKPOINT").await;
     let checkpoint_s = start.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut lat = writer.await.expect("writer");
+    lat.sort_by(f64::total_cmp);
+    let writes = (
+        lat.len(),
+        lat[lat.len() / 2],
+        lat[lat.len() * 99 / 100],
+        lat[lat.len() - 1],
+    );
     let data_mb = std::fs::read_dir(&server.data)
         .expect("data dir")
         .filter_map(|e| e.ok()?.metadata().ok())
@@ -684,7 +716,7 @@ async fn bench_restart(args: &Args, rows: u64) -> (f64, f64, f64, Vec<Restart>) 
             rss_mb,
         });
     }
-    (load_s, checkpoint_s, data_mb, out)
+    (load_s, checkpoint_s, data_mb, out, writes)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -764,14 +796,23 @@ async fn main() {
              | rows | load | CHECKPOINT | data dir | view checkpoints | accepting | views ready | first write in views | RSS |\n\
              |---|---|---|---|---|---|---|---|---|"
         );
+        let mut during = vec![];
         for &rows in &args.restart_rows {
-            let (load, ckpt, mb, r) = bench_restart(&args, rows).await;
+            let (load, ckpt, mb, r, w) = bench_restart(&args, rows).await;
             for (mode, r) in ["on", "off"].iter().zip(&r) {
                 println!(
                     "| {rows} | {load:.1} s | {ckpt:.1} s | {mb:.0} MB | {mode} | {:.2} s | {:.2} s | {:.2} s | {:.0} MB |",
                     r.accept_s, r.ready_s, r.first_write_s, r.rss_mb
                 );
             }
+            during.push((rows, ckpt, w));
+        }
+        println!(
+            "\nsingle-row INSERTs from one client while the CHECKPOINT ran:\n\n\
+             | rows | CHECKPOINT | INSERTs | p50 / p99 / max |\n|---|---|---|---|"
+        );
+        for (rows, ckpt, (n, p50, p99, max)) in during {
+            println!("| {rows} | {ckpt:.1} s | {n} | {p50:.2} / {p99:.2} / {max:.1} ms |");
         }
     }
     if want("compaction") {
