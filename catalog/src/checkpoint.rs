@@ -31,8 +31,13 @@ const SYNC_EVERY: u64 = 32 << 20;
 /// One frame of a checkpoint file, as read back.
 #[derive(Debug, Deserialize)]
 enum Record {
-    /// First: the state's timestamp and the catalog (roles included).
-    Header { ts: Timestamp, catalog: Catalog },
+    /// First: the state's timestamp, the catalog (roles included), and the
+    /// collections whose rows follow (an empty one has no `Rows`).
+    Header {
+        ts: Timestamp,
+        catalog: Catalog,
+        collections: Vec<GlobalId>,
+    },
     /// Some of one collection's rows.
     Rows {
         id: GlobalId,
@@ -48,6 +53,7 @@ enum RecordRef<'a> {
     Header {
         ts: Timestamp,
         catalog: &'a Catalog,
+        collections: &'a [GlobalId],
     },
     Rows {
         id: GlobalId,
@@ -83,13 +89,14 @@ pub struct CheckpointWriter {
 
 impl CheckpointWriter {
     /// Starts checkpoint `seq` (covering the log segments before `seq`)
-    /// of the state at `ts`.
+    /// of the state at `ts`, holding the rows of `collections`.
     pub fn create(
         dir: &Path,
         seq: u64,
         fsync: bool,
         ts: Timestamp,
         catalog: &Catalog,
+        collections: &[GlobalId],
     ) -> SqlResult<Self> {
         let path = checkpoint_path(dir, seq);
         let tmp = path.with_extension(format!(
@@ -111,7 +118,11 @@ impl CheckpointWriter {
             synced: 0,
             buf: Vec::new(),
         };
-        w.write(&RecordRef::Header { ts, catalog })?;
+        w.write(&RecordRef::Header {
+            ts,
+            catalog,
+            collections,
+        })?;
         Ok(w)
     }
 
@@ -180,6 +191,8 @@ pub struct Checkpoint {
     pub catalog: Catalog,
     /// Rows of every table and materialized view it holds.
     pub contents: BTreeMap<GlobalId, Vec<(Row, Diff)>>,
+    /// The collections it holds (some may have no rows).
+    pub collections: std::collections::BTreeSet<GlobalId>,
     pub stats: CheckpointStats,
 }
 
@@ -221,7 +234,12 @@ pub fn load(path: &Path) -> SqlResult<Checkpoint> {
     }
     let end_offset = frames.last().map_or(0, |(off, _)| *off);
     let mut it = records.into_iter();
-    let Some(Record::Header { ts, catalog }) = it.next() else {
+    let Some(Record::Header {
+        ts,
+        catalog,
+        collections,
+    }) = it.next()
+    else {
         return Err(corrupt(path, 0));
     };
     let mut contents: BTreeMap<GlobalId, Vec<(Row, Diff)>> = BTreeMap::new();
@@ -229,7 +247,7 @@ pub fn load(path: &Path) -> SqlResult<Checkpoint> {
     let mut ended = false;
     for r in it {
         match r {
-            Record::Rows { id, rows: part } if !ended => {
+            Record::Rows { id, rows: part } if !ended && collections.contains(&id) => {
                 chunks += 1;
                 rows += part.len() as u64;
                 let slot = contents.entry(id).or_default();
@@ -252,6 +270,7 @@ pub fn load(path: &Path) -> SqlResult<Checkpoint> {
         ts,
         catalog,
         contents,
+        collections: collections.into_iter().collect(),
         stats: CheckpointStats {
             rows,
             bytes: bytes.len() as u64,
@@ -287,7 +306,8 @@ mod tests {
         let dir = tempdir("roundtrip");
         let mut cat = Catalog::new();
         cat.allocate_id();
-        let mut w = CheckpointWriter::create(&dir, 3, true, 42, &cat).unwrap();
+        let ids = [GlobalId(1), GlobalId(2), GlobalId(3)];
+        let mut w = CheckpointWriter::create(&dir, 3, true, 42, &cat, &ids).unwrap();
         w.rows(GlobalId(1), &rows(40_000)).unwrap();
         w.rows(GlobalId(2), &rows(3)).unwrap();
         w.rows(GlobalId(3), &[]).unwrap();
@@ -297,6 +317,8 @@ mod tests {
         assert_eq!(c.ts, 42);
         assert_eq!(c.contents[&GlobalId(1)], rows(40_000));
         assert_eq!(c.contents[&GlobalId(2)], rows(3));
+        // an empty collection is held, with no rows
+        assert!(c.collections.contains(&GlobalId(3)) && !c.contents.contains_key(&GlobalId(3)));
         assert_eq!(c.catalog.allocate_id(), GlobalId(2));
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -305,7 +327,7 @@ mod tests {
     fn a_cut_or_damaged_checkpoint_is_refused() {
         let dir = tempdir("damaged");
         let cat = Catalog::new();
-        let mut w = CheckpointWriter::create(&dir, 1, true, 1, &cat).unwrap();
+        let mut w = CheckpointWriter::create(&dir, 1, true, 1, &cat, &[GlobalId(1)]).unwrap();
         w.rows(GlobalId(1), &rows(50_000)).unwrap();
         w.finish().unwrap();
         let path = checkpoint_path(&dir, 1);

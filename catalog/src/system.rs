@@ -1796,8 +1796,15 @@ impl<'a> Ctx<'a> {
     fn information_schema(&self, name: &str) -> Vec<Vec<Datum>> {
         let relations = self.relations();
         // as in PostgreSQL, indexes and materialized views are not listed
-        // (Metabase adds materialized views' columns from pg_attribute)
-        let visible = || relations.iter().filter(|r| r.kind != 'i' && r.kind != 'm');
+        // (Metabase adds materialized views' columns from pg_attribute);
+        // nor are Ripple's own relations, which BI tools would otherwise
+        // offer next to the user's (they filter out only pg_catalog and
+        // information_schema)
+        let visible = || {
+            relations
+                .iter()
+                .filter(|r| r.kind != 'i' && r.kind != 'm' && r.namespace != RIPPLE_CATALOG)
+        };
         match name {
             "schemata" => NAMESPACES
                 .iter()

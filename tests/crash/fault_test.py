@@ -283,6 +283,51 @@ def snapshot_views_and_their_dependents(args, d):
     s.stop()
 
 
+@case
+def views_checkpointed_without_view_checkpoints_are_recomputed(args, d):
+    off = new_server(args, d, ["--no-view-checkpoints"])
+    off.start()
+    conn = off.connect()
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t3 (a int)")
+    cur.execute("INSERT INTO t3 SELECT g FROM generate_series(1, 100) g")
+    cur.execute("CREATE MATERIALIZED VIEW big3 AS SELECT count(*) AS n FROM t3")
+    cur.execute("CREATE MATERIALIZED VIEW none3 AS SELECT a FROM t3 WHERE a < 0")
+    cur.execute("CHECKPOINT")
+    conn.close()
+    off.stop(signal.SIGKILL)
+    # the checkpoint holds no view rows: with view checkpoints on, the
+    # views are recomputed, not loaded empty
+    on = new_server(args, d)
+    on.start()
+    conn = on.connect()
+    cur = conn.cursor()
+    cur.execute("SELECT name, source FROM ripple_catalog.recovery "
+                "WHERE kind = 'materialized view' ORDER BY name")
+    got = cur.fetchall()
+    check(got == [("big3", "recomputed"), ("none3", "recomputed")], f"recovery: {got}")
+    cur.execute("SELECT n FROM big3")
+    check(cur.fetchall() == [(100,)], "a view came back wrong")
+    # now a checkpoint with view rows, one view empty: both are snapshots
+    cur.execute("CHECKPOINT")
+    conn.close()
+    on.stop(signal.SIGKILL)
+    on.start()
+    conn = on.connect()
+    cur = conn.cursor()
+    cur.execute("SELECT name, source FROM ripple_catalog.recovery "
+                "WHERE kind = 'materialized view' ORDER BY name")
+    got = cur.fetchall()
+    check(got == [("big3", "snapshot"), ("none3", "snapshot")], f"recovery: {got}")
+    cur.execute("SELECT n FROM big3")
+    check(cur.fetchall() == [(100,)], "a snapshot view came back wrong")
+    cur.execute("INSERT INTO t3 VALUES (-5)")
+    cur.execute("SELECT a FROM none3")
+    check(cur.fetchall() == [(-5,)], "an empty snapshot view missed a write")
+    conn.close()
+    on.stop()
+
+
 def mount(*argv):
     return subprocess.run(["mount", *argv], capture_output=True, text=True).returncode == 0
 
@@ -387,6 +432,7 @@ def main():
               damaged_checkpoint_stops_startup, second_server_and_other_format_are_refused,
               checkpoint_truncates_the_log_and_needs_a_superuser,
               snapshot_views_and_their_dependents,
+              views_checkpointed_without_view_checkpoints_are_recomputed,
               full_disk_fails_writes_and_keeps_reads, disk_turning_read_only_keeps_reads):
         c(args, tmp)
     if FAILED:

@@ -143,7 +143,7 @@ impl Coordinator {
         std::thread::Builder::new()
             .name("checkpoint".into())
             .spawn(move || {
-                let result = write_checkpoint(&dir, seq, fsync, ts, &catalog, n, rx);
+                let result = write_checkpoint(&dir, seq, fsync, ts, &catalog, &ids, rx);
                 let _ = done.send(Request::CheckpointDone { seq, result });
             })
             .map_err(|e| SqlError::internal(format!("could not start a checkpoint: {e}")))?;
@@ -205,13 +205,14 @@ impl Coordinator {
         };
         // 1. the checkpoint
         let mut contents: BTreeMap<GlobalId, Vec<(Row, isize)>> = BTreeMap::new();
+        // the collections whose rows the checkpoint holds
         let mut from_checkpoint = std::collections::BTreeSet::new();
         if let Some(path) = &recovered.checkpoint {
             let c = checkpoint::load(path)?;
             self.catalog = c.catalog;
             self.clock.observe(c.ts);
             contents = c.contents;
-            from_checkpoint = self.catalog.items().map(|i| i.id).collect();
+            from_checkpoint = c.collections;
             info!(
                 file = %path.display(),
                 rows = c.stats.rows,
@@ -597,7 +598,7 @@ impl Coordinator {
     }
 }
 
-/// Writes checkpoint `seq` from the `n` collections' rows arriving on `rx`,
+/// Writes checkpoint `seq` from the rows of the collections `ids` arriving on `rx`,
 /// then removes the log segments and checkpoints it replaces.
 fn write_checkpoint(
     dir: &Path,
@@ -605,11 +606,11 @@ fn write_checkpoint(
     fsync: bool,
     ts: u64,
     catalog: &Catalog,
-    n: usize,
+    ids: &[GlobalId],
     rx: std::sync::mpsc::Receiver<(GlobalId, PeekResult)>,
 ) -> SqlResult<CheckpointStats> {
-    let mut w = CheckpointWriter::create(dir, seq, fsync, ts, catalog)?;
-    for _ in 0..n {
+    let mut w = CheckpointWriter::create(dir, seq, fsync, ts, catalog, ids)?;
+    for _ in ids {
         let written = match rx.recv() {
             Ok((id, Ok(rows))) => w.rows(id, &rows),
             Ok((_, Err(e))) => Err(e),
