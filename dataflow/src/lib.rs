@@ -289,9 +289,10 @@ mod tests {
         rows
     }
 
-    /// A write larger than a feeding slice, then a small one and an index
-    /// created in between: all apply in order, and a read of another
-    /// collection is not held up by the big write.
+    /// A write larger than a feeding slice, then a small one, an index, a
+    /// table and a view over it created while it is fed: all apply in
+    /// order, and a read of another collection is not held up by the big
+    /// write.
     #[test]
     fn large_writes_are_fed_in_order() {
         let cluster = Cluster::start(2, 10).expect("cluster");
@@ -308,8 +309,8 @@ mod tests {
             ts: 2,
             updates: (0..n).map(|i| (big, row(i), 1)).collect(),
         });
-        // reads of the small table at 1 do not need the big write
-        assert_eq!(peek(&cluster, small, 1), vec![(row(7), 1)]);
+        // sent at once, so they reach the workers while the big write is
+        // being fed: a later write, an index, and a table with a view over it
         cluster.send(Command::Write {
             ts: 3,
             updates: (0..10).map(|i| (big, row(i), -1)).collect(),
@@ -324,7 +325,26 @@ mod tests {
             export: Export::Index { keys: vec![0] },
             as_of: 3,
         });
+        let (later, view) = (GlobalId(4), GlobalId(5));
+        cluster.send(Command::CreateTable { id: later });
+        cluster.send(Command::Write {
+            ts: 4,
+            updates: vec![(later, row(1), 1), (later, row(2), 1)],
+        });
+        cluster.send(Command::CreateDataflow {
+            id: view,
+            plan: Plan::Get {
+                id: later,
+                name: "later".into(),
+                arity: 1,
+            },
+            export: Export::Primary,
+            as_of: 3,
+        });
         cluster.send(Command::AdvanceTo(5));
+        // reads of the small table at 1 do not need the big write
+        assert_eq!(peek(&cluster, small, 1), vec![(row(7), 1)]);
+        assert_eq!(peek(&cluster, view, 4), vec![(row(1), 1), (row(2), 1)]);
         let at2 = peek(&cluster, big, 2);
         assert_eq!(at2.len(), n as usize);
         let at3 = peek(&cluster, big, 3);

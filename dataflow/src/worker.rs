@@ -67,7 +67,7 @@ pub struct WorkerState {
     max_recursion_rounds: u64,
     /// The write being fed in slices, if any.
     feeding: Option<Feeding>,
-    /// Commands that wait for it (everything but reads and new dataflows).
+    /// Commands that wait for it (those that move time).
     waiting: std::collections::VecDeque<Command>,
 }
 
@@ -130,14 +130,18 @@ impl WorkerState {
         }
     }
 
-    /// Reads and new dataflows go ahead of a write being fed; every other
-    /// command waits for it, in order.
+    /// Commands that move time (writes, advances, compaction) wait for a
+    /// write being fed, in order; all others go ahead of it. In particular
+    /// every command that builds a dataflow (a table, a view, a read) is
+    /// handled as it arrives, so every worker builds them in the same order
+    /// whether or not it is feeding (its share of a write may be just above
+    /// or below the slice size while another worker's is not).
     fn dispatch(&mut self, worker: &mut Worker, cmd: Command) {
-        let overtakes = matches!(
+        let waits = matches!(
             cmd,
-            Command::Peek { .. } | Command::Probe { .. } | Command::CreateDataflow { .. }
+            Command::Write { .. } | Command::AdvanceTo(_) | Command::AllowCompaction(_)
         );
-        if !overtakes && (self.feeding.is_some() || !self.waiting.is_empty()) {
+        if waits && (self.feeding.is_some() || !self.waiting.is_empty()) {
             self.waiting.push_back(cmd);
         } else {
             self.handle(worker, cmd);
