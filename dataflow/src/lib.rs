@@ -195,22 +195,18 @@ impl Cluster {
 
     /// Reads `target` at `ts`; `done` gets the consolidated rows from all workers.
     pub fn peek(&self, target: GlobalId, ts: u64, done: Callback) {
-        let uuid = self.next_uuid.fetch_add(1, Ordering::Relaxed);
-        self.pending.lock().expect("lock").insert(
-            uuid,
-            Gather {
-                remaining: self.workers(),
-                rows: vec![],
-                error: None,
-                done: Some(done),
-            },
-        );
-        self.send(Command::Peek { uuid, target, ts });
+        self.gather(done, |uuid| Command::Peek { uuid, target, ts });
     }
 
     /// Calls `done` (with no rows) once every worker's `target` is complete
     /// through `ts`: a view has caught up with its inputs.
     pub fn probe(&self, target: GlobalId, ts: u64, done: Callback) {
+        self.gather(done, |uuid| Command::Probe { uuid, target, ts });
+    }
+
+    /// Sends the command `ask` makes for a new id; `done` gets the answers
+    /// of all workers, gathered.
+    fn gather(&self, done: Callback, ask: impl FnOnce(u64) -> Command) {
         let uuid = self.next_uuid.fetch_add(1, Ordering::Relaxed);
         self.pending.lock().expect("lock").insert(
             uuid,
@@ -221,7 +217,7 @@ impl Cluster {
                 done: Some(done),
             },
         );
-        self.send(Command::Probe { uuid, target, ts });
+        self.send(ask(uuid));
     }
 
     /// Stops the workers and waits for them.

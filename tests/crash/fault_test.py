@@ -99,6 +99,13 @@ def ids(server):
     return out
 
 
+def view_sources(cur):
+    """(name, source) of each materialized view in ripple_catalog.recovery."""
+    cur.execute("SELECT name, source FROM ripple_catalog.recovery "
+                "WHERE kind = 'materialized view' ORDER BY name")
+    return cur.fetchall()
+
+
 def new_server(args, d, extra=()):
     os.makedirs(d, exist_ok=True)
     return Server(os.path.abspath(args.ripple_bin), 2, os.path.join(d, "data"),
@@ -302,9 +309,7 @@ def views_checkpointed_without_view_checkpoints_are_recomputed(args, d):
     on.start()
     conn = on.connect()
     cur = conn.cursor()
-    cur.execute("SELECT name, source FROM ripple_catalog.recovery "
-                "WHERE kind = 'materialized view' ORDER BY name")
-    got = cur.fetchall()
+    got = view_sources(cur)
     check(got == [("big3", "recomputed"), ("none3", "recomputed")], f"recovery: {got}")
     cur.execute("SELECT n FROM big3")
     check(cur.fetchall() == [(100,)], "a view came back wrong")
@@ -315,9 +320,7 @@ def views_checkpointed_without_view_checkpoints_are_recomputed(args, d):
     on.start()
     conn = on.connect()
     cur = conn.cursor()
-    cur.execute("SELECT name, source FROM ripple_catalog.recovery "
-                "WHERE kind = 'materialized view' ORDER BY name")
-    got = cur.fetchall()
+    got = view_sources(cur)
     check(got == [("big3", "snapshot"), ("none3", "snapshot")], f"recovery: {got}")
     cur.execute("SELECT n FROM big3")
     check(cur.fetchall() == [(100,)], "a snapshot view came back wrong")
