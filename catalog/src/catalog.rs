@@ -91,7 +91,7 @@ pub struct RecoveryFigure {
     pub kind: ItemKind,
     /// Where its contents came from: `checkpoint`, `log`,
     /// `checkpoint+log`, `snapshot` (a view's checkpointed contents,
-    /// served while its dataflow rebuilds) or `recomputed`.
+    /// served until its tables change) or `recomputed`.
     pub source: &'static str,
     /// Rows loaded from the checkpoint and the log.
     pub rows: u64,

@@ -128,9 +128,22 @@ def run(server):
     env = dict(os.environ, PGCONNECT_TIMEOUT="5")
     proc = subprocess.Popen(
         ["psql", "-X", "-h", "127.0.0.1", "-p", str(port), "-U", "ripple", "-d", "ripple",
-         "-c", "SELECT count(*) FROM generate_series(1, 9000000) AS g"],
+         "-c", "SELECT count(*) FROM generate_series(1, 4000) AS a, generate_series(1, 4000) AS b"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    time.sleep(1.5)
+    # Ctrl-C once the query runs (a cancel that comes before it does
+    # nothing, in PostgreSQL too)
+    watcher = server.connect()
+    cur = watcher.cursor()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                    " AND query LIKE '%generate_series(1, 4000) AS b%'"
+                    " AND pid <> pg_backend_pid()")
+        if cur.fetchone()[0] == 1:
+            break
+        time.sleep(0.1)
+    watcher.close()
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     try:
         out, _ = proc.communicate(timeout=20)
