@@ -119,6 +119,8 @@ pub struct Coordinator {
     loading: Option<durability::Loading>,
     /// When the process started: recovery figures count from it.
     started: std::time::Instant,
+    /// Set while the shutdown checkpoint is written, so `main` waits for it.
+    final_checkpoint: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A group commit closes at this many statements …
@@ -165,11 +167,19 @@ impl Coordinator {
             snapshots: HashMap::new(),
             loading: None,
             started,
+            final_checkpoint: Arc::default(),
         }
     }
 
-    /// Serves requests until every sender is gone.
+    /// True while the shutdown checkpoint is being written.
+    pub fn final_checkpoint(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.final_checkpoint.clone()
+    }
+
+    /// Serves requests until every sender is gone, or until a shutdown
+    /// request and the checkpoint it starts are done.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Request>) {
+        let mut stopping = false;
         loop {
             // While INSERTs wait for their shared fsync, take whatever else
             // is already queued; once the queue is empty, make them durable.
@@ -255,7 +265,19 @@ impl Coordinator {
                     ));
                 }
                 Request::Tick => self.tick(),
-                Request::Shutdown => break,
+                Request::Shutdown => {
+                    // a last checkpoint, so the next start-up loads state
+                    // (and views) instead of replaying the log
+                    stopping = true;
+                    if self.wal.segment_bytes() > 0 {
+                        info!("writing a shutdown checkpoint");
+                        self.checkpoint(None);
+                        self.final_checkpoint.store(
+                            self.checkpoint_running(),
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
+                    }
+                }
                 Request::ReadDone { ts, transient } => {
                     self.release_hold(ts);
                     if let Some(id) = transient {
@@ -265,6 +287,9 @@ impl Coordinator {
                 Request::CheckpointDone { seq, result } => self.checkpoint_done(seq, result),
                 Request::Caught { id } => self.caught_up(id),
                 Request::SnapshotLoaded { id } => self.snapshot_loaded(id),
+            }
+            if stopping && !self.checkpoint_running() {
+                break;
             }
             self.maybe_checkpoint();
         }

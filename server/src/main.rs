@@ -92,6 +92,11 @@ fn tls_acceptor(args: &Args) -> anyhow::Result<Option<pgwire::tokio::TlsAcceptor
     Ok(Some(pgwire::tokio::TlsAcceptor::from(Arc::new(config))))
 }
 
+/// How long a shutdown waits for a coordinator busy with a statement …
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// … and for the shutdown checkpoint.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let args = Args::parse();
@@ -146,6 +151,7 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
         .recover(recovered)
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("replaying the log")?;
+    let final_checkpoint = coord.final_checkpoint();
     // The coordinator gets a thread of its own: planning and computing a
     // large write is synchronous work, and must not stall the sessions'
     // network I/O or the signal handling on the shared runtime.
@@ -206,10 +212,17 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
     info!("shutting down");
     drop(handlers);
     let _ = stop.send(coordinator::Request::Shutdown);
-    // Every acknowledged write is already in the log, so a coordinator still
-    // busy with a statement is not waited for long.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    while !coord_thread.is_finished() && std::time::Instant::now() < deadline {
+    // The coordinator writes a shutdown checkpoint when the log has grown
+    // since the last one. Every acknowledged write is already in the log,
+    // so this is only for a faster next start: it is not waited for long,
+    // and a checkpoint cut short is discarded at the next start-up.
+    let start = std::time::Instant::now();
+    while !coord_thread.is_finished() {
+        let waited = start.elapsed();
+        let checkpointing = final_checkpoint.load(std::sync::atomic::Ordering::Relaxed);
+        if waited >= SHUTDOWN_WAIT || (waited >= BUSY_WAIT && !checkpointing) {
+            break;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     info!("stopped");

@@ -10,6 +10,7 @@
     format version, are refused;
   * automatic checkpoints keep the log short, and CHECKPOINT needs a
     superuser;
+  * SIGTERM writes a shutdown checkpoint, so the next start loads it;
   * materialized views come back from their checkpointed snapshots, also
     when other views read them, and rebuild when a new view reads them or
     their tables change;
@@ -331,6 +332,30 @@ def views_checkpointed_without_view_checkpoints_are_recomputed(args, d):
     on.stop()
 
 
+@case
+def clean_shutdown_checkpoints(args, d):
+    s = new_server(args, d)
+    s.start()
+    fill(s, 20)
+    conn = s.connect()
+    cur = conn.cursor()
+    cur.execute("CREATE MATERIALIZED VIEW c4 AS SELECT count(*) AS n FROM t")
+    conn.close()
+    check(s.stop(signal.SIGTERM) == 0, "SIGTERM did not stop the server cleanly")
+    check("checkpoint written" in s.log_tail(40), "no shutdown checkpoint in the log")
+    s.start()
+    conn = s.connect()
+    cur = conn.cursor()
+    cur.execute("SELECT name, source FROM ripple_catalog.recovery ORDER BY name")
+    got = cur.fetchall()
+    check(got == [("c4", "snapshot"), ("t", "checkpoint")], f"recovery after SIGTERM: {got}")
+    cur.execute("SELECT n FROM c4")
+    check(cur.fetchall() == [(20,)], "the view came back wrong")
+    conn.close()
+    check(ids(s) == list(range(20)), "rows lost across a clean shutdown")
+    s.stop()
+
+
 def mount(*argv):
     return subprocess.run(["mount", *argv], capture_output=True, text=True).returncode == 0
 
@@ -436,6 +461,7 @@ def main():
               checkpoint_truncates_the_log_and_needs_a_superuser,
               snapshot_views_and_their_dependents,
               views_checkpointed_without_view_checkpoints_are_recomputed,
+              clean_shutdown_checkpoints,
               full_disk_fails_writes_and_keeps_reads, disk_turning_read_only_keeps_reads):
         c(args, tmp)
     if FAILED:

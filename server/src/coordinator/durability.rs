@@ -98,6 +98,11 @@ impl Coordinator {
         }
     }
 
+    /// Whether a checkpoint is being written.
+    pub(super) fn checkpoint_running(&self) -> bool {
+        self.ckpt.running.is_some()
+    }
+
     /// Checkpoints once the log has grown enough since the last one.
     pub(super) fn maybe_checkpoint(&mut self) {
         if self.ckpt.running.is_none()
