@@ -507,6 +507,14 @@ mod tests {
         d
     }
 
+    /// Loses the last `n` bytes of segment 0, as a crash mid-append does.
+    fn cut_segment_0(dir: &Path, n: u64) {
+        let log = segment_path(dir, 0);
+        let len = std::fs::metadata(&log).unwrap().len();
+        let f = OpenOptions::new().write(true).open(&log).unwrap();
+        f.set_len(len - n).unwrap();
+    }
+
     #[test]
     fn replays_and_drops_torn_tail() {
         let dir = tempdir("torn");
@@ -515,10 +523,7 @@ mod tests {
             assert!(rec.records.is_empty() && rec.checkpoint.is_none());
             wal.append(&[write(1), write(2)]).unwrap();
         }
-        let log = segment_path(&dir, 0);
-        let len = std::fs::metadata(&log).unwrap().len();
-        let f = OpenOptions::new().write(true).open(&log).unwrap();
-        f.set_len(len - 3).unwrap();
+        cut_segment_0(&dir, 3);
         let (_wal, rec) = Wal::open(&dir, true).unwrap();
         let recs = rec.records;
         assert_eq!(recs, vec![write(1)]);
@@ -553,11 +558,8 @@ mod tests {
             wal.append(&[LogRecord::Group(vec![write(2), write(3)])])
                 .unwrap();
         }
-        let log = segment_path(&dir, 0);
-        let len = std::fs::metadata(&log).unwrap().len();
-        let f = OpenOptions::new().write(true).open(&log).unwrap();
         // the tail of the group's frame (its last record) is lost
-        f.set_len(len - 3).unwrap();
+        cut_segment_0(&dir, 3);
         let (_wal, rec) = Wal::open(&dir, true).unwrap();
         let recs = rec.records;
         assert_eq!(LogRecord::flatten(recs), vec![write(1)]);
@@ -638,14 +640,7 @@ mod tests {
             wal.rotate().unwrap();
             wal.append(&[write(3)]).unwrap();
         }
-        let log = segment_path(&dir, 0);
-        let len = std::fs::metadata(&log).unwrap().len();
-        OpenOptions::new()
-            .write(true)
-            .open(&log)
-            .unwrap()
-            .set_len(len - 3)
-            .unwrap();
+        cut_segment_0(&dir, 3);
         let err = Wal::open(&dir, true).err().unwrap();
         assert_eq!(err.code, sqlstate::DATA_CORRUPTED);
         assert!(

@@ -672,8 +672,8 @@ impl Coordinator {
             updates: updates.clone(),
         }])?;
         if !self.snapshots.is_empty() {
-            let mut tables: Vec<GlobalId> = updates.iter().map(|u| u.0).collect();
-            tables.dedup();
+            let tables: std::collections::BTreeSet<GlobalId> =
+                updates.iter().map(|u| u.0).collect();
             self.invalidate_snapshots(&tables, ts);
         }
         self.cluster.send(Command::Write { ts, updates });

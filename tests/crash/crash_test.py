@@ -56,7 +56,7 @@ def connect(port):
 
 
 class Writer(threading.Thread):
-    """Inserts and deletes its own rows until the server goes away."""
+    """Inserts, updates and deletes its own rows until the server goes away."""
 
     def __init__(self, port, writer, first_id, rng, state):
         super().__init__(daemon=True)
@@ -104,7 +104,8 @@ class Writer(threading.Thread):
 
 
 class Ddl(threading.Thread):
-    """Creates one table per step until the server goes away."""
+    """Creates one table per step (and now and then asks for a CHECKPOINT)
+    until the server goes away."""
 
     def __init__(self, port, state):
         super().__init__(daemon=True)

@@ -431,14 +431,7 @@ impl Coordinator {
             }
             if let Some(s) = self.snapshots.get(&id) {
                 // a snapshot answers reads as soon as it is loaded
-                let done = self.self_tx.clone();
-                self.cluster.probe(
-                    s.id,
-                    self.read_ts,
-                    Box::new(move |_| {
-                        let _ = done.send(Request::SnapshotLoaded { id });
-                    }),
-                );
+                self.report_when_complete(s.id, self.read_ts, Request::SnapshotLoaded { id });
             }
         }
         Ok(())
@@ -446,12 +439,17 @@ impl Coordinator {
 
     /// Reports (`Request::Caught`) when `id`'s arrangement is complete through `ts`.
     fn probe_caught(&self, id: GlobalId, ts: u64) {
+        self.report_when_complete(id, ts, Request::Caught { id });
+    }
+
+    /// Sends `report` to the coordinator once `target` is complete through `ts`.
+    fn report_when_complete(&self, target: GlobalId, ts: u64, report: Request) {
         let done = self.self_tx.clone();
         self.cluster.probe(
-            id,
+            target,
             ts,
             Box::new(move |_| {
-                let _ = done.send(Request::Caught { id });
+                let _ = done.send(report);
             }),
         );
     }
@@ -532,7 +530,11 @@ impl Coordinator {
     /// A write at `ts` to `tables` ends the snapshots of views reading
     /// them; views waiting to rebuild start now, over the tables as they
     /// were before the write.
-    pub(super) fn invalidate_snapshots(&mut self, tables: &[GlobalId], ts: u64) {
+    pub(super) fn invalidate_snapshots(
+        &mut self,
+        tables: &std::collections::BTreeSet<GlobalId>,
+        ts: u64,
+    ) {
         let mut render = vec![];
         for (view, s) in self.snapshots.iter_mut() {
             if s.valid_through >= ts && s.tables.iter().any(|t| tables.contains(t)) {
