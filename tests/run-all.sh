@@ -57,6 +57,9 @@ python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 1
 python3 tests/clients/test_psycopg3.py --ripple-bin "$BIN" --workers 4
 echo "== client matrix (docs/clients.md): asyncpg, SQLAlchemy + pandas, node-postgres, pgjdbc, Go lib/pq + pgx"
 python3 tests/clients/test_asyncpg.py --ripple-bin "$BIN"
+echo "== streams: COPY in and out (vs PostgreSQL), SUBSCRIBE with a concurrent writer, cursors, slow subscribers"
+python3 tests/clients/test_streams.py --ripple-bin "$BIN" --workers 1
+python3 tests/clients/test_streams.py --ripple-bin "$BIN" --workers 4
 python3 tests/clients/test_sqlalchemy.py --ripple-bin "$BIN"
 node tests/clients/node/test_pg.js --ripple-bin "$BIN"
 bash tests/clients/jdbc/run.sh --ripple-bin "$BIN"

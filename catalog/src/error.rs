@@ -66,6 +66,8 @@ pub mod sqlstate {
     pub const INVALID_RECURSION: &str = "42P19";
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
     pub const WINDOWING_ERROR: &str = "42P20";
+    pub const BAD_COPY_FILE_FORMAT: &str = "22P04";
+    pub const INSUFFICIENT_RESOURCES: &str = "53000";
     pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
     pub const UNTRANSLATABLE_CHARACTER: &str = "22P05";
     pub const INVALID_PRECEDING_OR_FOLLOWING_SIZE: &str = "22013";
@@ -88,7 +90,9 @@ pub struct SqlError {
     /// Optional HINT line.
     pub hint: Option<String>,
     /// 1-based character position in the statement text, for syntax errors.
-    pub position: Option<usize>,
+    pub position: Option<u32>,
+    /// Optional CONTEXT line (where the error happened, e.g. a COPY line).
+    pub context: Option<Box<str>>,
 }
 
 /// Result alias used across the crates.
@@ -103,6 +107,7 @@ impl SqlError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
         }
     }
 
@@ -118,9 +123,15 @@ impl SqlError {
         self
     }
 
+    /// Adds a CONTEXT line.
+    pub fn with_context(mut self, context: impl Into<String>) -> Self {
+        self.context = Some(context.into().into_boxed_str());
+        self
+    }
+
     /// Adds a statement position.
     pub fn with_position(mut self, position: usize) -> Self {
-        self.position = Some(position);
+        self.position = Some(u32::try_from(position).unwrap_or(u32::MAX));
         self
     }
 

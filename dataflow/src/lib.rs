@@ -11,7 +11,10 @@
 //! time.
 
 pub mod render;
+pub mod subscribe;
 pub mod window;
+
+pub use subscribe::{subscription, SubscribeEvent, SubscribeReceiver, SubscribeSink};
 pub mod worker;
 
 use catalog::{GlobalId, Row, SqlError};
@@ -43,6 +46,14 @@ pub enum Command {
         plan: Plan,
         export: Export,
         as_of: u64,
+    },
+    /// Renders `plan` from `as_of` and streams its changes to `sink`
+    /// (gathered on worker 0).
+    Subscribe {
+        id: GlobalId,
+        plan: Plan,
+        as_of: u64,
+        sink: SubscribeSink,
     },
     /// Table updates at `ts`; afterwards every input is at `ts + 1`.
     /// [`Cluster::send`] hands each worker its own share of `updates`.
@@ -347,5 +358,66 @@ mod tests {
         assert_eq!(at3.len(), n as usize - 10);
         assert_eq!(at3.first(), Some(&(row(10), 1)));
         assert_eq!(peek(&cluster, GlobalId(3), 4), at3);
+    }
+
+    /// A subscription over two workers: the snapshot at its as-of time,
+    /// then each write consolidated at its own time, in order, each
+    /// followed by progress past it; an update and its retraction at one
+    /// time cancel out.
+    #[test]
+    fn subscriptions_deliver_each_time_once_in_order() {
+        let cluster = Cluster::start(2, 10).expect("cluster");
+        let t = GlobalId(1);
+        cluster.send(Command::CreateTable { id: t });
+        let row = |i: i64| Row::new(vec![Datum::Int64(i)]);
+        cluster.send(Command::Write {
+            ts: 1,
+            updates: (0..10).map(|i| (t, row(i), 1)).collect(),
+        });
+        let (sink, mut rx) = subscription(1_000, true);
+        cluster.send(Command::Subscribe {
+            id: GlobalId(2),
+            plan: Plan::Get {
+                id: t,
+                name: "t".into(),
+                arity: 1,
+            },
+            as_of: 1,
+            sink,
+        });
+        cluster.send(Command::Write {
+            ts: 3,
+            updates: vec![(t, row(0), -1), (t, row(100), 1), (t, row(7), 1)],
+        });
+        cluster.send(Command::Write {
+            ts: 5,
+            updates: vec![(t, row(55), 1), (t, row(55), -1), (t, row(1), -1)],
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut events = vec![];
+        loop {
+            match rx.try_recv() {
+                Some(SubscribeEvent::Progress(p)) if p >= 6 => break,
+                Some(SubscribeEvent::Progress(_)) => {}
+                Some(SubscribeEvent::Updates { ts, mut updates }) => {
+                    updates.sort();
+                    events.push((ts, updates));
+                }
+                Some(other) => panic!("unexpected {other:?}"),
+                None if std::time::Instant::now() > deadline => panic!("no progress to 6"),
+                None => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert_eq!(events[0].0, 1);
+        assert_eq!(
+            events[0].1,
+            (0..10).map(|i| (row(i), 1)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            events[1],
+            (3, vec![(row(0), -1), (row(7), 1), (row(100), 1)])
+        );
+        assert_eq!(events[2], (5, vec![(row(1), -1)]));
     }
 }

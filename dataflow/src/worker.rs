@@ -41,6 +41,14 @@ struct Installed {
     _buttons: Vec<ShutdownButton<CapabilitySet<u64>>>,
 }
 
+/// Where a dataflow's output goes.
+enum Output {
+    /// Arranged and kept, for reads and other dataflows.
+    Arrange(Export),
+    /// Streamed to a subscriber.
+    Subscribe(crate::SubscribeSink),
+}
+
 struct PendingPeek {
     uuid: u64,
     target: GlobalId,
@@ -184,7 +192,13 @@ impl WorkerState {
                 plan,
                 export,
                 as_of,
-            } => self.create_dataflow(worker, id, &plan, export, as_of),
+            } => self.create_dataflow(worker, id, &plan, Output::Arrange(export), as_of),
+            Command::Subscribe {
+                id,
+                plan,
+                as_of,
+                sink,
+            } => self.create_dataflow(worker, id, &plan, Output::Subscribe(sink), as_of),
             Command::Write { ts, updates } => {
                 for input in self.inputs.values_mut() {
                     input.advance_to(ts);
@@ -281,7 +295,7 @@ impl WorkerState {
         worker: &mut Worker,
         id: GlobalId,
         plan: &planner::Plan,
-        export: Export,
+        output: Output,
         as_of: u64,
     ) {
         let dataflow = worker.next_dataflow_index();
@@ -303,6 +317,14 @@ impl WorkerState {
                 Err(e) => {
                     // Cannot happen for plans the planner made; keep the worker alive.
                     tracing::error!(%id, error = %e, "could not render dataflow");
+                    return (None, None, ctx.buttons);
+                }
+            };
+            let export = match output {
+                Output::Arrange(export) => export,
+                Output::Subscribe(sink) => {
+                    let errs = ctx.errs.drain(..).reduce(|a, b| a.concat(b));
+                    crate::subscribe::attach(out, errs, sink, as_of, index);
                     return (None, None, ctx.buttons);
                 }
             };

@@ -12,6 +12,7 @@ pub mod bind;
 pub mod bind_expr;
 pub mod builtins;
 pub mod coerce;
+pub mod copy;
 pub mod explain;
 pub mod expr;
 pub mod func;
@@ -22,6 +23,7 @@ pub mod plan;
 pub mod scope;
 pub mod select;
 pub mod statement;
+pub mod stream;
 pub mod subquery;
 pub mod syscat;
 pub mod table_func;
@@ -50,6 +52,26 @@ pub enum Parsed {
     ShowObjects(ItemKind),
     /// `CHECKPOINT`: write a checkpoint now.
     Checkpoint,
+    /// `SUBSCRIBE …` or `COPY (SUBSCRIBE …) TO STDOUT`.
+    Subscribe(Box<stream::Subscribe>),
+    /// `DECLARE name CURSOR FOR SUBSCRIBE …`.
+    DeclareSubscribe {
+        name: String,
+        hold: bool,
+        subscribe: Box<stream::Subscribe>,
+    },
+    /// `FETCH [n|ALL] name WITH (timeout = '…')`: waits up to the timeout
+    /// for rows (`count` `None` is ALL).
+    FetchWait {
+        name: String,
+        count: Option<usize>,
+        timeout: Option<String>,
+    },
+    /// Rows for a table, read by `COPY t FROM STDIN`: written like an INSERT.
+    Rows {
+        table: catalog::GlobalId,
+        rows: std::sync::Arc<Vec<(catalog::Row, isize)>>,
+    },
 }
 
 /// Parses a query string into statements. Like PostgreSQL, a syntax error
@@ -88,6 +110,20 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
     if !out.is_empty() {
         // Mixed strings: parse everything with sqlparser (rare).
         out.clear();
+    }
+    // Streaming statements (SUBSCRIBE and friends): each piece on its own.
+    if rest
+        .iter()
+        .any(|p| stream::parse_stream_statement(p).is_some())
+    {
+        let mut all = vec![];
+        for piece in split_statements(sql) {
+            match stream::parse_stream_statement(piece) {
+                Some(p) => all.push(p?),
+                None => all.extend(parse(piece)?),
+            }
+        }
+        return Ok(all);
     }
     // FETCH [n] cursor: PostgreSQL's FROM/IN is optional, sqlparser's is not
     let fixed: Vec<String> = rest
@@ -214,7 +250,7 @@ fn split_statements(sql: &str) -> Vec<&str> {
 
 /// Turns sqlparser's message into PostgreSQL's shape: `syntax error at or
 /// near "x"` with a 1-based character position.
-fn parser_error(sql: &str, e: ParserError) -> SqlError {
+pub(crate) fn parser_error(sql: &str, e: ParserError) -> SqlError {
     let msg = match e {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
         ParserError::RecursionLimitExceeded => {
@@ -286,6 +322,30 @@ pub fn plan(
                 ));
             }
             Ok(StatementPlan::Checkpoint)
+        }
+        Parsed::Subscribe(s) | Parsed::DeclareSubscribe { subscribe: s, .. } => {
+            Binder::with_session(catalog, None, session).plan_subscribe(s)
+        }
+        Parsed::FetchWait { .. } => Err(SqlError::internal(
+            "FETCH … WITH is run by the session, not planned",
+        )),
+        Parsed::Rows { table, rows } => {
+            let item = catalog
+                .get(*table)
+                .filter(|i| i.kind == ItemKind::Table)
+                .ok_or_else(|| {
+                    SqlError::new(
+                        sqlstate::UNDEFINED_TABLE,
+                        "the table of this COPY was dropped while it ran",
+                    )
+                })?;
+            Ok(StatementPlan::Insert {
+                table: *table,
+                source: Plan::Constant {
+                    rows: rows.clone(),
+                    arity: item.schema.len(),
+                },
+            })
         }
         Parsed::Sql(stmt) => {
             let zone = session

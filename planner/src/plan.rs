@@ -534,6 +534,23 @@ pub enum StatementPlan {
     },
     /// CHECKPOINT: write the state to a checkpoint and truncate the log.
     Checkpoint,
+    /// `COPY t FROM STDIN`: the session reads the data, then writes rows.
+    CopyFrom(Box<crate::copy::CopyFrom>),
+    /// `COPY t|(query) TO STDOUT`: a read whose rows go out as COPY data.
+    CopyTo {
+        read: ReadPlan,
+        options: crate::copy::CopyOptions,
+    },
+    /// `SUBSCRIBE`: a dataflow over `plan` whose changes stream to the session.
+    Subscribe {
+        plan: Plan,
+        /// The target's own columns (without mz_timestamp and friends).
+        columns: Vec<Column>,
+        depends: Vec<catalog::GlobalId>,
+        snapshot: bool,
+        progress: bool,
+        as_of: Option<u64>,
+    },
     /// A statement accepted and ignored (e.g. SET TRANSACTION).
     Noop {
         tag: String,
@@ -613,6 +630,9 @@ impl StatementPlan {
                     .collect(),
             ),
             StatementPlan::Show { name } => text(&name.to_lowercase()),
+            StatementPlan::Subscribe {
+                columns, progress, ..
+            } => Some(crate::stream::subscribe_columns(*progress, columns)),
             _ => None,
         }
     }

@@ -22,6 +22,14 @@ impl Binder<'_> {
                     finishing,
                 }))
             }
+            Statement::Copy {
+                source,
+                to,
+                target,
+                options,
+                legacy_options,
+                ..
+            } => self.plan_copy(source, *to, target, options, legacy_options),
             Statement::CreateTable(ct) => self.plan_create_table(ct),
             Statement::CreateView(cv) => self.plan_create_view(cv),
             Statement::CreateIndex(ci) => self.plan_create_index(ci),
@@ -541,7 +549,7 @@ impl Binder<'_> {
         })
     }
 
-    fn default_expr(&self, sql: Option<String>, col: &Column) -> SqlResult<Expr> {
+    pub(crate) fn default_expr(&self, sql: Option<String>, col: &Column) -> SqlResult<Expr> {
         match sql {
             None => Ok(Expr::Literal(catalog::Datum::Null)),
             Some(sql) => {

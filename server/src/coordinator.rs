@@ -4,8 +4,10 @@
 //! to the dataflow, answer.
 
 mod durability;
+mod stream;
 
 pub use durability::DurabilityConfig;
+pub use stream::Subscription;
 
 use crate::clock::Clock;
 use catalog::strconv::{check_length, pad_char};
@@ -32,6 +34,8 @@ pub enum Outcome {
         columns: Vec<Column>,
         rows: Vec<Row>,
     },
+    /// `COPY … FROM STDIN` is planned: the session reads the data.
+    CopyIn(Box<planner::copy::CopyFrom>),
 }
 
 /// A request from a session.
@@ -62,6 +66,14 @@ pub enum Request {
         session: Arc<SessionInfo>,
         reply: oneshot::Sender<SqlResult<planner::Description>>,
     },
+    /// Start a SUBSCRIBE; the session reads its changes.
+    Subscribe {
+        stmt: Parsed,
+        session: Arc<SessionInfo>,
+        reply: oneshot::Sender<SqlResult<Subscription>>,
+    },
+    /// The session stopped reading a subscription.
+    EndSubscribe { id: GlobalId },
     /// Time passes: advance inputs and allow compaction.
     Tick,
     /// Stop: the workers shut down with the coordinator.
@@ -121,6 +133,12 @@ pub struct Coordinator {
     started: std::time::Instant,
     /// Set while the shutdown checkpoint is written, so `main` waits for it.
     final_checkpoint: Arc<std::sync::atomic::AtomicBool>,
+    /// History before this time may be compacted away.
+    since: u64,
+    /// Running subscriptions by dataflow id.
+    subscribes: HashMap<GlobalId, stream::Running>,
+    /// Updates a subscription may have waiting for its client.
+    subscribe_backlog: usize,
 }
 
 /// A group commit closes at this many statements …
@@ -168,7 +186,15 @@ impl Coordinator {
             loading: None,
             started,
             final_checkpoint: Arc::default(),
+            since: 0,
+            subscribes: HashMap::new(),
+            subscribe_backlog: 1_000_000,
         }
+    }
+
+    /// Bounds the updates a subscription may have waiting for its client.
+    pub fn set_subscribe_backlog(&mut self, updates: usize) {
+        self.subscribe_backlog = updates.max(1);
     }
 
     /// True while the shutdown checkpoint is being written.
@@ -264,6 +290,14 @@ impl Coordinator {
                         &session,
                     ));
                 }
+                Request::Subscribe {
+                    stmt,
+                    session,
+                    reply,
+                } => {
+                    let _ = reply.send(self.subscribe(&stmt, &session));
+                }
+                Request::EndSubscribe { id } => self.end_subscribe(id),
                 Request::Tick => self.tick(),
                 Request::Shutdown => {
                     // a last checkpoint, so the next start-up loads state
@@ -365,10 +399,15 @@ impl Coordinator {
                 }
                 Err(e) => Err(e),
             },
-            StatementPlan::Select(read) => {
+            StatementPlan::Select(read) | StatementPlan::CopyTo { read, .. } => {
                 self.read(read, reply);
                 return None;
             }
+            StatementPlan::CopyFrom(copy) => Ok(Outcome::CopyIn(copy)),
+            StatementPlan::Subscribe { .. } => Err(SqlError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "SUBSCRIBE cannot run here (in a transaction block or as a prepared statement parameter); run it on its own or DECLARE a cursor for it",
+            )),
             StatementPlan::Checkpoint => {
                 self.checkpoint(Some(reply));
                 return None;
@@ -468,7 +507,7 @@ impl Coordinator {
                 }
                 Ok(counts.into_iter().collect())
             }
-            Ok(Ok(Outcome::Tag(_))) => Err(SqlError::internal("read returned a tag")),
+            Ok(Ok(_)) => Err(SqlError::internal("read returned no rows")),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(SqlError::internal("read was abandoned")),
         }
@@ -688,6 +727,7 @@ impl Coordinator {
         self.cluster.send(Command::AdvanceTo(ts + 1));
         self.read_ts = ts;
         let since = self.holds.keys().next().copied().unwrap_or(ts).min(ts);
+        self.since = since;
         self.cluster.send(Command::AllowCompaction(since));
     }
 
@@ -842,9 +882,13 @@ impl Coordinator {
             } => {
                 if !ids.is_empty() {
                     self.wal.append(&[LogRecord::Drop(ids.clone())])?;
+                    let mut dropped = vec![];
                     for id in &ids {
-                        self.catalog.remove(*id);
+                        if let Some(item) = self.catalog.remove(*id) {
+                            dropped.push((*id, item.name));
+                        }
                     }
+                    self.end_subscribes_reading(&dropped);
                     self.drop_spent_snapshots(&ids);
                     self.cluster.send(Command::Drop(ids));
                 }

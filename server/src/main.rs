@@ -43,6 +43,10 @@ struct Args {
     /// restart every view is recomputed before it answers reads.
     #[arg(long)]
     no_view_checkpoints: bool,
+    /// A SUBSCRIBE whose client has more than this many updates waiting
+    /// (not yet read) ends with error 53000 instead of buffering more.
+    #[arg(long, default_value_t = 1_000_000)]
+    subscribe_backlog: usize,
     /// Rounds a WITH RECURSIVE may take before it stops with error 54000
     /// (PostgreSQL has no limit and runs until memory runs out).
     #[arg(long, default_value_t = 10_000)]
@@ -147,6 +151,7 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
         },
         started,
     );
+    coord.set_subscribe_backlog(args.subscribe_backlog);
     coord
         .recover(recovered)
         .map_err(|e| anyhow::anyhow!("{}", e.message))

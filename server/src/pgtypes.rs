@@ -76,6 +76,17 @@ pub fn wire_type(ty: ScalarType) -> Type {
     Type::from_oid(ty.oid()).unwrap_or(Type::TEXT)
 }
 
+/// A value's text form for a session in `zone` (`None` for NULL), as a
+/// text-format result column or a COPY field carries it.
+pub fn text(d: &Datum, zone: catalog::zone::Zone) -> Option<String> {
+    match d {
+        Datum::TimestampTz(us) if zone != catalog::zone::Zone::Utc => {
+            Some(strconv::format_timestamptz(*us, zone))
+        }
+        d => strconv::format_datum(d),
+    }
+}
+
 /// A value as pgwire encodes it: text via PostgreSQL's output format, binary
 /// via PostgreSQL's send format.
 #[derive(Debug)]

@@ -32,6 +32,8 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
+mod stream;
+
 /// The database name clients must connect to.
 pub const DATABASE: &str = "ripple";
 
@@ -47,6 +49,8 @@ struct Session {
     /// Statements prepared with SQL PREPARE, by name.
     prepared: BTreeMap<String, Prepared>,
     block: Option<Block>,
+    /// A `COPY … FROM STDIN` reading its data.
+    copy_in: Option<stream::CopyIn>,
 }
 
 /// A cursor from DECLARE: its query's result, computed when declared (the
@@ -55,6 +59,8 @@ struct Cursor {
     columns: Vec<catalog::Column>,
     rows: std::collections::VecDeque<catalog::Row>,
     hold: bool,
+    /// For a cursor FOR SUBSCRIBE: the subscription filling `rows`.
+    sub: Option<stream::SubscribeCursor>,
 }
 
 /// An open transaction block: writes wait for COMMIT.
@@ -305,6 +311,9 @@ impl PgWireServerHandlers for Handlers {
             }),
         })
     }
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
+        Arc::new(self.query_handler())
+    }
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
         Arc::new(Canceller {
             conns: self.conns.clone(),
@@ -453,6 +462,7 @@ impl Startup {
             cursors: BTreeMap::new(),
             prepared: BTreeMap::new(),
             block: None,
+            copy_in: None,
         }));
         self.backends.lock().expect("lock").insert(
             pid,
@@ -555,6 +565,7 @@ fn error_info(e: SqlError) -> ErrorInfo {
     info.detail = e.detail;
     info.hint = e.hint;
     info.position = e.position.map(|p| p.to_string());
+    info.where_context = e.context.map(String::from);
     info
 }
 
@@ -620,6 +631,22 @@ fn rows_response(
         fields,
         futures::stream::iter(encoded),
     )))
+}
+
+/// FETCH's result: rows tagged `FETCH n`.
+fn fetch_response(
+    columns: Vec<catalog::Column>,
+    rows: Vec<catalog::Row>,
+    formats: &Format,
+    zone: catalog::zone::Zone,
+) -> PgWireResult<Response> {
+    rows_response(columns, rows, formats, zone).map(|r| match r {
+        Response::Query(mut q) => {
+            q.set_command_tag("FETCH");
+            Response::Query(q)
+        }
+        other => other,
+    })
 }
 
 /// Parameters PostgreSQL reports to the client when they change.
@@ -692,6 +719,67 @@ impl QueryHandler {
         if let Some(plan) = local {
             return self.session_statement(client, session, plan, formats).await;
         }
+        let zone = zone_of(
+            session_info(client, &self.backends)
+                .settings
+                .get("timezone"),
+        );
+        match stmt {
+            Parsed::Subscribe(_) => return self.run_subscribe(client, stmt, zone).await,
+            Parsed::DeclareSubscribe {
+                name,
+                hold,
+                subscribe,
+            } => {
+                let stmt = Parsed::Subscribe(subscribe);
+                return Ok(self
+                    .declare_subscribe(client, session, name, hold, stmt)
+                    .await);
+            }
+            Parsed::FetchWait {
+                name,
+                count,
+                timeout,
+            } => {
+                let timeout = match timeout.as_deref().map(parse_duration_ms) {
+                    None => None,
+                    Some(Some(ms)) => Some(std::time::Duration::from_millis(ms)),
+                    Some(None) => {
+                        return Ok(error_response(SqlError::new(
+                            sqlstate::INVALID_PARAMETER_VALUE,
+                            format!("invalid FETCH timeout: {}", timeout.unwrap_or_default()),
+                        )))
+                    }
+                };
+                let pid = client.pid_and_secret_key().0;
+                return match self
+                    .fetch_subscribe(session, pid, &name, count, timeout)
+                    .await
+                {
+                    Some(Ok((columns, rows))) => fetch_response(columns, rows, formats, zone),
+                    Some(Err(e)) => Ok(error_response(e)),
+                    // an ordinary cursor has all its rows: the timeout does not matter
+                    None => {
+                        let count = count.map_or("ALL".to_string(), |n| n.to_string());
+                        let name = catalog::system::quote_ident(&name);
+                        match planner::parse(&format!("FETCH {count} FROM {name}")) {
+                            Ok(mut p) if p.len() == 1 => {
+                                let fetch = p.remove(0);
+                                Box::pin(self.statement(client, session, fetch, formats)).await
+                            }
+                            Ok(_) => Ok(error_response(SqlError::internal("FETCH did not parse"))),
+                            Err(e) => Ok(error_response(e)),
+                        }
+                    }
+                };
+            }
+            _ => {}
+        }
+        let copy_to = match stream::copy_to_options(&stmt) {
+            Some(Ok(o)) => Some(o),
+            Some(Err(e)) => return Ok(error_response(e)),
+            None => None,
+        };
         if let Parsed::Sql(s) = &stmt {
             if let Some(r) = self.cursor_statement(client, session, s, formats).await {
                 return r;
@@ -718,6 +806,8 @@ impl QueryHandler {
             return Err(PgWireError::UserError(Box::new(e)));
         }
         let is_write = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Insert(_) | sqlparser_stmt::Update(_) | sqlparser_stmt::Delete(_) | sqlparser_stmt::Truncate(_)));
+        // COPY FROM only plans here; its rows become a write when read
+        let copy_from = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Copy { to: false, .. }));
         let in_block = session
             .lock()
             .expect("lock")
@@ -741,13 +831,15 @@ impl QueryHandler {
                 }
                 r
             }
-            Some(pending) if !pending.is_empty() && !is_ddl(&stmt) => Err(SqlError::new(
-                sqlstate::INVALID_TRANSACTION_STATE,
-                "reads after writes in a transaction block are not supported; COMMIT first",
-            )),
+            Some(pending) if !pending.is_empty() && !is_ddl(&stmt) && !copy_from => {
+                Err(SqlError::new(
+                    sqlstate::INVALID_TRANSACTION_STATE,
+                    "reads after writes in a transaction block are not supported; COMMIT first",
+                ))
+            }
             _ => {
-                let cancellable =
-                    matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Query(_)));
+                let cancellable = matches!(&stmt, Parsed::Sql(s) if matches!(**s, sqlparser_stmt::Query(_)))
+                    || copy_to.is_some();
                 let run = self.ask(|reply| Request::Execute {
                     stmt,
                     session: info.clone(),
@@ -762,12 +854,19 @@ impl QueryHandler {
         set_activity(&self.backends, info.pid, "idle", None);
         match result {
             Ok(Outcome::Tag(tag)) => Ok(Response::Execution(tag_of(&tag))),
-            Ok(Outcome::Rows { columns, rows }) => rows_response(
-                columns,
-                rows,
-                formats,
-                zone_of(info.settings.get("timezone")),
-            ),
+            Ok(Outcome::Rows { columns, rows }) => match copy_to {
+                Some(options) => self.copy_out(client, &options, &columns, rows, zone).await,
+                None => rows_response(columns, rows, formats, zone),
+            },
+            Ok(Outcome::CopyIn(plan)) => {
+                let columns = plan.fields.len();
+                session.lock().expect("lock").copy_in = Some(stream::CopyIn::new(*plan));
+                Ok(Response::CopyIn(pgwire::api::results::CopyResponse::new(
+                    0,
+                    columns,
+                    futures::stream::empty(),
+                )))
+            }
             Err(e) => Ok(error_response(e)),
         }
     }
@@ -970,13 +1069,12 @@ impl QueryHandler {
                                 columns,
                                 rows: rows.into(),
                                 hold,
+                                sub: None,
                             },
                         );
                         Some(Ok(Response::Execution(Tag::new("DECLARE CURSOR"))))
                     }
-                    Ok(Outcome::Tag(_)) => {
-                        err(SqlError::internal("a cursor query returned no rows"))
-                    }
+                    Ok(_) => err(SqlError::internal("a cursor query returned no rows")),
                     Err(e) => err(e),
                 }
             }
@@ -988,6 +1086,14 @@ impl QueryHandler {
                     Err(e) => return err(e),
                 };
                 let name = planner::ident_name(name);
+                let pid = client.pid_and_secret_key().0;
+                let zone = zone_of(session.lock().expect("lock").vars.get("timezone"));
+                if let Some(r) = self.fetch_subscribe(session, pid, &name, n, None).await {
+                    return Some(match r {
+                        Ok((columns, rows)) => fetch_response(columns, rows, formats, zone),
+                        Err(e) => Ok(error_response(e)),
+                    });
+                }
                 let mut s = session.lock().expect("lock");
                 let Some(cursor) = s.cursors.get_mut(&name) else {
                     return err(SqlError::new(
@@ -998,17 +1104,8 @@ impl QueryHandler {
                 let take = n.unwrap_or(cursor.rows.len()).min(cursor.rows.len());
                 let rows: Vec<catalog::Row> = cursor.rows.drain(..take).collect();
                 let columns = cursor.columns.clone();
-                let zone = zone_of(s.vars.get("timezone"));
                 drop(s);
-                Some(
-                    rows_response(columns, rows, formats, zone).map(|r| match r {
-                        Response::Query(mut q) => {
-                            q.set_command_tag("FETCH");
-                            Response::Query(q)
-                        }
-                        other => other,
-                    }),
-                )
+                Some(fetch_response(columns, rows, formats, zone))
             }
             sqlparser_stmt::Close { cursor } => {
                 let mut s = session.lock().expect("lock");
@@ -1345,6 +1442,9 @@ impl SimpleQueryHandler for QueryHandler {
         };
         let mut out = vec![];
         for stmt in stmts {
+            if stream::streams_output(&stmt) && !out.is_empty() {
+                stream::flush_responses(client, &mut out).await?;
+            }
             let r = self
                 .statement(client, &session, stmt, &Format::UnifiedText)
                 .await?;

@@ -82,8 +82,9 @@ def _limit_memory():
 class Server:
     """One ripple process on a fresh data directory under a temp dir."""
 
-    def __init__(self, binary, workers=1, prefix="ripple-client-"):
+    def __init__(self, binary, workers=1, prefix="ripple-client-", extra_args=()):
         self.binary = os.path.abspath(binary)
+        self.extra_args = list(extra_args)
         self.workers = workers
         self.tmp = tempfile.mkdtemp(prefix=prefix)
         self.data_dir = os.path.join(self.tmp, "data")
@@ -94,7 +95,7 @@ class Server:
     def start(self):
         log = open(self.log_path, "ab")
         cmd = [self.binary, "--listen", f"127.0.0.1:{self.port}",
-               "--data-dir", self.data_dir, "--workers", str(self.workers)]
+               "--data-dir", self.data_dir, "--workers", str(self.workers)] + self.extra_args
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                      preexec_fn=_limit_memory)
         log.close()

@@ -1,0 +1,121 @@
+//! SUBSCRIBE on the coordinator: plan it, pick its start time, start its
+//! dataflow, and end it when the session stops reading or an input it
+//! reads is dropped.
+
+use super::Coordinator;
+use catalog::system::SessionInfo;
+use catalog::{sqlstate, Column, GlobalId, SqlError, SqlResult};
+use dataflow::{Command, SubscribeReceiver, SubscribeSink};
+use planner::{Parsed, StatementPlan};
+use tracing::info;
+
+/// A running subscription, handed to the session that reads it.
+pub struct Subscription {
+    pub id: GlobalId,
+    /// Output columns: mz_timestamp, [mz_progressed], mz_diff, then the target's.
+    pub columns: Vec<Column>,
+    pub progress: bool,
+    pub receiver: SubscribeReceiver,
+}
+
+/// What the coordinator keeps of a subscription: the collections it reads
+/// and its sink (to end it with an error).
+pub(super) struct Running {
+    reads: Vec<GlobalId>,
+    sink: SubscribeSink,
+}
+
+impl Coordinator {
+    /// Starts a SUBSCRIBE: at its AS OF time, or at the read time, so its
+    /// snapshot is what a SELECT now would see.
+    pub(super) fn subscribe(
+        &mut self,
+        stmt: &Parsed,
+        session: &SessionInfo,
+    ) -> SqlResult<Subscription> {
+        let plan = planner::plan(stmt, &self.catalog, self.clock.now_ms(), session)?;
+        let StatementPlan::Subscribe {
+            plan,
+            columns,
+            depends,
+            snapshot,
+            progress,
+            as_of,
+        } = plan
+        else {
+            return Err(SqlError::internal("not a SUBSCRIBE"));
+        };
+        let as_of = match as_of {
+            None => self.read_ts,
+            Some(t) if t < self.since => {
+                return Err(SqlError::new(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!(
+                        "AS OF {t} is before the oldest time still kept ({}): history before it is compacted",
+                        self.since
+                    ),
+                ))
+            }
+            Some(t) => t,
+        };
+        if !self.snapshots.is_empty() {
+            // a view served from its checkpoint has no dataflow to follow
+            self.undefer(&depends);
+        }
+        let id = GlobalId(self.next_transient);
+        self.next_transient += 1;
+        let (sink, receiver) = dataflow::subscription(self.subscribe_backlog, snapshot);
+        self.cluster.send(Command::Subscribe {
+            id,
+            plan,
+            as_of,
+            sink: sink.clone(),
+        });
+        info!(%id, as_of, "subscription started");
+        self.subscribes.insert(
+            id,
+            Running {
+                reads: depends,
+                sink,
+            },
+        );
+        Ok(Subscription {
+            id,
+            columns: planner::stream::subscribe_columns(progress, &columns),
+            progress,
+            receiver,
+        })
+    }
+
+    /// The session stopped reading subscription `id`.
+    pub(super) fn end_subscribe(&mut self, id: GlobalId) {
+        if self.subscribes.remove(&id).is_some() {
+            info!(%id, "subscription ended");
+            self.cluster.send(Command::Drop(vec![id]));
+        }
+    }
+
+    /// `dropped` collections are gone: subscriptions reading them end with
+    /// an error naming the first.
+    pub(super) fn end_subscribes_reading(&mut self, dropped: &[(GlobalId, String)]) {
+        let ended: Vec<(GlobalId, String)> = self
+            .subscribes
+            .iter()
+            .filter_map(|(id, r)| {
+                dropped
+                    .iter()
+                    .find(|(d, _)| r.reads.contains(d))
+                    .map(|(_, name)| (*id, name.clone()))
+            })
+            .collect();
+        for (id, name) in ended {
+            if let Some(r) = self.subscribes.remove(&id) {
+                r.sink.end(SqlError::new(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("subscribe has been terminated because underlying relation \"{name}\" was dropped"),
+                ));
+                self.cluster.send(Command::Drop(vec![id]));
+            }
+        }
+    }
+}
