@@ -14,7 +14,7 @@ pub mod render;
 pub mod subscribe;
 pub mod window;
 
-pub use subscribe::{subscription, SubscribeEvent, SubscribeReceiver, SubscribeSink};
+pub use subscribe::{Deliver, SubscribeEvent, SubscribeSink};
 pub mod worker;
 
 use catalog::{GlobalId, Row, SqlError};
@@ -374,7 +374,10 @@ mod tests {
             ts: 1,
             updates: (0..10).map(|i| (t, row(i), 1)).collect(),
         });
-        let (sink, mut rx) = subscription(1_000, true);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Mutex::new(tx);
+        let deliver: Deliver = Arc::new(move |e| tx.lock().expect("lock").send(e).is_ok());
+        let sink = SubscribeSink::new(deliver, Arc::default(), 1_000, true);
         cluster.send(Command::Subscribe {
             id: GlobalId(2),
             plan: Plan::Get {
@@ -396,7 +399,7 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut events = vec![];
         loop {
-            match rx.try_recv() {
+            match rx.try_recv().ok() {
                 Some(SubscribeEvent::Progress(p)) if p >= 6 => break,
                 Some(SubscribeEvent::Progress(_)) => {}
                 Some(SubscribeEvent::Updates { ts, mut updates }) => {

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use timely::dataflow::operators::{Exchange, Inspect};
-use tokio::sync::mpsc;
 
 /// What a subscription delivers.
 #[derive(Debug)]
@@ -25,11 +24,15 @@ pub enum SubscribeEvent {
     Complete,
 }
 
+/// Hands an event to the subscriber; `false` once nobody listens.
+pub type Deliver = Arc<dyn Fn(SubscribeEvent) -> bool + Send + Sync>;
+
 /// The sending end of a subscription, handed to the workers.
 #[derive(Clone)]
 pub struct SubscribeSink {
-    tx: mpsc::UnboundedSender<SubscribeEvent>,
-    /// Updates sent but not yet taken by the session.
+    deliver: Deliver,
+    /// Updates delivered but not yet taken by the subscriber (who counts
+    /// them down).
     backlog: Arc<AtomicUsize>,
     /// Past this backlog the subscription ends (a slow client must not
     /// make the server buffer without bound).
@@ -47,55 +50,22 @@ impl std::fmt::Debug for SubscribeSink {
     }
 }
 
-/// The session's end of a subscription.
-pub struct SubscribeReceiver {
-    rx: mpsc::UnboundedReceiver<SubscribeEvent>,
-    backlog: Arc<AtomicUsize>,
-}
-
-impl SubscribeReceiver {
-    /// The next event; `None` once the sink is gone.
-    pub async fn recv(&mut self) -> Option<SubscribeEvent> {
-        let e = self.rx.recv().await;
-        self.taken(&e);
-        e
-    }
-
-    /// The next event if one is waiting.
-    pub fn try_recv(&mut self) -> Option<SubscribeEvent> {
-        let e = self.rx.try_recv().ok();
-        self.taken(&e);
-        e
-    }
-
-    fn taken(&self, e: &Option<SubscribeEvent>) {
-        if let Some(SubscribeEvent::Updates { updates, .. }) = e {
-            self.backlog.fetch_sub(updates.len(), Ordering::Relaxed);
-        }
-    }
-}
-
-/// A subscription's two ends; `limit` bounds the updates waiting for the
-/// session.
-pub fn subscription(limit: usize, snapshot: bool) -> (SubscribeSink, SubscribeReceiver) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let backlog = Arc::new(AtomicUsize::new(0));
-    (
+impl SubscribeSink {
+    /// A sink delivering through `deliver`; `backlog` counts the updates
+    /// delivered and not yet read, at most `limit`.
+    pub fn new(deliver: Deliver, backlog: Arc<AtomicUsize>, limit: usize, snapshot: bool) -> Self {
         SubscribeSink {
-            tx,
-            backlog: backlog.clone(),
+            deliver,
+            backlog,
             limit,
             snapshot,
-        },
-        SubscribeReceiver { rx, backlog },
-    )
-}
+        }
+    }
 
-impl SubscribeSink {
-    /// Sends an event from outside the dataflow (the coordinator ending a
-    /// subscription whose input was dropped).
+    /// Ends the subscription from outside the dataflow (the coordinator,
+    /// when an input it reads is dropped).
     pub fn end(&self, error: SqlError) {
-        let _ = self.tx.send(SubscribeEvent::Error(error));
+        (self.deliver)(SubscribeEvent::Error(error));
     }
 }
 
@@ -114,7 +84,7 @@ struct Pending {
 
 impl Pending {
     fn send(&mut self, e: SubscribeEvent) {
-        if self.sink.tx.send(e).is_err() {
+        if !(self.sink.deliver)(e) {
             self.done = true;
         }
     }

@@ -7,7 +7,7 @@ mod durability;
 mod stream;
 
 pub use durability::DurabilityConfig;
-pub use stream::Subscription;
+pub use stream::{SubscribeReceiver, Subscription};
 
 use crate::clock::Clock;
 use catalog::strconv::{check_length, pad_char};

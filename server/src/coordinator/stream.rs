@@ -5,8 +5,11 @@
 use super::Coordinator;
 use catalog::system::SessionInfo;
 use catalog::{sqlstate, Column, GlobalId, SqlError, SqlResult};
-use dataflow::{Command, SubscribeReceiver, SubscribeSink};
+use dataflow::{Command, SubscribeEvent, SubscribeSink};
 use planner::{Parsed, StatementPlan};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
 use tracing::info;
 
 /// A running subscription, handed to the session that reads it.
@@ -16,6 +19,48 @@ pub struct Subscription {
     pub columns: Vec<Column>,
     pub progress: bool,
     pub receiver: SubscribeReceiver,
+}
+
+/// The session's end of a subscription: its events, and the count of
+/// updates delivered but not read (the sink ends the subscription when it
+/// passes the bound).
+pub struct SubscribeReceiver {
+    rx: mpsc::UnboundedReceiver<SubscribeEvent>,
+    backlog: Arc<AtomicUsize>,
+}
+
+impl SubscribeReceiver {
+    /// The next event; `None` once the sink is gone.
+    pub async fn recv(&mut self) -> Option<SubscribeEvent> {
+        let e = self.rx.recv().await;
+        self.taken(&e);
+        e
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&mut self) -> Option<SubscribeEvent> {
+        let e = self.rx.try_recv().ok();
+        self.taken(&e);
+        e
+    }
+
+    fn taken(&self, e: &Option<SubscribeEvent>) {
+        if let Some(SubscribeEvent::Updates { updates, .. }) = e {
+            self.backlog.fetch_sub(updates.len(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// A subscription's two ends; `limit` bounds the updates waiting for the
+/// session.
+fn subscription(limit: usize, snapshot: bool) -> (SubscribeSink, SubscribeReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let backlog = Arc::new(AtomicUsize::new(0));
+    let deliver: dataflow::Deliver = Arc::new(move |e| tx.send(e).is_ok());
+    (
+        SubscribeSink::new(deliver, backlog.clone(), limit, snapshot),
+        SubscribeReceiver { rx, backlog },
+    )
 }
 
 /// What the coordinator keeps of a subscription: the collections it reads
@@ -64,7 +109,7 @@ impl Coordinator {
         }
         let id = GlobalId(self.next_transient);
         self.next_transient += 1;
-        let (sink, receiver) = dataflow::subscription(self.subscribe_backlog, snapshot);
+        let (sink, receiver) = subscription(self.subscribe_backlog, snapshot);
         self.cluster.send(Command::Subscribe {
             id,
             plan,

@@ -5,11 +5,11 @@
 //! path only feeds its buffer.
 
 use super::{ask, error_response, session_info, user_error, Block, Cursor, QueryHandler, Session};
-use crate::coordinator::{Request, Subscription};
+use crate::coordinator::{Request, SubscribeReceiver, Subscription};
 use crate::pgtypes;
 use async_trait::async_trait;
 use catalog::{sqlstate, Datum, GlobalId, Row, SqlError};
-use dataflow::{SubscribeEvent, SubscribeReceiver};
+use dataflow::SubscribeEvent;
 use futures::{Sink, SinkExt};
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::results::{Response, Tag};
