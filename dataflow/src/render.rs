@@ -214,6 +214,7 @@ impl<'s> Render<'s, u64> for RenderCtx<'s, '_> {
             Plan::RecRef { id, .. } => Err(SqlError::internal(format!(
                 "recursive reference {id} outside its query"
             ))),
+            Plan::Temporal { input, bounds } => self.render_temporal(input, bounds),
             _ => return None,
         })
     }
@@ -228,6 +229,51 @@ impl<'s> Render<'s, u64> for RenderCtx<'s, '_> {
 }
 
 impl<'s> RenderCtx<'s, '_> {
+    /// A temporal filter: each update of a row is moved to the time its
+    /// lower bounds let it in, and undone at the time its upper bounds
+    /// shut it out, both at (future) logical times in milliseconds. The
+    /// arrangement downstream holds them until the clock passes.
+    fn render_temporal(
+        &mut self,
+        input: &Plan,
+        bounds: &[planner::TimeBound],
+    ) -> Result<Rows<'s>, SqlError> {
+        let rows = self.render(input)?;
+        let bounds = bounds.to_vec();
+        let results = rows
+            .inner
+            .flat_map(move |(row, t, d)| {
+                let (mut lower, mut upper) = (t, u64::MAX);
+                for b in &bounds {
+                    let micros = match b.expr.eval(&row) {
+                        Ok(catalog::Datum::Timestamp(us) | catalog::Datum::TimestampTz(us)) => us,
+                        // compared with NULL: never true
+                        Ok(catalog::Datum::Null) => return vec![],
+                        Ok(other) => {
+                            let e = SqlError::internal(format!(
+                                "a temporal filter bound is not a timestamp: {other:?}"
+                            ));
+                            return vec![(Err(e), t, d)];
+                        }
+                        Err(e) => return vec![(Err(e), t, d)],
+                    };
+                    let ms = u64::try_from(b.boundary_ms(micros)).unwrap_or(0);
+                    if b.lower {
+                        lower = lower.max(ms);
+                    } else {
+                        upper = upper.min(ms);
+                    }
+                }
+                match upper {
+                    u if u <= lower => vec![],
+                    u64::MAX => vec![(Ok(row), lower, d)],
+                    u => vec![(Ok(row.clone()), lower, d), (Ok(row), u, -d)],
+                }
+            })
+            .as_collection();
+        Ok(split(self, results))
+    }
+
     /// A join whose right side is an index: the left side probes the
     /// index's shared arrangement.
     fn render_index_join(
@@ -273,6 +319,9 @@ impl<'s> Render<'s, Product<u64, u64>> for LoopCtx<'s> {
             )),
             Plan::Recursive { .. } => Some(Err(SqlError::unsupported(
                 "WITH RECURSIVE inside the recursive term of another WITH RECURSIVE",
+            ))),
+            Plan::Temporal { .. } => Some(Err(SqlError::unsupported(
+                "a temporal filter (now() in WHERE) inside the recursive term of WITH RECURSIVE",
             ))),
             _ => None,
         }
@@ -340,8 +389,12 @@ where
         return special;
     }
     Ok(match plan {
-        Plan::Get { .. } | Plan::Constant { .. } | Plan::Recursive { .. } | Plan::RecRef { .. } => {
-            return Err(SqlError::internal("leaf not rendered by its scope"))
+        Plan::Get { .. }
+        | Plan::Constant { .. }
+        | Plan::Recursive { .. }
+        | Plan::RecRef { .. }
+        | Plan::Temporal { .. } => {
+            return Err(SqlError::internal("node not rendered by its scope"))
         }
         Plan::Map { input, exprs } => {
             let exprs = exprs.clone();

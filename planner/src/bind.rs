@@ -177,7 +177,7 @@ impl<'a> Binder<'a> {
         match self.now {
             Some(ms) => Ok(ms as i64 * 1000),
             None => Err(SqlError::unsupported(
-                "now() in a view definition (temporal filters are not implemented yet)",
+                "now() in a view or SUBSCRIBE outside a WHERE comparison with a row's time (a temporal filter such as WHERE at + INTERVAL '5 minutes' > now())",
             )),
         }
     }
@@ -958,7 +958,11 @@ impl<'a> Binder<'a> {
             }
             rel = self.attach_subqueries(&rest, rel)?;
             let all_rest = rest.len() == parts_len;
-            if all_rest {
+            let mut bounds = vec![];
+            if self.now.is_none() && rest.iter().any(|c| crate::temporal::mentions_clock(c)) {
+                // a view's comparisons with now() become a temporal filter
+                (rest, bounds) = self.temporal_bounds(rest, &rel.scope)?;
+            } else if all_rest {
                 // nothing became a join: bind the condition as written (its
                 // errors name the AND, as PostgreSQL's do)
                 rest = vec![w];
@@ -979,6 +983,12 @@ impl<'a> Binder<'a> {
             }
             if !preds.is_empty() {
                 rel.plan = rel.plan.filter(preds);
+            }
+            if !bounds.is_empty() {
+                rel.plan = Plan::Temporal {
+                    input: Box::new(rel.plan),
+                    bounds,
+                };
             }
         }
         let group_exprs: Vec<AstExpr> = match &s.group_by {

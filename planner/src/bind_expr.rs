@@ -1190,6 +1190,7 @@ impl Binder<'_> {
         };
         match name.as_str() {
             "now"
+            | "mz_now"
             | "current_timestamp"
             | "transaction_timestamp"
             | "statement_timestamp"

@@ -45,6 +45,22 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
         Plan::Constant { rows, .. } => format!("Constant rows={}", rows.len()),
         Plan::Map { exprs, .. } => format!("Map {}", list(exprs)),
         Plan::Filter { predicates, .. } => format!("Filter {}", list(predicates)),
+        Plan::Temporal { bounds, .. } => format!(
+            "TemporalFilter {}",
+            bounds
+                .iter()
+                .map(|b| {
+                    let op = match (b.lower, b.strict) {
+                        (true, false) => ">=",
+                        (true, true) => ">",
+                        (false, true) => "<",
+                        (false, false) => "<=",
+                    };
+                    format!("now() {op} {}", b.expr)
+                })
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        ),
         Plan::Project { outputs, .. } => format!(
             "Project {}",
             outputs
@@ -172,6 +188,7 @@ fn write_plan(plan: &Plan, depth: usize, out: &mut String) {
         }
         Plan::Map { input, .. }
         | Plan::Filter { input, .. }
+        | Plan::Temporal { input, .. }
         | Plan::Project { input, .. }
         | Plan::Reduce { input, .. }
         | Plan::TopK { input, .. }

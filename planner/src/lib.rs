@@ -27,6 +27,7 @@ pub mod stream;
 pub mod subquery;
 pub mod syscat;
 pub mod table_func;
+pub mod temporal;
 pub mod textdate;
 pub mod window;
 
@@ -35,7 +36,7 @@ pub use bind_expr::ident_name;
 pub use expr::Expr;
 pub use plan::{
     Aggregate, AggregateFunc, Finishing, Frame, FrameBound, Plan, ReadPlan, RoleOptions, SortKey,
-    StatementPlan, WindowCall, WindowFunc,
+    StatementPlan, TimeBound, WindowCall, WindowFunc,
 };
 
 use catalog::{sqlstate, Catalog, ItemKind, SqlError, SqlResult, Timestamp};

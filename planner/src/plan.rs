@@ -163,6 +163,14 @@ pub enum Plan {
         input: Box<Plan>,
         predicates: Vec<Expr>,
     },
+    /// A temporal filter: each row is valid only while the clock is
+    /// within its bounds (from the `now()` comparisons of a view's WHERE),
+    /// so it enters and leaves the result as time passes (no state; the
+    /// retraction is an update at a future time).
+    Temporal {
+        input: Box<Plan>,
+        bounds: Vec<TimeBound>,
+    },
     /// Keeps the listed columns, in order (no state).
     Project {
         input: Box<Plan>,
@@ -238,6 +246,7 @@ impl Plan {
             Plan::Map { input, exprs } => input.arity() + exprs.len(),
             Plan::FlatMap { input, func, .. } => input.arity() + func.arity(),
             Plan::Filter { input, .. }
+            | Plan::Temporal { input, .. }
             | Plan::Distinct { input }
             | Plan::Negate { input }
             | Plan::Threshold { input }
@@ -294,6 +303,7 @@ impl Plan {
             Plan::Map { input, .. }
             | Plan::FlatMap { input, .. }
             | Plan::Filter { input, .. }
+            | Plan::Temporal { input, .. }
             | Plan::Project { input, .. }
             | Plan::Reduce { input, .. }
             | Plan::TopK { input, .. }
@@ -317,6 +327,7 @@ impl Plan {
             Plan::Map { input, .. }
             | Plan::FlatMap { input, .. }
             | Plan::Filter { input, .. }
+            | Plan::Temporal { input, .. }
             | Plan::Project { input, .. }
             | Plan::Reduce { input, .. }
             | Plan::TopK { input, .. }
@@ -340,6 +351,7 @@ impl Plan {
             Plan::Map { input, .. }
             | Plan::FlatMap { input, .. }
             | Plan::Filter { input, .. }
+            | Plan::Temporal { input, .. }
             | Plan::Project { input, .. }
             | Plan::Reduce { input, .. }
             | Plan::TopK { input, .. }
@@ -442,6 +454,37 @@ pub struct Finishing {
     pub limit: Option<usize>,
     pub offset: usize,
     pub project: Vec<usize>,
+}
+
+/// One bound of a temporal filter: `expr` is the row's time (timestamp
+/// or timestamptz, in microseconds), compared with `now()`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TimeBound {
+    pub expr: Expr,
+    /// `now() >= expr` / `now() > expr` (the row becomes valid), else
+    /// `now() < expr` / `now() <= expr` (the row stops being valid).
+    pub lower: bool,
+    /// `>` or `<` rather than `>=` or `<=`.
+    pub strict: bool,
+}
+
+impl TimeBound {
+    /// The first millisecond (logical time) at which the bound lets the
+    /// row in (`lower`), or at which it shuts it out (not `lower`).
+    pub fn boundary_ms(&self, micros: i64) -> i64 {
+        let floor = micros.div_euclid(1000);
+        let exact = micros.rem_euclid(1000) == 0;
+        match (self.lower, self.strict) {
+            // now*1000 >= e  <=>  now >= ceil(e / 1000)
+            (true, false) => floor + i64::from(!exact),
+            // now*1000 > e   <=>  now >= floor(e / 1000) + 1
+            (true, true) => floor + 1,
+            // now*1000 < e   <=>  now < ceil(e / 1000)
+            (false, true) => floor + i64::from(!exact),
+            // now*1000 <= e  <=>  now < floor(e / 1000) + 1
+            (false, false) => floor + 1,
+        }
+    }
 }
 
 /// A read: the plan, its output columns, and the finishing.

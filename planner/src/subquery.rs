@@ -129,6 +129,16 @@ pub fn apply(sub: Plan, d_plan: &Plan, corr: &[usize]) -> Plan {
             input: recur(input),
             predicates: predicates.iter().map(rw).collect(),
         },
+        Plan::Temporal { input, bounds } => Plan::Temporal {
+            input: recur(input),
+            bounds: bounds
+                .iter()
+                .map(|b| crate::plan::TimeBound {
+                    expr: rw(&b.expr),
+                    ..b.clone()
+                })
+                .collect(),
+        },
         Plan::Project { input, outputs } => Plan::Project {
             input: recur(input),
             outputs: ds().into_iter().chain(shift(&outputs)).collect(),
@@ -288,6 +298,7 @@ fn closer(mut plan: Plan) -> Plan {
             exprs.iter_mut().for_each(|e| *e = step(e))
         }
         Plan::Filter { predicates, .. } => predicates.iter_mut().for_each(|e| *e = step(e)),
+        Plan::Temporal { bounds, .. } => bounds.iter_mut().for_each(|b| b.expr = step(&b.expr)),
         Plan::Reduce { aggregates, .. } => {
             for a in aggregates {
                 a.expr = step(&a.expr);

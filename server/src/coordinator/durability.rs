@@ -280,6 +280,7 @@ impl Coordinator {
         let mut load: Vec<(GlobalId, Row, isize)> = vec![];
         let mut snapshot_rows: Vec<(GlobalId, Row, isize)> = vec![];
         let mut rows_of: BTreeMap<GlobalId, u64> = BTreeMap::new();
+        let timed = self.time_dependent(&items);
         for item in &items {
             let rows = contents.remove(&item.id).unwrap_or_default();
             let target = match item.kind {
@@ -288,6 +289,7 @@ impl Coordinator {
                     let tables = self.catalog.base_tables(item.id);
                     if !from_checkpoint.contains(&item.id)
                         || tables.iter().any(|t| written.contains(t))
+                        || timed.contains(&item.id)
                     {
                         continue;
                     }
@@ -574,6 +576,32 @@ impl Coordinator {
                 self.probe_caught(*id, self.read_ts);
             }
         }
+    }
+
+    /// Materialized views whose contents change as time passes (a
+    /// temporal filter in them or in a view they read): their checkpointed
+    /// rows are stale at once, so they are never served as snapshots.
+    fn time_dependent(&self, items: &[CatalogItem]) -> std::collections::BTreeSet<GlobalId> {
+        let mut timed = std::collections::BTreeSet::new();
+        // creation order: a view only reads older items
+        for item in items {
+            let ItemDetail::Query { sql } = &item.detail else {
+                continue;
+            };
+            let Ok(plan) = planner::plan_view_query(sql, &self.catalog) else {
+                continue;
+            };
+            let mut dependent = false;
+            plan.visit(&mut |p| match p {
+                Plan::Temporal { .. } => dependent = true,
+                Plan::Get { id, .. } if timed.contains(id) => dependent = true,
+                _ => {}
+            });
+            if dependent {
+                timed.insert(item.id);
+            }
+        }
+        timed
     }
 
     /// Where reads of `id`'s contents go now: a view waiting to rebuild
