@@ -28,6 +28,7 @@ py_has psycopg || missing+=('psycopg[binary]')
 py_has asyncpg || missing+=(asyncpg)
 py_has sqlalchemy || missing+=(sqlalchemy)
 py_has pandas || missing+=(pandas)
+py_has websockets || missing+=(websockets)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "install-deps: pip installing ${missing[*]}"
     # --break-system-packages: needed on Debian's externally-managed Python; ignored elsewhere.

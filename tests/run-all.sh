@@ -6,7 +6,8 @@
 #   4. sqllogictest files against ripple with --workers 1 and --workers 4
 #   5. the same files against PostgreSQL (where standard SQL)
 #   6. client tests (psql, TLS/SCRAM, psycopg2, psycopg 3, asyncpg, SQLAlchemy, node-postgres,
-#      pgjdbc, Go lib/pq + pgx) and the BI-tool query corpus against a real ripple process
+#      pgjdbc, Go lib/pq + pgx), streams (COPY, SUBSCRIBE, temporal filters), sources, the HTTP
+#      API and the BI-tool query corpus against a real ripple process
 #   7. the crash test (tests/crash/crash_test.py: SIGKILL under concurrent writes, then every
 #      acknowledged write and every view checked), the fault test (tests/crash/fault_test.py: a
 #      damaged log or checkpoint, full and read-only disks), the differential oracle (tests/oracle/oracle.py)
@@ -60,6 +61,9 @@ python3 tests/clients/test_asyncpg.py --ripple-bin "$BIN"
 echo "== streams: COPY in and out (vs PostgreSQL), SUBSCRIBE with a concurrent writer, cursors, slow subscribers"
 python3 tests/clients/test_streams.py --ripple-bin "$BIN" --workers 1
 python3 tests/clients/test_streams.py --ripple-bin "$BIN" --workers 4
+echo "== sources: load generators, files, restarts without repeats; the HTTP API and webhook sources"
+python3 tests/clients/test_sources.py --ripple-bin "$BIN" --workers 2
+python3 tests/clients/test_http.py --ripple-bin "$BIN" --workers 2
 python3 tests/clients/test_sqlalchemy.py --ripple-bin "$BIN"
 node tests/clients/node/test_pg.js --ripple-bin "$BIN"
 bash tests/clients/jdbc/run.sh --ripple-bin "$BIN"

@@ -14,6 +14,9 @@ pub enum ItemKind {
     View,
     MaterializedView,
     Index,
+    /// A collection fed by a connector (a load generator, a file), not by
+    /// INSERT; read like a table.
+    Source,
 }
 
 impl ItemKind {
@@ -24,6 +27,42 @@ impl ItemKind {
             ItemKind::View => "view",
             ItemKind::MaterializedView => "materialized view",
             ItemKind::Index => "index",
+            ItemKind::Source => "source",
+        }
+    }
+
+    /// A collection whose rows are stored and written (tables, sources),
+    /// rather than computed from others.
+    pub fn is_stored(&self) -> bool {
+        matches!(self, ItemKind::Table | ItemKind::Source)
+    }
+}
+
+/// Where a source's rows come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SourceSpec {
+    /// One row per tick: 1, 2, 3, …
+    Counter { tick_ms: u64 },
+    /// Nexmark-style persons, auctions and bids (three subsources) each tick.
+    Auction { tick_ms: u64 },
+    /// JSON posted to `/api/webhook/ripple/public/<name>` on the HTTP port.
+    Webhook,
+    /// The lines appended to a file (CSV or JSON objects), read every tick.
+    File {
+        path: String,
+        json: bool,
+        header: bool,
+        tick_ms: u64,
+    },
+}
+
+impl SourceSpec {
+    pub fn tick_ms(&self) -> u64 {
+        match self {
+            SourceSpec::Counter { tick_ms }
+            | SourceSpec::Auction { tick_ms }
+            | SourceSpec::File { tick_ms, .. } => *tick_ms,
+            SourceSpec::Webhook => 0,
         }
     }
 }
@@ -38,6 +77,12 @@ pub enum ItemDetail {
     Query { sql: String },
     /// An index: an arrangement of relation `on` keyed by columns `keys`.
     Index { on: GlobalId, keys: Vec<usize> },
+    /// A source: its connector, and how far it has read (ticks generated,
+    /// bytes of a file), stored with each write so a restart resumes there.
+    Source { spec: SourceSpec, offset: u64 },
+    /// One output of a multi-output source (the auction generator's
+    /// `bids`): its source and which of its outputs it is.
+    Subsource { of: GlobalId, part: String },
 }
 
 /// One named object.
@@ -134,6 +179,17 @@ impl Catalog {
 
     pub fn get(&self, id: GlobalId) -> Option<&CatalogItem> {
         self.items.get(&id)
+    }
+
+    /// Records how far source `id` has read.
+    pub fn set_source_offset(&mut self, id: GlobalId, to: u64) {
+        if let Some(CatalogItem {
+            detail: ItemDetail::Source { offset, .. },
+            ..
+        }) = self.items.get_mut(&id)
+        {
+            *offset = to;
+        }
     }
 
     pub fn get_by_name(&self, name: &str) -> Option<&CatalogItem> {
@@ -240,7 +296,7 @@ impl Catalog {
                 continue;
             }
             match self.items.get(&i) {
-                Some(item) if item.kind == ItemKind::Table => out.push(i),
+                Some(item) if item.kind.is_stored() => out.push(i),
                 Some(item) => todo.extend(item.uses.iter().copied()),
                 None => {}
             }

@@ -449,3 +449,105 @@ mod tests {
         assert!(!j(r#"{"a": [1, 2]}"#).contains(&j(r#"{"a": 1}"#), true));
     }
 }
+
+/// A JSON object (one line of a JSON-lines file, a webhook body) as a row
+/// of `columns`: each column from the key of its name (missing or null:
+/// NULL), strings, numbers and booleans read as the column's type, objects
+/// and arrays only into jsonb columns.
+pub fn object_row(input: &str, columns: &[crate::Column]) -> SqlResult<crate::Row> {
+    use crate::{Datum, ScalarType};
+    let Json::Object(members) = Json::parse(input)? else {
+        return Err(SqlError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "expected a JSON object",
+        ));
+    };
+    let mut datums = Vec::with_capacity(columns.len());
+    for c in columns {
+        let value = members.iter().find(|(k, _)| *k == c.name).map(|(_, v)| v);
+        let d = match (value, c.ty) {
+            (None | Some(Json::Null), _) => Datum::Null,
+            (Some(v), ScalarType::Jsonb) => Datum::Jsonb(v.to_text()),
+            (
+                Some(Json::String(s)),
+                ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Char(_),
+            ) => Datum::Text(s.clone()),
+            (Some(Json::String(s)), ty) => crate::strconv::parse_datum(s, ty)?,
+            (Some(Json::Number(n)), ty) => crate::strconv::parse_datum(&n.to_string(), ty)?,
+            (Some(Json::Bool(b)), ty) => crate::strconv::parse_datum(&b.to_string(), ty)?,
+            (Some(v), ty) => {
+                return Err(SqlError::new(
+                    sqlstate::DATATYPE_MISMATCH,
+                    format!(
+                        "key \"{}\" holds {}, which does not fit column type {}",
+                        c.name,
+                        v.to_text(),
+                        ty.name()
+                    ),
+                ))
+            }
+        };
+        if d == Datum::Null && !c.nullable {
+            return Err(SqlError::new(
+                sqlstate::NOT_NULL_VIOLATION,
+                format!(
+                    "null value in column \"{}\" violates not-null constraint",
+                    c.name
+                ),
+            ));
+        }
+        datums.push(d);
+    }
+    if let Some((k, _)) = members
+        .iter()
+        .find(|(k, _)| !columns.iter().any(|c| c.name == *k))
+    {
+        return Err(SqlError::new(
+            sqlstate::UNDEFINED_COLUMN,
+            format!("key \"{k}\" is not a column"),
+        ));
+    }
+    Ok(crate::Row::new(datums))
+}
+
+#[cfg(test)]
+mod object_row_tests {
+    use super::*;
+    use crate::{Column, Datum, ScalarType};
+
+    #[test]
+    fn objects_become_rows_with_checked_types() {
+        let col = |name: &str, ty, nullable| Column {
+            name: name.into(),
+            ty,
+            nullable,
+            origin: None,
+        };
+        let cols = vec![
+            col("id", ScalarType::Int64, false),
+            col("at", ScalarType::TimestampTz, true),
+            col("tags", ScalarType::Jsonb, true),
+            col("ok", ScalarType::Bool, true),
+        ];
+        let r = object_row(
+            r#"{"id": 7, "at": "2024-01-01 00:00:00+00", "tags": ["a"], "ok": true}"#,
+            &cols,
+        )
+        .expect("fits");
+        assert_eq!(r.get(0), &Datum::Int64(7));
+        assert_eq!(r.get(2), &Datum::Jsonb("[\"a\"]".into()));
+        assert_eq!(r.get(3), &Datum::Bool(true));
+        let r = object_row(r#"{"id": 8}"#, &cols).expect("missing keys are NULL");
+        assert_eq!(r.get(1), &Datum::Null);
+        for bad in [
+            r#"{"id": "x"}"#,
+            r#"{"ok": true}"#,
+            r#"{"id": 1, "extra": 2}"#,
+            r#"[1]"#,
+            r#"{"id": {"a": 1}}"#,
+            "not json",
+        ] {
+            assert!(object_row(bad, &cols).is_err(), "{bad} was accepted");
+        }
+    }
+}

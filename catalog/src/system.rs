@@ -1211,7 +1211,7 @@ impl<'a> Ctx<'a> {
                 name: &i.name,
                 namespace: PUBLIC,
                 kind: match i.kind {
-                    ItemKind::Table => 'r',
+                    ItemKind::Table | ItemKind::Source => 'r',
                     ItemKind::View => 'v',
                     ItemKind::MaterializedView => 'm',
                     ItemKind::Index => 'i',
@@ -1613,7 +1613,12 @@ impl<'a> Ctx<'a> {
             "pg_stat_user_tables" => self
                 .cat
                 .items()
-                .filter(|i| matches!(i.kind, ItemKind::Table | ItemKind::MaterializedView))
+                .filter(|i| {
+                    matches!(
+                        i.kind,
+                        ItemKind::Table | ItemKind::Source | ItemKind::MaterializedView
+                    )
+                })
                 .map(|i| {
                     let mut r = vec![oid(object_oid(i.id)), text("public"), text(&i.name)];
                     r.extend(std::iter::repeat_n(int8(0), 12));

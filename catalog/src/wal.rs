@@ -52,6 +52,9 @@ pub enum LogRecord {
     /// Records that take effect together (CREATE TABLE … AS: the table and
     /// its rows): one frame, so a torn tail drops all of them.
     Group(Vec<LogRecord>),
+    /// Source `id` has read up to `offset` (grouped with the write of what
+    /// it read, so a restart neither repeats nor skips any of it).
+    SourceOffset { id: GlobalId, offset: u64 },
 }
 
 impl LogRecord {

@@ -731,7 +731,7 @@ impl<'a> Binder<'a> {
             it.origin = Some((catalog::system::object_oid(item.id), i as i16 + 1));
         }
         match (&item.kind, &item.detail) {
-            (ItemKind::Table | ItemKind::MaterializedView, _) => Ok(Rel {
+            (ItemKind::Table | ItemKind::Source | ItemKind::MaterializedView, _) => Ok(Rel {
                 plan: Plan::Get {
                     id: item.id,
                     name: item.name.clone(),

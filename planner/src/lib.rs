@@ -68,6 +68,14 @@ pub enum Parsed {
         count: Option<usize>,
         timeout: Option<String>,
     },
+    /// `CREATE SOURCE …`.
+    CreateSource(Box<stream::CreateSource>),
+    /// `DROP SOURCE [IF EXISTS] name, … [CASCADE]`.
+    DropSource {
+        names: Vec<sqlparser::ast::ObjectName>,
+        if_exists: bool,
+        cascade: bool,
+    },
     /// Rows for a table, read by `COPY t FROM STDIN`: written like an INSERT.
     Rows {
         table: catalog::GlobalId,
@@ -327,6 +335,19 @@ pub fn plan(
         Parsed::Subscribe(s) | Parsed::DeclareSubscribe { subscribe: s, .. } => {
             Binder::with_session(catalog, None, session).plan_subscribe(s)
         }
+        Parsed::CreateSource(c) => {
+            Binder::with_session(catalog, Some(now), session).plan_create_source(c)
+        }
+        Parsed::DropSource {
+            names,
+            if_exists,
+            cascade,
+        } => Binder::with_session(catalog, Some(now), session).plan_drop_kind(
+            ItemKind::Source,
+            *if_exists,
+            names,
+            *cascade,
+        ),
         Parsed::FetchWait { .. } => Err(SqlError::internal(
             "FETCH … WITH is run by the session, not planned",
         )),

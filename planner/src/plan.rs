@@ -584,6 +584,15 @@ pub enum StatementPlan {
         read: ReadPlan,
         options: crate::copy::CopyOptions,
     },
+    /// `CREATE SOURCE`: the source, and for a multi-output connector its
+    /// subsources (name and columns).
+    CreateSource {
+        name: String,
+        if_not_exists: bool,
+        schema: Schema,
+        spec: catalog::SourceSpec,
+        subsources: Vec<(String, Schema)>,
+    },
     /// `SUBSCRIBE`: a dataflow over `plan` whose changes stream to the session.
     Subscribe {
         plan: Plan,

@@ -904,6 +904,17 @@ impl Binder<'_> {
             ast::ObjectType::Index => ItemKind::Index,
             other => return Err(SqlError::unsupported(format!("DROP {other}"))),
         };
+        self.plan_drop_kind(kind, if_exists, names, cascade)
+    }
+
+    /// DROP of items of `kind` (CASCADE: with every item that uses them).
+    pub(crate) fn plan_drop_kind(
+        &self,
+        kind: ItemKind,
+        if_exists: bool,
+        names: &[ast::ObjectName],
+        cascade: bool,
+    ) -> SqlResult<StatementPlan> {
         let mut ids = vec![];
         let mut missing = vec![];
         for n in names {

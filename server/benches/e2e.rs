@@ -7,7 +7,8 @@
 //! tests/pg.sh start      # optional: the PostgreSQL comparison
 //! cargo bench -p server --bench e2e -- [--rows N] [--updates N] [--workers N]
 //!                                      [--pg-port P] [--no-pg]
-//!                                      [--only ingest|compaction|minmax|recursive|window|durable|restart]
+//!                                      [--only ingest|compaction|minmax|recursive|window|durable|restart|copy|subscribe]
+//!                                      [--copy-rows N] [--subscribe-writes N]
 //!                                      [--restart-rows 1000000,10000000]
 //! ```
 //! Prints Markdown tables for docs/benchmarks.md.
@@ -36,6 +37,10 @@ struct Args {
     group_rows: u64,
     /// Table sizes of the restart benchmark.
     restart_rows: Vec<u64>,
+    /// Rows loaded by the COPY benchmark.
+    copy_rows: u64,
+    /// Committed INSERTs timed by the SUBSCRIBE latency benchmark.
+    subscribe_writes: u64,
 }
 
 fn parse_args() -> Args {
@@ -49,6 +54,8 @@ fn parse_args() -> Args {
         ripple_bin: None,
         group_rows: 200_000,
         restart_rows: vec![1_000_000, 10_000_000],
+        copy_rows: 2_000_000,
+        subscribe_writes: 5_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +73,10 @@ fn parse_args() -> Args {
                     .split(',')
                     .map(|n| n.parse().expect("--restart-rows"))
                     .collect()
+            }
+            "--copy-rows" => args.copy_rows = value().parse().expect("--copy-rows"),
+            "--subscribe-writes" => {
+                args.subscribe_writes = value().parse().expect("--subscribe-writes")
             }
             "--no-pg" => args.pg = false,
             // `cargo bench` passes --bench to every bench target.
@@ -405,6 +416,155 @@ async fn load(c: &Client, table: &str, rows: impl Iterator<Item = String>) {
         )
         .await;
     }
+}
+
+/// COPY FROM STDIN of `copy_rows` rows (4 columns, text format, sent in
+/// 1 MB chunks) into a table feeding a GROUP BY materialized view: the rate
+/// to the COPY's acknowledgement, the rate until the view has every row, and
+/// the rate of `COPY … TO STDOUT` of the table.
+async fn bench_copy(args: &Args) -> (f64, f64, f64) {
+    use futures::SinkExt;
+    let server = Server::start(args, &[]);
+    let c = connect_ripple(&server).await;
+    exec(
+        &c,
+        "CREATE TABLE lines (id bigint, customer int, amount numeric(10,2), note text)",
+    )
+    .await;
+    exec(
+        &c,
+        "CREATE MATERIALIZED VIEW by_customer AS \
+         SELECT customer, count(*) AS n, sum(amount) AS total FROM lines GROUP BY customer",
+    )
+    .await;
+    let n = args.copy_rows;
+    let mut data = Vec::with_capacity(n as usize * 32);
+    for i in 0..n {
+        use std::io::Write;
+        let _ = writeln!(
+            data,
+            "{i}\t{}\t{}.{:02}\tnote {i}",
+            i % 1000,
+            i % 500,
+            i % 100
+        );
+    }
+    let start = Instant::now();
+    let sink = c
+        .copy_in::<_, bytes::Bytes>("COPY lines FROM STDIN")
+        .await
+        .expect("COPY starts");
+    futures::pin_mut!(sink);
+    for chunk in data.chunks(1 << 20) {
+        sink.send(bytes::Bytes::copy_from_slice(chunk))
+            .await
+            .expect("COPY data");
+    }
+    let copied = sink.finish().await.expect("COPY finishes");
+    assert_eq!(copied, n);
+    let acked = start.elapsed().as_secs_f64();
+    loop {
+        let seen: u64 = first_value(&c, "SELECT sum(n) FROM by_customer")
+            .await
+            .parse()
+            .unwrap_or(0);
+        if seen == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let in_view = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let out = c
+        .copy_out("COPY lines TO STDOUT")
+        .await
+        .expect("COPY TO starts");
+    futures::pin_mut!(out);
+    let mut lines = 0u64;
+    while let Some(chunk) = futures::StreamExt::next(&mut out).await {
+        lines += chunk
+            .expect("COPY data")
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+    }
+    assert_eq!(lines, n);
+    let out_s = start.elapsed().as_secs_f64();
+    (n as f64 / acked, n as f64 / in_view, n as f64 / out_s)
+}
+
+/// Commit-to-delivery latency of SUBSCRIBE: one client commits single-row
+/// INSERTs one after another into a table under a materialized view (a
+/// filter and a computed column); a second client follows the view with
+/// `COPY (SUBSCRIBE …) TO STDOUT`. For each row: from the INSERT's
+/// acknowledgement (and from sending it) to its arrival at the subscriber,
+/// in ms (p50, p99, max).
+async fn bench_subscribe(args: &Args) -> ([f64; 3], [f64; 3]) {
+    let server = Server::start(args, &[]);
+    let w = connect_ripple(&server).await;
+    let s = connect_ripple(&server).await;
+    exec(&w, "CREATE TABLE ticks (id bigint, v int)").await;
+    exec(
+        &w,
+        "CREATE MATERIALIZED VIEW doubled AS SELECT id, v * 2 AS w FROM ticks WHERE v >= 0",
+    )
+    .await;
+    let out = s
+        .copy_out("COPY (SUBSCRIBE doubled WITH (SNAPSHOT = false)) TO STDOUT")
+        .await
+        .expect("SUBSCRIBE starts");
+    let n = args.subscribe_writes;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let reader = tokio::spawn(async move {
+        futures::pin_mut!(out);
+        let mut got = 0;
+        while let Some(chunk) = futures::StreamExt::next(&mut out).await {
+            let now = Instant::now();
+            let chunk = chunk.expect("subscription data");
+            for line in chunk.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let text = String::from_utf8_lossy(line);
+                let id: u64 = text
+                    .split('\t')
+                    .nth(2)
+                    .and_then(|f| f.parse().ok())
+                    .expect("id");
+                let _ = tx.send((id, now));
+                got += 1;
+            }
+            if got == n {
+                break;
+            }
+        }
+    });
+    let mut sent = Vec::with_capacity(n as usize);
+    let mut acked = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let t0 = Instant::now();
+        exec(&w, &format!("INSERT INTO ticks VALUES ({i}, 1)")).await;
+        acked.push(Instant::now());
+        sent.push(t0);
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    reader.await.expect("reader");
+    let (mut from_ack, mut from_send) = (vec![], vec![]);
+    while let Ok((id, at)) = rx.try_recv() {
+        let i = id as usize;
+        let ms = |t: Instant| {
+            if at >= t {
+                at.duration_since(t).as_secs_f64() * 1e3
+            } else {
+                -(t.duration_since(at).as_secs_f64() * 1e3)
+            }
+        };
+        from_ack.push(ms(acked[i]));
+        from_send.push(ms(sent[i]));
+    }
+    assert_eq!(from_ack.len() as u64, n);
+    let stats = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        [v[v.len() / 2], v[v.len() * 99 / 100], v[v.len() - 1]]
+    };
+    (stats(from_ack), stats(from_send))
 }
 
 /// Transitive closure (WITH RECURSIVE … UNION) over 40 chains of 50 edges
@@ -814,6 +974,27 @@ async fn main() {
         for (rows, ckpt, (n, p50, p99, max)) in during {
             println!("| {rows} | {ckpt:.1} s | {n} | {p50:.2} / {p99:.2} / {max:.1} ms |");
         }
+    }
+    if want("copy") {
+        let (acked, in_view, out) = bench_copy(&args).await;
+        println!(
+            "\nCOPY of {} rows (4 columns, text) into a table feeding a GROUP BY materialized view:\n\n\
+             | measure | rows/s |\n|---|---|\n\
+             | COPY FROM STDIN, to its acknowledgement | {acked:.0} |\n\
+             | COPY FROM STDIN, until the view has every row | {in_view:.0} |\n\
+             | COPY lines TO STDOUT | {out:.0} |",
+            args.copy_rows
+        );
+    }
+    if want("subscribe") {
+        let (ack, send) = bench_subscribe(&args).await;
+        println!(
+            "\nSUBSCRIBE commit-to-delivery, {} single-row INSERTs through a materialized view:\n\n\
+             | from | p50 | p99 | max |\n|---|---|---|---|\n\
+             | INSERT acknowledged | {:.3} ms | {:.3} ms | {:.3} ms |\n\
+             | INSERT sent | {:.3} ms | {:.3} ms | {:.3} ms |",
+            args.subscribe_writes, ack[0], ack[1], ack[2], send[0], send[1], send[2]
+        );
     }
     if want("compaction") {
         let (samples, rate) = bench_compaction(&args).await;

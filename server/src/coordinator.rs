@@ -4,10 +4,11 @@
 //! to the dataflow, answer.
 
 mod durability;
+mod source;
 mod stream;
 
 pub use durability::DurabilityConfig;
-pub use stream::{SubscribeReceiver, Subscription};
+pub use stream::{event_rows, SubscribeReceiver, Subscription, SubscriptionEnd, SubscriptionGuard};
 
 use crate::clock::Clock;
 use catalog::strconv::{check_length, pad_char};
@@ -74,6 +75,14 @@ pub enum Request {
     },
     /// The session stopped reading a subscription.
     EndSubscribe { id: GlobalId },
+    /// A source's driver read a batch.
+    SourceBatch(source::SourceBatch),
+    /// JSON posted to webhook source `name`; answers the rows written.
+    Webhook {
+        name: String,
+        body: String,
+        reply: oneshot::Sender<SqlResult<usize>>,
+    },
     /// Time passes: advance inputs and allow compaction.
     Tick,
     /// Stop: the workers shut down with the coordinator.
@@ -139,6 +148,8 @@ pub struct Coordinator {
     subscribes: HashMap<GlobalId, stream::Running>,
     /// Updates a subscription may have waiting for its client.
     subscribe_backlog: usize,
+    /// The drivers of running sources.
+    sources: HashMap<GlobalId, source::Driver>,
 }
 
 /// A group commit closes at this many statements …
@@ -189,6 +200,7 @@ impl Coordinator {
             since: 0,
             subscribes: HashMap::new(),
             subscribe_backlog: 1_000_000,
+            sources: HashMap::new(),
         }
     }
 
@@ -298,6 +310,10 @@ impl Coordinator {
                     let _ = reply.send(self.subscribe(&stmt, &session));
                 }
                 Request::EndSubscribe { id } => self.end_subscribe(id),
+                Request::SourceBatch(b) => self.source_batch(b),
+                Request::Webhook { name, body, reply } => {
+                    let _ = reply.send(self.webhook(&name, &body));
+                }
                 Request::Tick => self.tick(),
                 Request::Shutdown => {
                     // a last checkpoint, so the next start-up loads state
@@ -705,11 +721,28 @@ impl Coordinator {
         if updates.is_empty() {
             return Ok(());
         }
+        self.write_with(updates, vec![])
+    }
+
+    /// As `apply_writes`, with `also` in the same log frame (a source's
+    /// new offset), so both or neither survive a crash.
+    fn write_with(
+        &mut self,
+        updates: Vec<(GlobalId, Row, isize)>,
+        also: Vec<LogRecord>,
+    ) -> SqlResult<()> {
         let ts = self.clock.next();
-        self.wal.append(&[LogRecord::Write {
+        let write = LogRecord::Write {
             ts,
             updates: updates.clone(),
-        }])?;
+        };
+        if also.is_empty() {
+            self.wal.append(&[write])?;
+        } else {
+            let mut group = vec![write];
+            group.extend(also);
+            self.wal.append(&[LogRecord::Group(group)])?;
+        }
         if !self.snapshots.is_empty() {
             let tables: std::collections::BTreeSet<GlobalId> =
                 updates.iter().map(|u| u.0).collect();
@@ -754,6 +787,19 @@ impl Coordinator {
                 };
                 self.create(item, None)?;
                 Ok(Outcome::Tag("CREATE TABLE".into()))
+            }
+            StatementPlan::CreateSource {
+                name,
+                if_not_exists,
+                schema,
+                spec,
+                subsources,
+            } => {
+                if self.catalog.get_by_name(&name).is_some() && if_not_exists {
+                    return Ok(Outcome::Tag("CREATE SOURCE".into()));
+                }
+                self.create_source(name, schema, spec, subsources)?;
+                Ok(Outcome::Tag("CREATE SOURCE".into()))
             }
             StatementPlan::CreateView {
                 name,
@@ -889,6 +935,7 @@ impl Coordinator {
                         }
                     }
                     self.end_subscribes_reading(&dropped);
+                    self.stop_sources(&ids);
                     self.drop_spent_snapshots(&ids);
                     self.cluster.send(Command::Drop(ids));
                 }
@@ -1029,7 +1076,7 @@ impl Coordinator {
     pub fn install(&mut self, item: CatalogItem, render: Option<(Plan, Export)>) -> SqlResult<()> {
         let id = item.id;
         match (item.kind, render) {
-            (ItemKind::Table, _) => self.cluster.send(Command::CreateTable { id }),
+            (k, _) if k.is_stored() => self.cluster.send(Command::CreateTable { id }),
             (_, Some((plan, export))) => {
                 if !self.snapshots.is_empty() {
                     self.undefer(&plan.depends_on());

@@ -7,6 +7,7 @@
 mod auth;
 mod clock;
 mod coordinator;
+mod http;
 mod pgtypes;
 mod session;
 
@@ -26,6 +27,11 @@ struct Args {
     /// Address to accept PostgreSQL connections on.
     #[arg(long, default_value = "127.0.0.1:6875")]
     listen: String,
+    /// Address of the HTTP API (`/api/sql`, the SUBSCRIBE WebSocket,
+    /// webhook sources); `off` for none. It has no authentication: keep it
+    /// on a loopback address unless the network is trusted.
+    #[arg(long, default_value = "127.0.0.1:6876")]
+    http_listen: String,
     /// Directory holding the durable log.
     #[arg(long, default_value = "./ripple-data")]
     data_dir: PathBuf,
@@ -183,6 +189,18 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     info!(addr = %args.listen, "accepting PostgreSQL connections");
+    if args.http_listen != "off" {
+        // the HTTP API is an addition: a port already taken is logged, not fatal
+        match TcpListener::bind(&args.http_listen).await {
+            Ok(l) => {
+                info!(addr = %args.http_listen, "serving the HTTP API");
+                tokio::spawn(http::serve(l, tx.clone()));
+            }
+            Err(e) => {
+                warn!(addr = %args.http_listen, error = %e, "the HTTP API is off: cannot listen")
+            }
+        }
+    }
     let stop = tx.clone();
     let mut credentials = auth::Credentials::new(roles.clone());
     if let Some(path) = &args.users_file {

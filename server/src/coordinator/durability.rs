@@ -124,9 +124,7 @@ impl Coordinator {
         let ids: Vec<GlobalId> = self
             .catalog
             .items()
-            .filter(|i| {
-                i.kind == ItemKind::Table || (views && i.kind == ItemKind::MaterializedView)
-            })
+            .filter(|i| i.kind.is_stored() || (views && i.kind == ItemKind::MaterializedView))
             .map(|i| i.id)
             .collect();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -252,6 +250,9 @@ impl Coordinator {
                     }
                 }
                 LogRecord::Group(_) => unreachable!("groups are flattened above"),
+                LogRecord::SourceOffset { id, offset } => {
+                    self.catalog.set_source_offset(id, offset)
+                }
                 LogRecord::Write { ts, updates } => {
                     max_ts = max_ts.max(ts);
                     for (id, row, d) in updates {
@@ -284,7 +285,7 @@ impl Coordinator {
         for item in &items {
             let rows = contents.remove(&item.id).unwrap_or_default();
             let target = match item.kind {
-                ItemKind::Table => item.id,
+                ItemKind::Table | ItemKind::Source => item.id,
                 ItemKind::MaterializedView if self.durability.view_checkpoints => {
                     let tables = self.catalog.base_tables(item.id);
                     if !from_checkpoint.contains(&item.id)
@@ -326,7 +327,7 @@ impl Coordinator {
                 ts,
                 updates: snapshot_rows,
             });
-            let tables = items.iter().filter(|i| i.kind == ItemKind::Table).count();
+            let tables = items.iter().filter(|i| i.kind.is_stored()).count();
             if tables > 0 {
                 *self.holds.entry(ts).or_default() += 1;
                 self.loading = Some(Loading { ts, tables });
@@ -337,11 +338,7 @@ impl Coordinator {
         self.read_ts = ts;
         let changes: Vec<(GlobalId, Row, isize)> = tail
             .into_iter()
-            .filter(|(id, _)| {
-                self.catalog
-                    .get(*id)
-                    .is_some_and(|i| i.kind == ItemKind::Table)
-            })
+            .filter(|(id, _)| self.catalog.get(*id).is_some_and(|i| i.kind.is_stored()))
             .flat_map(|(id, rows)| rows.into_iter().map(move |(r, d)| (id, r, d)))
             .collect();
         if !changes.is_empty() {
@@ -412,9 +409,9 @@ impl Coordinator {
             }
             let in_ckpt = from_checkpoint.contains(&item.id);
             let source = match item.kind {
-                ItemKind::Table if in_ckpt && written.contains(&item.id) => "checkpoint+log",
-                ItemKind::Table if in_ckpt => "checkpoint",
-                ItemKind::Table => "log",
+                k if k.is_stored() && in_ckpt && written.contains(&item.id) => "checkpoint+log",
+                k if k.is_stored() && in_ckpt => "checkpoint",
+                k if k.is_stored() => "log",
                 _ if self.snapshots.contains_key(&item.id) => "snapshot",
                 _ => "recomputed",
             };
@@ -436,6 +433,8 @@ impl Coordinator {
                 self.report_when_complete(s.id, self.read_ts, Request::SnapshotLoaded { id });
             }
         }
+        // sources go on from where the log says they got to
+        self.start_sources();
         Ok(())
     }
 
@@ -458,10 +457,7 @@ impl Coordinator {
 
     /// `id`'s own arrangement is complete through the recovery time.
     pub(super) fn caught_up(&mut self, id: GlobalId) {
-        let is_table = self
-            .catalog
-            .get(id)
-            .is_some_and(|i| i.kind == ItemKind::Table);
+        let is_table = self.catalog.get(id).is_some_and(|i| i.kind.is_stored());
         if let Some(l) = self.loading.as_mut().filter(|_| is_table) {
             l.tables -= 1;
             if l.tables == 0 {

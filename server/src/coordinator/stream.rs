@@ -4,7 +4,7 @@
 
 use super::Coordinator;
 use catalog::system::SessionInfo;
-use catalog::{sqlstate, Column, GlobalId, SqlError, SqlResult};
+use catalog::{sqlstate, Column, Datum, GlobalId, Row, SqlError, SqlResult};
 use dataflow::{Command, SubscribeEvent, SubscribeSink};
 use planner::{Parsed, StatementPlan};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,6 +61,70 @@ fn subscription(limit: usize, snapshot: bool) -> (SubscribeSink, SubscribeReceiv
         SubscribeSink::new(deliver, backlog.clone(), limit, snapshot),
         SubscribeReceiver { rx, backlog },
     )
+}
+
+/// Ends a subscription's dataflow when whoever reads it (a session, a
+/// cursor, a WebSocket) goes away.
+pub struct SubscriptionGuard {
+    id: GlobalId,
+    coord: mpsc::UnboundedSender<super::Request>,
+}
+
+impl SubscriptionGuard {
+    pub fn new(id: GlobalId, coord: mpsc::UnboundedSender<super::Request>) -> Self {
+        SubscriptionGuard { id, coord }
+    }
+}
+
+impl Drop for SubscriptionGuard {
+    fn drop(&mut self) {
+        let _ = self
+            .coord
+            .send(super::Request::EndSubscribe { id: self.id });
+    }
+}
+
+/// How a subscription stopped.
+pub enum SubscriptionEnd {
+    Error(SqlError),
+    Complete,
+}
+
+/// Appends the rows an event carries: `mz_timestamp, [mz_progressed],
+/// mz_diff, columns…` per change, and with PROGRESS a row marking each
+/// completed timestamp; `Some` once the subscription has ended.
+pub fn event_rows(
+    event: SubscribeEvent,
+    progress: bool,
+    width: usize,
+    out: &mut Vec<Row>,
+) -> Option<SubscriptionEnd> {
+    let ts = |t: u64| Datum::Numeric(t.into());
+    match event {
+        SubscribeEvent::Updates { ts: t, updates } => {
+            for (row, diff) in updates {
+                let mut d = Vec::with_capacity(width + 3);
+                d.push(ts(t));
+                if progress {
+                    d.push(Datum::Bool(false));
+                }
+                d.push(Datum::Int64(diff as i64));
+                d.extend(row.into_datums());
+                out.push(Row::new(d));
+            }
+            None
+        }
+        SubscribeEvent::Progress(t) => {
+            if progress {
+                let mut d = vec![ts(t), Datum::Bool(true), Datum::Null];
+                d.extend(std::iter::repeat_n(Datum::Null, width));
+                out.push(Row::new(d));
+            }
+            None
+        }
+        SubscribeEvent::Error(e) => Some(SubscriptionEnd::Error(e)),
+        SubscribeEvent::Complete => Some(SubscriptionEnd::Complete),
+    }
 }
 
 /// What the coordinator keeps of a subscription: the collections it reads

@@ -5,11 +5,12 @@
 //! path only feeds its buffer.
 
 use super::{ask, error_response, session_info, user_error, Block, Cursor, QueryHandler, Session};
-use crate::coordinator::{Request, SubscribeReceiver, Subscription};
+use crate::coordinator::{
+    event_rows, Request, SubscribeReceiver, Subscription, SubscriptionEnd as End, SubscriptionGuard,
+};
 use crate::pgtypes;
 use async_trait::async_trait;
-use catalog::{sqlstate, Datum, GlobalId, Row, SqlError};
-use dataflow::SubscribeEvent;
+use catalog::{sqlstate, GlobalId, Row, SqlError};
 use futures::{Sink, SinkExt};
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::results::{Response, Tag};
@@ -21,7 +22,6 @@ use planner::copy::{encode_line, CopyDecoder, CopyOptions};
 use planner::Parsed;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 
 /// A `COPY … FROM STDIN` in progress: its decoder, or the error that
 /// stopped it (reported when the client ends the data).
@@ -39,18 +39,6 @@ impl CopyIn {
     }
 }
 
-/// Ends a subscription's dataflow when whoever reads it goes away.
-pub(super) struct SubscriptionGuard {
-    id: GlobalId,
-    coord: mpsc::UnboundedSender<Request>,
-}
-
-impl Drop for SubscriptionGuard {
-    fn drop(&mut self) {
-        let _ = self.coord.send(Request::EndSubscribe { id: self.id });
-    }
-}
-
 /// The subscription behind a cursor declared FOR SUBSCRIBE.
 pub(super) struct SubscribeCursor {
     /// Taken while a FETCH waits on it.
@@ -60,49 +48,6 @@ pub(super) struct SubscribeCursor {
     /// How it ended, once it has: an error, or complete (`None`).
     ended: Option<Option<SqlError>>,
     _guard: SubscriptionGuard,
-}
-
-/// How a subscription stopped.
-enum End {
-    Error(SqlError),
-    Complete,
-}
-
-/// Appends the rows an event carries: `mz_timestamp, [mz_progressed],
-/// mz_diff, columns…` per change, and with PROGRESS a row marking each
-/// completed timestamp.
-fn event_rows(
-    event: SubscribeEvent,
-    progress: bool,
-    width: usize,
-    out: &mut Vec<Row>,
-) -> Option<End> {
-    let ts = |t: u64| Datum::Numeric(t.into());
-    match event {
-        SubscribeEvent::Updates { ts: t, updates } => {
-            for (row, diff) in updates {
-                let mut d = Vec::with_capacity(width + 3);
-                d.push(ts(t));
-                if progress {
-                    d.push(Datum::Bool(false));
-                }
-                d.push(Datum::Int64(diff as i64));
-                d.extend(row.into_datums());
-                out.push(Row::new(d));
-            }
-            None
-        }
-        SubscribeEvent::Progress(t) => {
-            if progress {
-                let mut d = vec![ts(t), Datum::Bool(true), Datum::Null];
-                d.extend(std::iter::repeat_n(Datum::Null, width));
-                out.push(Row::new(d));
-            }
-            None
-        }
-        SubscribeEvent::Error(e) => Some(End::Error(e)),
-        SubscribeEvent::Complete => Some(End::Complete),
-    }
 }
 
 fn canceled() -> SqlError {
@@ -246,10 +191,7 @@ impl QueryHandler {
             reply,
         })
         .await?;
-        let guard = SubscriptionGuard {
-            id: sub.id,
-            coord: self.coord.clone(),
-        };
+        let guard = SubscriptionGuard::new(sub.id, self.coord.clone());
         Ok((sub, guard))
     }
 

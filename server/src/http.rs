@@ -1,0 +1,367 @@
+//! The HTTP API on `--http-listen`, for clients that do not speak the
+//! PostgreSQL protocol:
+//!
+//! - `POST /api/sql` with `{"query": "…"}`: runs the statements in order,
+//!   each on its own, and answers `{"results": [...]}` with one entry per
+//!   statement: `{"tag", "columns", "rows"}` or `{"error": {"code",
+//!   "message"}}` (the first error ends the list).
+//! - `GET /api/subscribe` upgrades to a WebSocket. The client sends one
+//!   text message, a SUBSCRIBE (or any query), and gets JSON messages:
+//!   `{"type": "Columns", …}`, then `{"type": "Row", "payload": [...]}` per
+//!   change (`mz_timestamp`, [`mz_progressed`], `mz_diff`, columns…), and a
+//!   final `CommandComplete` or `Error`.
+//! - `POST /api/webhook/ripple/public/<source>`: appends the posted JSON to
+//!   a webhook source (an object, or an array of objects, one row each).
+
+use crate::coordinator::{event_rows, Outcome, Request, SubscriptionEnd, SubscriptionGuard};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use catalog::system::SessionInfo;
+use catalog::{sqlstate, Column, Datum, Row, SqlError};
+use planner::Parsed;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// What every handler shares: the coordinator's queue.
+#[derive(Clone)]
+struct Api {
+    coord: mpsc::UnboundedSender<Request>,
+}
+
+/// Serves the HTTP API on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, coord: mpsc::UnboundedSender<Request>) {
+    let app = Router::new()
+        .route("/api/sql", post(sql))
+        .route("/api/subscribe", get(subscribe))
+        .route("/api/webhook/{database}/{schema}/{name}", post(webhook))
+        .with_state(Api { coord });
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::warn!(error = %e, "the HTTP API stopped");
+    }
+}
+
+/// The session an HTTP request runs as: the default user and settings.
+fn http_session() -> Arc<SessionInfo> {
+    Arc::new(SessionInfo {
+        user: "ripple".into(),
+        pid: 0,
+        settings: Default::default(),
+        backends: vec![],
+    })
+}
+
+async fn ask<T>(
+    coord: &mpsc::UnboundedSender<Request>,
+    make: impl FnOnce(oneshot::Sender<Result<T, SqlError>>) -> Request,
+) -> Result<T, SqlError> {
+    let (tx, rx) = oneshot::channel();
+    let down = || SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down");
+    coord.send(make(tx)).map_err(|_| down())?;
+    rx.await.map_err(|_| down())?
+}
+
+fn error_json(e: &SqlError) -> Value {
+    let mut v = json!({"code": e.code, "message": e.message});
+    if let Some(d) = &e.detail {
+        v["detail"] = json!(d);
+    }
+    if let Some(h) = &e.hint {
+        v["hint"] = json!(h);
+    }
+    v
+}
+
+/// A value as JSON: numbers as numbers (numeric as a string, to keep its
+/// digits), booleans, jsonb as JSON, arrays as arrays, anything else as its
+/// PostgreSQL text.
+pub fn datum_json(d: &Datum) -> Value {
+    match d {
+        Datum::Null => Value::Null,
+        Datum::Bool(b) => json!(b),
+        Datum::Int16(i) => json!(i),
+        Datum::Int32(i) => json!(i),
+        Datum::Int64(i) => json!(i),
+        Datum::Float32(f) if f.0.is_finite() => json!(f.0),
+        Datum::Float64(f) if f.0.is_finite() => json!(f.0),
+        Datum::Jsonb(text) => serde_json::from_str(text).unwrap_or_else(|_| json!(text)),
+        Datum::Array(items) => Value::Array(items.iter().map(datum_json).collect()),
+        other => catalog::strconv::format_datum(other).map_or(Value::Null, Value::String),
+    }
+}
+
+fn columns_json(columns: &[Column]) -> Value {
+    Value::Array(
+        columns
+            .iter()
+            .map(|c| json!({"name": c.name, "type_oid": c.ty.oid()}))
+            .collect(),
+    )
+}
+
+fn row_json(r: &Row) -> Value {
+    Value::Array(r.iter().map(datum_json).collect())
+}
+
+/// Statements the HTTP API cannot run: they need a session that lasts.
+fn refused(stmt: &Parsed) -> Option<SqlError> {
+    let what = match stmt {
+        Parsed::Subscribe(_) | Parsed::DeclareSubscribe { .. } => {
+            "SUBSCRIBE over POST /api/sql (use the WebSocket at /api/subscribe)"
+        }
+        Parsed::FetchWait { .. } => "FETCH over HTTP",
+        Parsed::Sql(s) => match &**s {
+            sqlparser::ast::Statement::Copy { .. } => "COPY over HTTP",
+            sqlparser::ast::Statement::StartTransaction { .. }
+            | sqlparser::ast::Statement::Commit { .. }
+            | sqlparser::ast::Statement::Rollback { .. }
+            | sqlparser::ast::Statement::Set(_)
+            | sqlparser::ast::Statement::Declare { .. }
+            | sqlparser::ast::Statement::Fetch { .. }
+            | sqlparser::ast::Statement::Prepare { .. } => {
+                "transaction blocks, SET, cursors and PREPARE over HTTP (each statement runs on its own)"
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(SqlError::unsupported(what))
+}
+
+/// Runs one statement for the HTTP API.
+async fn run(coord: &mpsc::UnboundedSender<Request>, stmt: Parsed) -> Value {
+    if let Some(e) = refused(&stmt) {
+        return json!({"error": error_json(&e)});
+    }
+    let result = ask(coord, |reply| Request::Execute {
+        stmt,
+        session: http_session(),
+        reply,
+    })
+    .await;
+    match result {
+        Ok(Outcome::Tag(tag)) => json!({"tag": tag}),
+        Ok(Outcome::Rows { columns, rows }) => json!({
+            "tag": format!("SELECT {}", rows.len()),
+            "columns": columns_json(&columns),
+            "rows": rows.iter().map(row_json).collect::<Vec<_>>(),
+        }),
+        Ok(Outcome::CopyIn(_)) => {
+            json!({"error": error_json(&SqlError::unsupported("COPY over HTTP"))})
+        }
+        Err(e) => json!({"error": error_json(&e)}),
+    }
+}
+
+/// `POST /api/sql`.
+async fn sql(State(api): State<Api>, body: String) -> Response {
+    let body: Option<Value> = serde_json::from_str(&body).ok();
+    let Some(query) = body
+        .as_ref()
+        .and_then(|v| v.get("query"))
+        .and_then(Value::as_str)
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"message": "expected a JSON body {\"query\": \"…\"}"}})),
+        )
+            .into_response();
+    };
+    let stmts = match planner::parse(query) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"results": [{"error": error_json(&e)}]})),
+            )
+                .into_response()
+        }
+    };
+    let mut results = vec![];
+    for stmt in stmts {
+        let r = run(&api.coord, stmt).await;
+        let failed = r.get("error").is_some();
+        results.push(r);
+        if failed {
+            break;
+        }
+    }
+    Json(json!({ "results": results })).into_response()
+}
+
+/// `POST /api/webhook/ripple/public/<name>`.
+async fn webhook(
+    State(api): State<Api>,
+    Path((database, schema, name)): Path<(String, String, String)>,
+    body: String,
+) -> Response {
+    if database != crate::session::DATABASE || schema != "public" {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": {"message": format!("no webhook source {database}.{schema}.{name}")}})),
+        )
+            .into_response();
+    }
+    let result = ask(&api.coord, |reply| Request::Webhook { name, body, reply }).await;
+    match result {
+        Ok(rows) => Json(json!({ "rows": rows })).into_response(),
+        Err(e) => {
+            let status = match e.code.as_str() {
+                sqlstate::UNDEFINED_TABLE => StatusCode::NOT_FOUND,
+                sqlstate::DISK_FULL | sqlstate::IO_ERROR | sqlstate::ADMIN_SHUTDOWN => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                sqlstate::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            (status, Json(json!({ "error": error_json(&e) }))).into_response()
+        }
+    }
+}
+
+/// `GET /api/subscribe`: a WebSocket.
+async fn subscribe(State(api): State<Api>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.on_upgrade(move |socket| follow(api, socket))
+}
+
+fn message(kind: &str, payload: Value) -> Message {
+    Message::Text(json!({"type": kind, "payload": payload}).to_string().into())
+}
+
+/// One WebSocket: the first text message is the statement; a SUBSCRIBE
+/// streams until it ends or the client closes the socket.
+async fn follow(api: Api, mut socket: WebSocket) {
+    let text = loop {
+        match socket.recv().await {
+            Some(Ok(Message::Text(t))) => break t.to_string(),
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+            Some(Ok(_)) => continue,
+        }
+    };
+    // either the bare statement or {"query": "…"}
+    let query = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v.get("query").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or(text);
+    let stmt = match planner::parse(&query) {
+        Ok(mut s) if s.len() == 1 => s.remove(0),
+        Ok(_) => {
+            let e = SqlError::syntax("send exactly one statement");
+            let _ = socket.send(message("Error", error_json(&e))).await;
+            return;
+        }
+        Err(e) => {
+            let _ = socket.send(message("Error", error_json(&e))).await;
+            return;
+        }
+    };
+    if !matches!(stmt, Parsed::Subscribe(_)) {
+        let r = run(&api.coord, stmt).await;
+        let msgs = match r.get("error") {
+            Some(e) => vec![message("Error", e.clone())],
+            None => {
+                let mut m = vec![];
+                if let Some(cols) = r.get("columns") {
+                    m.push(message("Columns", cols.clone()));
+                }
+                for row in r
+                    .get("rows")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    m.push(message("Row", row.clone()));
+                }
+                m.push(message("CommandComplete", r["tag"].clone()));
+                m
+            }
+        };
+        for m in msgs {
+            if socket.send(m).await.is_err() {
+                return;
+            }
+        }
+        return;
+    }
+    let sub = ask(&api.coord, |reply| Request::Subscribe {
+        stmt,
+        session: http_session(),
+        reply,
+    })
+    .await;
+    let mut sub = match sub {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = socket.send(message("Error", error_json(&e))).await;
+            return;
+        }
+    };
+    let _guard = SubscriptionGuard::new(sub.id, api.coord.clone());
+    if socket
+        .send(message("Columns", columns_json(&sub.columns)))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let width = sub.columns.len() - if sub.progress { 3 } else { 2 };
+    let mut rows = vec![];
+    loop {
+        tokio::select! {
+            event = sub.receiver.recv() => {
+                let end = match event {
+                    Some(e) => event_rows(e, sub.progress, width, &mut rows),
+                    None => Some(SubscriptionEnd::Complete),
+                };
+                for r in rows.drain(..) {
+                    if socket.send(message("Row", row_json(&r))).await.is_err() {
+                        return;
+                    }
+                }
+                match end {
+                    Some(SubscriptionEnd::Error(e)) => {
+                        let _ = socket.send(message("Error", error_json(&e))).await;
+                        return;
+                    }
+                    Some(SubscriptionEnd::Complete) => {
+                        let _ = socket.send(message("CommandComplete", json!("SUBSCRIBE"))).await;
+                        return;
+                    }
+                    None => {}
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_become_json() {
+        assert_eq!(datum_json(&Datum::Int32(3)), json!(3));
+        assert_eq!(datum_json(&Datum::Null), Value::Null);
+        assert_eq!(
+            datum_json(&Datum::Numeric("1.50".parse().expect("decimal"))),
+            json!("1.50")
+        );
+        assert_eq!(
+            datum_json(&Datum::Jsonb("{\"a\": [1]}".into())),
+            json!({"a": [1]})
+        );
+        assert_eq!(
+            datum_json(&Datum::Array(vec![Datum::Text("x".into()), Datum::Null])),
+            json!(["x", null])
+        );
+        assert_eq!(datum_json(&Datum::Date(0)), json!("1970-01-01"));
+    }
+}
