@@ -454,11 +454,11 @@ impl CopyDecoder {
                     .with_context(self.context_line(n, raw)))
                 }
                 None => Datum::Null,
-                Some(s) => parse_field(&s, col.ty).map_err(|e| {
-                    e.with_context(format!(
+                Some(s) => parse_field(s, col.ty, |s| {
+                    format!(
                         "COPY {}, line {n}, column {}: \"{s}\"",
                         self.plan.name, col.name
-                    ))
+                    )
                 })?,
             };
             values.push(value);
@@ -477,12 +477,16 @@ impl CopyDecoder {
     }
 }
 
-fn parse_field(s: &str, ty: ScalarType) -> SqlResult<Datum> {
+/// A field's value (text moves in without a copy); an error gets the
+/// CONTEXT line `context` makes from the field.
+fn parse_field(
+    s: String,
+    ty: ScalarType,
+    context: impl FnOnce(&str) -> String,
+) -> SqlResult<Datum> {
     match ty {
-        ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Char(_) => {
-            Ok(Datum::Text(s.to_string()))
-        }
-        ty => catalog::strconv::parse_datum(s, ty),
+        ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Char(_) => Ok(Datum::Text(s)),
+        ty => catalog::strconv::parse_datum(&s, ty).map_err(|e| e.with_context(context(&s))),
     }
 }
 

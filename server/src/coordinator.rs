@@ -253,6 +253,13 @@ impl Coordinator {
             }
             match req {
                 Request::Execute {
+                    stmt: Parsed::Rows { table, rows },
+                    reply,
+                    ..
+                } => {
+                    let _ = reply.send(self.write_rows(table, rows));
+                }
+                Request::Execute {
                     stmt,
                     session,
                     reply,
@@ -366,13 +373,15 @@ impl Coordinator {
         }
         self.pending_since = None;
         let batch = std::mem::take(&mut self.pending);
-        let updates: Vec<(GlobalId, Row, isize)> = batch
-            .iter()
-            .flat_map(|(u, _, _)| u.iter().cloned())
-            .collect();
         tracing::debug!(statements = batch.len(), "group commit");
+        let mut updates = Vec::with_capacity(batch.iter().map(|(u, _, _)| u.len()).sum());
+        let mut replies = Vec::with_capacity(batch.len());
+        for (u, reply, tag) in batch {
+            updates.extend(u);
+            replies.push((reply, tag));
+        }
         let result = self.apply_writes(updates);
-        for (_, reply, tag) in batch {
+        for (reply, tag) in replies {
             let _ = reply.send(result.clone().map(|_| Outcome::Tag(tag)));
         }
     }
@@ -715,6 +724,34 @@ impl Coordinator {
         Ok(Row::new(datums))
     }
 
+    /// Writes the rows a `COPY … FROM STDIN` read into `table`, as one
+    /// write, without copying them (they can be millions).
+    fn write_rows(&mut self, table: GlobalId, rows: Arc<Vec<(Row, isize)>>) -> SqlResult<Outcome> {
+        self.flush_pending();
+        let item = self
+            .catalog
+            .get(table)
+            .filter(|i| i.kind == ItemKind::Table)
+            .ok_or_else(|| {
+                SqlError::new(
+                    sqlstate::UNDEFINED_TABLE,
+                    "the table of this COPY was dropped while it ran",
+                )
+            })?;
+        let schema = item.schema.clone();
+        let rows = Arc::unwrap_or_clone(rows);
+        let mut updates = Vec::with_capacity(rows.len());
+        for (row, d) in rows {
+            if row.len() != schema.len() {
+                return Err(SqlError::internal("a COPY row does not fit its table"));
+            }
+            updates.push((table, self.validate_row(table, &schema, row)?, d));
+        }
+        let n = updates.len();
+        self.apply_writes(updates)?;
+        Ok(Outcome::Tag(format!("INSERT 0 {n}")))
+    }
+
     /// Sequences a write: next timestamp, durable log, then the workers.
     /// The caller acknowledges the client after this returns.
     fn apply_writes(&mut self, updates: Vec<(GlobalId, Row, isize)>) -> SqlResult<()> {
@@ -732,17 +769,22 @@ impl Coordinator {
         also: Vec<LogRecord>,
     ) -> SqlResult<()> {
         let ts = self.clock.next();
-        let write = LogRecord::Write {
-            ts,
-            updates: updates.clone(),
-        };
-        if also.is_empty() {
-            self.wal.append(&[write])?;
-        } else {
-            let mut group = vec![write];
-            group.extend(also);
-            self.wal.append(&[LogRecord::Group(group)])?;
+        // the log record borrows the rows, which then go to the workers
+        let mut records = vec![LogRecord::Write { ts, updates }];
+        if !also.is_empty() {
+            records.extend(also);
+            records = vec![LogRecord::Group(records)];
         }
+        let appended = self.wal.append(&records);
+        let updates = match records.pop() {
+            Some(LogRecord::Write { updates, .. }) => updates,
+            Some(LogRecord::Group(mut g)) if !g.is_empty() => match g.swap_remove(0) {
+                LogRecord::Write { updates, .. } => updates,
+                _ => unreachable!("the write is the group's first record"),
+            },
+            _ => unreachable!("one record was built"),
+        };
+        appended?;
         if !self.snapshots.is_empty() {
             let tables: std::collections::BTreeSet<GlobalId> =
                 updates.iter().map(|u| u.0).collect();
