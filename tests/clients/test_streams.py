@@ -446,9 +446,11 @@ class RawSubscriber:
 
 
 def c_slow_subscriber_is_cut_off(ctx):
-    """With --subscribe-backlog 2000, a subscriber that stops reading is
-    ended with 53000, while writers and a subscriber that reads go on."""
-    rows_total = 10_000  # of 1 kB each: more than the socket buffers hold
+    """With --subscribe-backlog 20000, a subscriber that stops reading is
+    ended with 53000, while writers and a subscriber that reads go on (its
+    backlog stays far below the bound, even with this process's threads
+    sharing one interpreter)."""
+    rows_total = 50_000  # of 1 kB each: far more than the socket buffers hold
     with ctx.connect() as w:
         w.execute("DROP TABLE IF EXISTS s5 CASCADE")
         w.execute("CREATE TABLE s5 (x int, pad text)")
@@ -568,7 +570,7 @@ def main():
     pg = psycopg.connect(host=PG_HOST, port=args.pg_port, user=PG_USER, dbname=PG_DB,
                          autocommit=True)
     server = Server(args.ripple_bin, args.workers, prefix="ripple-streams-",
-                    extra_args=["--subscribe-backlog", "2000"])
+                    extra_args=["--subscribe-backlog", "20000"])
     checks = Checks(f"test_streams (workers={args.workers})", server)
     try:
         server.start()
