@@ -248,28 +248,8 @@ impl Binder<'_> {
                     ));
                 }
                 let all = &item.schema.columns;
-                let targets: Vec<usize> = if columns.is_empty() {
-                    (0..all.len()).collect()
-                } else {
-                    let mut t = vec![];
-                    for c in columns {
-                        let n = ident_name(c);
-                        let i = all.iter().position(|x| x.name == n).ok_or_else(|| {
-                            SqlError::new(
-                                sqlstate::UNDEFINED_COLUMN,
-                                format!("column \"{n}\" of relation \"{name}\" does not exist"),
-                            )
-                        })?;
-                        if t.contains(&i) {
-                            return Err(SqlError::new(
-                                sqlstate::DUPLICATE_COLUMN,
-                                format!("column \"{n}\" specified more than once"),
-                            ));
-                        }
-                        t.push(i);
-                    }
-                    t
-                };
+                let targets =
+                    crate::statement::target_columns(&name, all, columns.iter().map(ident_name))?;
                 let defaults = match &item.detail {
                     catalog::ItemDetail::Table { defaults } => defaults.clone(),
                     _ => vec![None; all.len()],

@@ -404,32 +404,16 @@ impl Binder<'_> {
         let name = object_name(tname)?;
         let table = self.table_target(&name)?;
         let cols = &table.schema.columns;
-        let targets: Vec<usize> = if ins.columns.is_empty() {
-            (0..cols.len()).collect()
-        } else {
-            let mut t = vec![];
-            for c in &ins.columns {
-                let n =
-                    c.0.last()
-                        .and_then(|p| p.as_ident())
-                        .map(ident_name)
-                        .unwrap_or_default();
-                let i = cols.iter().position(|x| x.name == n).ok_or_else(|| {
-                    SqlError::new(
-                        sqlstate::UNDEFINED_COLUMN,
-                        format!("column \"{n}\" of relation \"{name}\" does not exist"),
-                    )
-                })?;
-                if t.contains(&i) {
-                    return Err(SqlError::new(
-                        sqlstate::DUPLICATE_COLUMN,
-                        format!("column \"{n}\" specified more than once"),
-                    ));
-                }
-                t.push(i);
-            }
-            t
-        };
+        let targets = target_columns(
+            &name,
+            cols,
+            ins.columns.iter().map(|c| {
+                c.0.last()
+                    .and_then(|p| p.as_ident())
+                    .map(ident_name)
+                    .unwrap_or_default()
+            }),
+        )?;
         let defaults = match &table.detail {
             catalog::ItemDetail::Table { defaults } => defaults.clone(),
             _ => vec![None; cols.len()],
@@ -983,6 +967,35 @@ impl Binder<'_> {
         }
         Ok(StatementPlan::Drop { ids, missing, kind })
     }
+}
+
+/// The positions of the columns an INSERT or COPY names (all of them when
+/// it names none), with PostgreSQL's errors for unknown and repeated names.
+pub(crate) fn target_columns(
+    table: &str,
+    cols: &[Column],
+    names: impl ExactSizeIterator<Item = String>,
+) -> SqlResult<Vec<usize>> {
+    if names.len() == 0 {
+        return Ok((0..cols.len()).collect());
+    }
+    let mut t = vec![];
+    for n in names {
+        let i = cols.iter().position(|x| x.name == n).ok_or_else(|| {
+            SqlError::new(
+                sqlstate::UNDEFINED_COLUMN,
+                format!("column \"{n}\" of relation \"{table}\" does not exist"),
+            )
+        })?;
+        if t.contains(&i) {
+            return Err(SqlError::new(
+                sqlstate::DUPLICATE_COLUMN,
+                format!("column \"{n}\" specified more than once"),
+            ));
+        }
+        t.push(i);
+    }
+    Ok(t)
 }
 
 /// Evaluates a plan made only of constants (INSERT … VALUES) now.

@@ -443,9 +443,17 @@ impl Binder<'_> {
             ));
         }
         let plan: Plan = crate::optimize::optimize(rel.plan);
+        // what it reads: the collections of its plan, and the plain views
+        // it names (inlined in the plan, but dropping one ends it too)
+        let mut depends = plan.depends_on();
+        for id in self.used.borrow().iter() {
+            if !depends.contains(id) {
+                depends.push(*id);
+            }
+        }
         Ok(StatementPlan::Subscribe {
             columns: rel.scope.columns(),
-            depends: plan.depends_on(),
+            depends,
             plan,
             snapshot: s.snapshot,
             progress: s.progress,

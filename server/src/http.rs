@@ -14,6 +14,7 @@
 //!   a webhook source (an object, or an array of objects, one row each).
 
 use crate::coordinator::{event_rows, Outcome, Request, SubscriptionEnd, SubscriptionGuard};
+use crate::session::ask;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,7 +26,7 @@ use catalog::{sqlstate, Column, Datum, Row, SqlError};
 use planner::Parsed;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// What every handler shares: the coordinator's queue.
 #[derive(Clone)]
@@ -53,16 +54,6 @@ fn http_session() -> Arc<SessionInfo> {
         settings: Default::default(),
         backends: vec![],
     })
-}
-
-async fn ask<T>(
-    coord: &mpsc::UnboundedSender<Request>,
-    make: impl FnOnce(oneshot::Sender<Result<T, SqlError>>) -> Request,
-) -> Result<T, SqlError> {
-    let (tx, rx) = oneshot::channel();
-    let down = || SqlError::new(sqlstate::ADMIN_SHUTDOWN, "the server is shutting down");
-    coord.send(make(tx)).map_err(|_| down())?;
-    rx.await.map_err(|_| down())?
 }
 
 fn error_json(e: &SqlError) -> Value {

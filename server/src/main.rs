@@ -190,6 +190,20 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
         .with_context(|| format!("listening on {}", args.listen))?;
     info!(addr = %args.listen, "accepting PostgreSQL connections");
     if args.http_listen != "off" {
+        // the HTTP API has no authentication: off loopback it would let
+        // anyone past the PostgreSQL port's password check
+        let loopback = args
+            .http_listen
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().is_loopback())
+            .unwrap_or(args.http_listen.starts_with("localhost:"));
+        if !loopback && args.auth != Some(auth::AuthMethod::Trust) {
+            anyhow::bail!(
+                "--http-listen {}: the HTTP API has no authentication, so it listens only on a \
+                 loopback address (or with --auth trust)",
+                args.http_listen
+            );
+        }
         // the HTTP API is an addition: a port already taken is logged, not fatal
         match TcpListener::bind(&args.http_listen).await {
             Ok(l) => {

@@ -662,7 +662,7 @@ fn reported_name(name: &str) -> Option<&'static str> {
 }
 
 /// Sends a request to the coordinator and waits for its answer.
-async fn ask<T>(
+pub(crate) async fn ask<T>(
     coord: &mpsc::UnboundedSender<Request>,
     make: impl FnOnce(oneshot::Sender<Result<T, SqlError>>) -> Request,
 ) -> Result<T, SqlError> {

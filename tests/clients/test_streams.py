@@ -378,6 +378,11 @@ def c_subscribe_ends_cleanly(ctx):
         expect_error(lambda: subscribe_rows(sub, "COPY (SUBSCRIBE s4v) TO STDOUT",
                                             lambda rs: False), "42P01", "was dropped")
         check(rows_of(sub, "SELECT 1") == [(1,)], "connection unusable after the error")
+        # so does dropping a plain view it names (inlined in its plan)
+        w.execute("CREATE VIEW s4plain AS SELECT x + 1 AS y FROM s4")
+        threading.Timer(0.5, lambda: w.execute("DROP VIEW s4plain")).start()
+        expect_error(lambda: subscribe_rows(sub, "COPY (SUBSCRIBE s4plain) TO STDOUT",
+                                            lambda rs: False), "42P01", "was dropped")
         # an evaluation error ends it too
         expect_error(lambda: subscribe_rows(sub, "COPY (SUBSCRIBE (SELECT 1 / x FROM s4)) TO STDOUT",
                                             lambda rs: False), "22012")
