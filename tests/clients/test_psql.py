@@ -123,6 +123,19 @@ def run(server):
     check(status == 0 and out.strip().endswith("155.00"), f"view after insert:\n{out}")
     print("ok  materialized view follows writes")
 
+    # \copy in and out through COPY FROM STDIN / TO STDOUT, and a bad line
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        f.write("x,y\n1,one\n2,\"t,wo\"\n")
+        path = f.name
+    status, out = psql(port, "-c", "CREATE TABLE copied (x int, y text)",
+                       "-c", f"\\copy copied FROM '{path}' WITH (FORMAT csv, HEADER)",
+                       "-c", "\\copy (SELECT * FROM copied ORDER BY x) TO STDOUT WITH (FORMAT csv)")
+    check(status == 0 and "COPY 2" in out and '2,"t,wo"' in out, f"\\copy:\n{out}")
+    status, out = psql(port, "-c", "\\copy copied FROM STDIN", stdin="3\tthree\nfour\t4\n\\.\n")
+    check(status != 0 and 'COPY copied, line 2, column x: "four"' in out, f"\\copy bad line:\n{out}")
+    os.unlink(path)
+    print("ok  \\copy in and out, and a bad line with its line number")
+
     # Ctrl-C: psql sends a CancelRequest on a new connection; the query
     # fails with 57014 and psql keeps the session
     env = dict(os.environ, PGCONNECT_TIMEOUT="5")
