@@ -277,6 +277,8 @@ pub struct CreateSource {
     pub tick: Option<String>,
     pub json: bool,
     pub header: bool,
+    /// FORMAT or HEADER was given (options of file sources only).
+    pub file_options: bool,
 }
 
 fn parse_create_source(p: &mut Parser) -> Result<CreateSource, ParserError> {
@@ -337,6 +339,7 @@ fn parse_create_source(p: &mut Parser) -> Result<CreateSource, ParserError> {
         tick: None,
         json: false,
         header: false,
+        file_options: false,
     };
     let with = p.parse_keyword(Keyword::WITH);
     if with || p.peek_token().token == Token::LParen {
@@ -350,6 +353,7 @@ fn parse_create_source(p: &mut Parser) -> Result<CreateSource, ParserError> {
                     s.tick = Some(p.parse_literal_string()?);
                 }
                 "format" => {
+                    s.file_options = true;
                     let _ = p.consume_token(&Token::Eq);
                     let f = match p.next_token().token {
                         Token::Word(w) => w.value.to_lowercase(),
@@ -371,6 +375,7 @@ fn parse_create_source(p: &mut Parser) -> Result<CreateSource, ParserError> {
                     };
                 }
                 "header" => {
+                    s.file_options = true;
                     let _ = p.consume_token(&Token::Eq);
                     s.header = match p.peek_token().token {
                         Token::Comma | Token::RParen => true,
@@ -602,7 +607,7 @@ impl Binder<'_> {
                 )
             }
         };
-        if !matches!(c.connector, Connector::File { .. }) && (c.json || c.header) {
+        if !matches!(c.connector, Connector::File { .. }) && c.file_options {
             return Err(SqlError::new(
                 sqlstate::SYNTAX_ERROR,
                 "FORMAT and HEADER are options of file sources",
