@@ -178,18 +178,7 @@ impl Binder<'_> {
             _ => return Err(SqlError::syntax("COPY FROM needs STDIN and COPY TO needs STDOUT")),
         }
         match source {
-            CopySource::Query(q) if to => {
-                let (rel, finishing) = self.bind_top_query(q)?;
-                let columns = rel.scope.columns()[..finishing.project.len()].to_vec();
-                Ok(StatementPlan::CopyTo {
-                    read: ReadPlan {
-                        plan: crate::optimize::optimize(rel.plan),
-                        columns,
-                        finishing,
-                    },
-                    options,
-                })
-            }
+            CopySource::Query(q) if to => self.copy_query(q),
             CopySource::Query(_) => Err(SqlError::syntax("COPY FROM needs a table")),
             CopySource::Table {
                 table_name,
@@ -227,13 +216,7 @@ impl Binder<'_> {
                     "SELECT {cols} FROM {}",
                     name.split('.').map(quote).collect::<Vec<_>>().join(".")
                 ))?;
-                self.plan_copy(&CopySource::Query(Box::new(q)), true, target, &[], &[])
-                    .map(|p| match p {
-                        StatementPlan::CopyTo { read, .. } => {
-                            StatementPlan::CopyTo { read, options }
-                        }
-                        p => p,
-                    })
+                self.copy_query(&q)
             }
             CopySource::Table {
                 table_name,
@@ -274,6 +257,37 @@ impl Binder<'_> {
             }
         }
     }
+}
+
+impl Binder<'_> {
+    /// The read of a `COPY … TO STDOUT` (its options are the session's to
+    /// apply when it writes the rows).
+    fn copy_query(&self, q: &ast::Query) -> SqlResult<StatementPlan> {
+        let (rel, finishing) = self.bind_top_query(q)?;
+        let columns = rel.scope.columns()[..finishing.project.len()].to_vec();
+        Ok(StatementPlan::CopyTo(ReadPlan {
+            plan: crate::optimize::optimize(rel.plan),
+            columns,
+            finishing,
+        }))
+    }
+}
+
+/// The table a finished COPY FROM writes to, still there (it may have been
+/// dropped while the data was being sent).
+pub fn copy_target(
+    catalog: &catalog::Catalog,
+    table: GlobalId,
+) -> SqlResult<&catalog::CatalogItem> {
+    catalog
+        .get(table)
+        .filter(|i| i.kind == catalog::ItemKind::Table)
+        .ok_or_else(|| {
+            SqlError::new(
+                sqlstate::UNDEFINED_TABLE,
+                "the table of this COPY was dropped while it ran",
+            )
+        })
 }
 
 fn quote(name: &str) -> String {

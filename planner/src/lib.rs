@@ -352,15 +352,7 @@ pub fn plan(
             "FETCH … WITH is run by the session, not planned",
         )),
         Parsed::Rows { table, rows } => {
-            let item = catalog
-                .get(*table)
-                .filter(|i| i.kind == ItemKind::Table)
-                .ok_or_else(|| {
-                    SqlError::new(
-                        sqlstate::UNDEFINED_TABLE,
-                        "the table of this COPY was dropped while it ran",
-                    )
-                })?;
+            let item = copy::copy_target(catalog, *table)?;
             Ok(StatementPlan::Insert {
                 table: *table,
                 source: Plan::Constant {

@@ -579,11 +579,9 @@ pub enum StatementPlan {
     Checkpoint,
     /// `COPY t FROM STDIN`: the session reads the data, then writes rows.
     CopyFrom(Box<crate::copy::CopyFrom>),
-    /// `COPY t|(query) TO STDOUT`: a read whose rows go out as COPY data.
-    CopyTo {
-        read: ReadPlan,
-        options: crate::copy::CopyOptions,
-    },
+    /// `COPY t|(query) TO STDOUT`: a read whose rows go out as COPY data
+    /// (in the format the session takes from the statement).
+    CopyTo(ReadPlan),
     /// `CREATE SOURCE`: the source, and for a multi-output connector its
     /// subsources (name and columns).
     CreateSource {

@@ -424,7 +424,7 @@ impl Coordinator {
                 }
                 Err(e) => Err(e),
             },
-            StatementPlan::Select(read) | StatementPlan::CopyTo { read, .. } => {
+            StatementPlan::Select(read) | StatementPlan::CopyTo(read) => {
                 self.read(read, reply);
                 return None;
             }
@@ -728,17 +728,9 @@ impl Coordinator {
     /// write, without copying them (they can be millions).
     fn write_rows(&mut self, table: GlobalId, rows: Arc<Vec<(Row, isize)>>) -> SqlResult<Outcome> {
         self.flush_pending();
-        let item = self
-            .catalog
-            .get(table)
-            .filter(|i| i.kind == ItemKind::Table)
-            .ok_or_else(|| {
-                SqlError::new(
-                    sqlstate::UNDEFINED_TABLE,
-                    "the table of this COPY was dropped while it ran",
-                )
-            })?;
-        let schema = item.schema.clone();
+        let schema = planner::copy::copy_target(&self.catalog, table)?
+            .schema
+            .clone();
         let rows = Arc::unwrap_or_clone(rows);
         let mut updates = Vec::with_capacity(rows.len());
         for (row, d) in rows {

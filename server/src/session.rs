@@ -204,11 +204,16 @@ impl Handlers {
     }
 }
 
+/// The connection's session state (created on first use).
+fn session_of<C: ClientInfo>(client: &C) -> Arc<Mutex<Session>> {
+    client
+        .session_extensions()
+        .get_or_insert_with(|| Mutex::new(Session::default()))
+}
+
 /// What the planner knows of the session running a statement.
 fn session_info<C: ClientInfo>(client: &C, backends: &Backends) -> Arc<SessionInfo> {
-    let session = client
-        .session_extensions()
-        .get_or_insert_with(|| Mutex::new(Session::default()));
+    let session = session_of(client);
     let settings = session.lock().expect("lock").vars.clone();
     Arc::new(SessionInfo {
         user: client.metadata().get("user").cloned().unwrap_or_default(),
@@ -216,6 +221,32 @@ fn session_info<C: ClientInfo>(client: &C, backends: &Backends) -> Arc<SessionIn
         settings,
         backends: backends.lock().expect("lock").values().cloned().collect(),
     })
+}
+
+/// PostgreSQL's answer to a cancel request (57014).
+fn canceled() -> SqlError {
+    SqlError::new(
+        sqlstate::QUERY_CANCELED,
+        "canceling statement due to user request",
+    )
+}
+
+/// Checks that cursor `name` may be declared now: inside a transaction
+/// block (or WITH HOLD), and not declared already.
+fn check_new_cursor(s: &Session, name: &str, hold: bool) -> Result<(), SqlError> {
+    if s.block.is_none() && !hold {
+        return Err(SqlError::new(
+            sqlstate::NO_ACTIVE_TRANSACTION,
+            "DECLARE CURSOR can only be used in transaction blocks",
+        ));
+    }
+    if s.cursors.contains_key(name) {
+        return Err(SqlError::new(
+            sqlstate::DUPLICATE_CURSOR,
+            format!("cursor \"{name}\" already exists"),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs a read until it finishes, the client cancels it, or it exceeds
@@ -235,10 +266,7 @@ async fn interruptible<T>(
     };
     tokio::select! {
         r = run => r,
-        Ok(()) = &mut cancel => Err(SqlError::new(
-            sqlstate::QUERY_CANCELED,
-            "canceling statement due to user request",
-        )),
+        Ok(()) = &mut cancel => Err(canceled()),
         () = sleep => Err(SqlError::new(
             sqlstate::QUERY_CANCELED,
             "canceling statement due to statement timeout",
@@ -1030,17 +1058,8 @@ impl QueryHandler {
                 let hold = d.hold == Some(true);
                 {
                     let s = session.lock().expect("lock");
-                    if s.block.is_none() && !hold {
-                        return err(SqlError::new(
-                            sqlstate::NO_ACTIVE_TRANSACTION,
-                            "DECLARE CURSOR can only be used in transaction blocks",
-                        ));
-                    }
-                    if s.cursors.contains_key(&name) {
-                        return err(SqlError::new(
-                            sqlstate::DUPLICATE_CURSOR,
-                            format!("cursor \"{name}\" already exists"),
-                        ));
+                    if let Err(e) = check_new_cursor(&s, &name, hold) {
+                        return err(e);
                     }
                     if s.block.as_ref().is_some_and(|b| !b.writes.is_empty()) {
                         return err(SqlError::new(
@@ -1432,9 +1451,7 @@ impl SimpleQueryHandler for QueryHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let session = client
-            .session_extensions()
-            .get_or_insert_with(|| Mutex::new(Session::default()));
+        let session = session_of(client);
         let stmts = match planner::parse(query) {
             Ok(s) if s.is_empty() => return Ok(vec![Response::EmptyQuery]),
             Ok(s) => s,
@@ -1769,9 +1786,7 @@ impl ExtendedQueryHandler for QueryHandler {
             Ok(s) => s,
             Err(e) => return Ok(error_response(e)),
         };
-        let session = client
-            .session_extensions()
-            .get_or_insert_with(|| Mutex::new(Session::default()));
+        let session = session_of(client);
         let cursor = match &stmt {
             Parsed::Sql(s) => match &**s {
                 sqlparser_stmt::Declare { stmts, .. } => stmts

@@ -160,6 +160,19 @@ class Checks:
         if self.server is not None and not self.server.alive():
             print(self.server.log_tail(), flush=True)
 
+    def run(self, fns, *args, only=None):
+        """Runs the checks `c_<name>(*args)` in order, each reported under
+        its name; with `only`, just those whose name contains it."""
+        for fn in fns:
+            name = fn.__name__[2:]
+            if only and only not in name:
+                continue
+            try:
+                fn(*args)
+                self.ok(name)
+            except Exception as e:  # noqa: BLE001 -- report every check
+                self.fail(name, e)
+
     def summary(self):
         if self.server is not None and self.failed:
             print(f"server log: {self.server.log_path}", flush=True)

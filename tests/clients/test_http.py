@@ -183,13 +183,7 @@ def main():
     checks = Checks(f"test_http (workers={args.workers})", server)
     try:
         server.start()
-        ctx = Ctx(server, http_port)
-        for fn in CHECKS:
-            try:
-                fn(ctx)
-                checks.ok(fn.__name__[2:])
-            except Exception as e:  # noqa: BLE001 -- report every check
-                checks.fail(fn.__name__[2:], e)
+        checks.run(CHECKS, Ctx(server, http_port))
     finally:
         server.stop()
     return checks.summary()

@@ -196,16 +196,7 @@ def main():
     checks = Checks(f"test_sources (workers={args.workers})", server)
     try:
         server.start()
-        ctx = Ctx(server)
-        for fn in CHECKS:
-            name = fn.__name__[2:]
-            if args.only and args.only not in name:
-                continue
-            try:
-                fn(ctx)
-                checks.ok(name)
-            except Exception as e:  # noqa: BLE001 -- report every check
-                checks.fail(name, e)
+        checks.run(CHECKS, Ctx(server), only=args.only)
     finally:
         server.stop()
     return checks.summary()

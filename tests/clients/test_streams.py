@@ -579,16 +579,7 @@ def main():
     checks = Checks(f"test_streams (workers={args.workers})", server)
     try:
         server.start()
-        ctx = Ctx(server, pg)
-        for fn in CHECKS:
-            name = fn.__name__[2:]
-            if args.only and args.only not in name:
-                continue
-            try:
-                fn(ctx)
-                checks.ok(name)
-            except Exception as e:  # noqa: BLE001 -- report every check
-                checks.fail(name, e)
+        checks.run(CHECKS, Ctx(server, pg), only=args.only)
     finally:
         server.stop()
         pg.close()

@@ -4,7 +4,10 @@
 //! Streamed rows go out with `send`, which flushes: pgwire's own COPY OUT
 //! path only feeds its buffer.
 
-use super::{ask, error_response, session_info, user_error, Block, Cursor, QueryHandler, Session};
+use super::{
+    ask, canceled, check_new_cursor, error_response, session_info, session_of, user_error, Block,
+    Cursor, QueryHandler, Session,
+};
 use crate::coordinator::{
     event_rows, Request, SubscribeReceiver, Subscription, SubscriptionEnd as End, SubscriptionGuard,
 };
@@ -50,11 +53,16 @@ pub(super) struct SubscribeCursor {
     _guard: SubscriptionGuard,
 }
 
-fn canceled() -> SqlError {
-    SqlError::new(
-        sqlstate::QUERY_CANCELED,
-        "canceling statement due to user request",
-    )
+/// Resolves when the armed cancel signal fires; never if none is armed or
+/// its sender is gone (then it is disarmed, so it is not polled again).
+async fn cancel_requested(cancel: &mut Option<tokio::sync::oneshot::Receiver<()>>) {
+    if let Some(c) = cancel.as_mut() {
+        if c.await.is_ok() {
+            return;
+        }
+        *cancel = None;
+    }
+    std::future::pending().await
 }
 
 /// COPY's text or CSV line for `row`.
@@ -222,10 +230,7 @@ impl QueryHandler {
         let end = loop {
             let event = tokio::select! {
                 e = sub.receiver.recv() => e,
-                Ok(()) = async { match cancel.as_mut() {
-                    Some(c) => c.await,
-                    None => std::future::pending().await,
-                } } => break End::Error(canceled()),
+                () = cancel_requested(&mut cancel) => break End::Error(canceled()),
             };
             let Some(event) = event else {
                 break End::Complete;
@@ -271,20 +276,8 @@ impl QueryHandler {
         hold: bool,
         stmt: Parsed,
     ) -> Response {
-        {
-            let s = session.lock().expect("lock");
-            if s.block.is_none() && !hold {
-                return error_response(SqlError::new(
-                    sqlstate::NO_ACTIVE_TRANSACTION,
-                    "DECLARE CURSOR can only be used in transaction blocks",
-                ));
-            }
-            if s.cursors.contains_key(&name) {
-                return error_response(SqlError::new(
-                    sqlstate::DUPLICATE_CURSOR,
-                    format!("cursor \"{name}\" already exists"),
-                ));
-            }
+        if let Err(e) = check_new_cursor(&session.lock().expect("lock"), &name, hold) {
+            return error_response(e);
         }
         let (sub, guard) = match self.start_subscription(client, stmt).await {
             Ok(s) => s,
@@ -361,10 +354,7 @@ impl QueryHandler {
                         None => end = Some(End::Complete),
                     },
                     () = sleep => break,
-                    Ok(()) = async { match cancel.as_mut() {
-                        Some(c) => c.await,
-                        None => std::future::pending().await,
-                    } } => {
+                    () = cancel_requested(&mut cancel) => {
                         interrupted = Some(canceled());
                         break;
                     }
@@ -441,12 +431,6 @@ impl QueryHandler {
         }
         Ok(n)
     }
-}
-
-fn session_of<C: ClientInfo>(client: &C) -> Arc<Mutex<Session>> {
-    client
-        .session_extensions()
-        .get_or_insert_with(|| Mutex::new(Session::default()))
 }
 
 /// Marks the transaction block (if any) failed.
