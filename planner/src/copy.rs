@@ -186,32 +186,20 @@ impl Binder<'_> {
             } if to => {
                 let name = object_name(table_name)?;
                 let item = self.catalog.resolve(&name)?;
-                if item.kind != catalog::ItemKind::Table
-                    && item.kind != catalog::ItemKind::MaterializedView
-                {
+                if !item.kind.is_stored() && item.kind != catalog::ItemKind::MaterializedView {
                     return Err(SqlError::new(
                         sqlstate::WRONG_OBJECT_TYPE,
                         format!("cannot copy from {} \"{name}\"", item.kind.noun()),
                     )
                     .with_hint("Try the COPY (SELECT ...) TO variant."));
                 }
-                let cols = if columns.is_empty() {
-                    "*".to_string()
-                } else {
-                    let all = &item.schema.columns;
-                    let mut names = vec![];
-                    for c in columns {
-                        let n = ident_name(c);
-                        if !all.iter().any(|x| x.name == n) {
-                            return Err(SqlError::new(
-                                sqlstate::UNDEFINED_COLUMN,
-                                format!("column \"{n}\" of relation \"{name}\" does not exist"),
-                            ));
-                        }
-                        names.push(quote(&n));
-                    }
-                    names.join(", ")
-                };
+                let all = &item.schema.columns;
+                let cols =
+                    crate::statement::target_columns(&name, all, columns.iter().map(ident_name))?
+                        .into_iter()
+                        .map(|i| quote(&all[i].name))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                 let q = crate::parse_query(&format!(
                     "SELECT {cols} FROM {}",
                     name.split('.').map(quote).collect::<Vec<_>>().join(".")

@@ -163,6 +163,10 @@ def c_copy_out_matches_postgres(ctx):
         want = sorted(copy_out(ctx.pg, "COPY cp (id, ok) TO STDOUT").splitlines())
         check(got == want, f"COPY cp (id, ok): ripple {got} pg {want}")
         expect_error(lambda: copy_out(r, "COPY cp TO STDOUT WITH (FORMAT binary)"), "0A000")
+        for bad, state in [("COPY cp (id, id) TO STDOUT", "42701"),
+                           ("COPY cp (nope) TO STDOUT", "42703")]:
+            expect_error(lambda: copy_out(ctx.pg, bad), state)
+            expect_error(lambda: copy_out(r, bad), state)
 
 
 def c_copy_feeds_a_view_and_respects_blocks(ctx):
