@@ -57,6 +57,17 @@ pub enum SourceSpec {
 }
 
 impl SourceSpec {
+    /// The connector's name, as `ripple_catalog.source_status` shows it.
+    pub fn connector(&self) -> &'static str {
+        match self {
+            SourceSpec::Counter { .. } => "counter",
+            SourceSpec::Auction { .. } => "auction",
+            SourceSpec::File { json: true, .. } => "file (json)",
+            SourceSpec::File { .. } => "file (csv)",
+            SourceSpec::Webhook => "webhook",
+        }
+    }
+
     pub fn tick_ms(&self) -> u64 {
         match self {
             SourceSpec::Counter { tick_ms }
@@ -126,6 +137,28 @@ pub struct Catalog {
     /// describes this process).
     #[serde(skip)]
     recovery: Vec<RecoveryFigure>,
+    /// How each running source is doing (not stored: it describes this
+    /// process), for `ripple_catalog.source_status`.
+    #[serde(skip)]
+    source_status: BTreeMap<GlobalId, SourceStatus>,
+}
+
+/// What a source's connector did lately, for
+/// `ripple_catalog.source_status`. Counts are since the process started.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceStatus {
+    /// `starting` until its first read, then `running`, or `stalled` while
+    /// its reads fail (`error` says why).
+    pub status: &'static str,
+    /// Rows written.
+    pub rows: u64,
+    /// Records skipped because they did not fit the columns.
+    pub skipped: u64,
+    /// The last failed read or skipped record, and when (µs since the Unix
+    /// epoch).
+    pub error: Option<(String, i64)>,
+    /// When rows or an offset were last written (µs since the Unix epoch).
+    pub written_at: Option<i64>,
 }
 
 /// How one object came back at start-up, for `ripple_catalog.recovery`.
@@ -190,6 +223,28 @@ impl Catalog {
         {
             *offset = to;
         }
+    }
+
+    /// Source `id`'s status, created as `starting`.
+    pub fn source_status_mut(&mut self, id: GlobalId) -> &mut SourceStatus {
+        self.source_status
+            .entry(id)
+            .or_insert_with(|| SourceStatus {
+                status: "starting",
+                ..Default::default()
+            })
+    }
+
+    /// The status of every source still in the catalog.
+    pub fn source_statuses(&self) -> impl Iterator<Item = (&CatalogItem, &SourceStatus)> {
+        self.source_status
+            .iter()
+            .filter_map(|(id, s)| Some((self.items.get(id)?, s)))
+    }
+
+    /// Forgets a dropped source's status.
+    pub fn remove_source_status(&mut self, id: GlobalId) {
+        self.source_status.remove(&id);
     }
 
     pub fn get_by_name(&self, name: &str) -> Option<&CatalogItem> {

@@ -17,7 +17,9 @@ pub mod types;
 pub mod wal;
 pub mod zone;
 
-pub use catalog::{Catalog, CatalogItem, ItemDetail, ItemKind, RecoveryFigure, Role, SourceSpec};
+pub use catalog::{
+    Catalog, CatalogItem, ItemDetail, ItemKind, RecoveryFigure, Role, SourceSpec, SourceStatus,
+};
 pub use error::{sqlstate, SqlError, SqlResult};
 pub use types::{
     Column, Datum, Diff, ElemType, GlobalId, Interval, RecordType, Row, ScalarType, Schema,

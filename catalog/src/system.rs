@@ -514,6 +514,7 @@ pub static SYSTEM: &[SystemRelation] = &[
     rel!(PG_CATALOG, "pg_stat_ssl", 12015, 'v', "pid:int4 ssl:bool version:text cipher:text bits:int4 client_dn:text client_serial:text issuer_dn:text"),
     rel!(PG_CATALOG, "pg_get_keywords", 12016, 'v', "word:text catcode:char barelabel:bool catdesc:text baredesc:text"),
     rel!(RIPPLE_CATALOG, "recovery", 13501, 'v', "object_id:oid name:text kind:text source:text rows:int8 ready_ms:float8 rebuilt_ms:float8"),
+    rel!(RIPPLE_CATALOG, "source_status", 13502, 'v', "object_id:oid name:text connector:text status:text position:int8 rows:int8 skipped:int8 error:text error_at:timestamptz written_at:timestamptz"),
     rel!(INFORMATION_SCHEMA, "schemata", 13200, 'v', "catalog_name:name schema_name:name schema_owner:name default_character_set_catalog:name default_character_set_schema:name default_character_set_name:name sql_path:text"),
     rel!(INFORMATION_SCHEMA, "tables", 13201, 'v', "table_catalog:name table_schema:name table_name:name table_type:text self_referencing_column_name:name reference_generation:text user_defined_type_catalog:name user_defined_type_schema:name user_defined_type_name:name is_insertable_into:text is_typed:text commit_action:text"),
     rel!(INFORMATION_SCHEMA, "columns", 13202, 'v', "table_catalog:name table_schema:name table_name:name column_name:name ordinal_position:int4 column_default:text is_nullable:text data_type:text character_maximum_length:int4 character_octet_length:int4 numeric_precision:int4 numeric_precision_radix:int4 numeric_scale:int4 datetime_precision:int4 interval_type:text interval_precision:int4 character_set_catalog:name character_set_schema:name character_set_name:name collation_catalog:name collation_schema:name collation_name:name domain_catalog:name domain_schema:name domain_name:name udt_catalog:name udt_schema:name udt_name:name scope_catalog:name scope_schema:name scope_name:name maximum_cardinality:int4 dtd_identifier:name is_self_referencing:text is_identity:text identity_generation:text identity_start:text identity_increment:text identity_maximum:text identity_minimum:text identity_cycle:text is_generated:text generation_expression:text is_updatable:text"),
@@ -1260,7 +1261,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Ripple's own relations: `recovery` has one row per object, saying
-    /// how the last start-up brought it back and when it was complete.
+    /// how the last start-up brought it back and when it was complete;
+    /// `source_status` one per source, saying how its connector is doing.
     fn ripple_catalog(&self, name: &str) -> Vec<Vec<Datum>> {
         match name {
             "recovery" => self
@@ -1277,6 +1279,28 @@ impl<'a> Ctx<'a> {
                         float8_or_null(f.ready_ms),
                         float8_or_null(f.rebuilt_ms),
                     ]
+                })
+                .collect(),
+            "source_status" => self
+                .cat
+                .source_statuses()
+                .filter_map(|(item, s)| {
+                    let ItemDetail::Source { spec, offset } = &item.detail else {
+                        return None;
+                    };
+                    let at = |t: Option<i64>| t.map_or(NULL, Datum::TimestampTz);
+                    Some(vec![
+                        oid(object_oid(item.id)),
+                        text(&item.name),
+                        text(spec.connector()),
+                        text(s.status),
+                        int8(*offset as i64),
+                        int8(s.rows as i64),
+                        int8(s.skipped as i64),
+                        s.error.as_ref().map_or(NULL, |(e, _)| text(e)),
+                        at(s.error.as_ref().map(|(_, t)| *t)),
+                        at(s.written_at),
+                    ])
                 })
                 .collect(),
             _ => vec![],

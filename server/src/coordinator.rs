@@ -77,6 +77,8 @@ pub enum Request {
     EndSubscribe { id: GlobalId },
     /// A source's driver read a batch.
     SourceBatch(source::SourceBatch),
+    /// A source's reads began failing (`Some`: why) or work again (`None`).
+    SourceStalled { id: GlobalId, error: Option<String> },
     /// JSON posted to webhook source `name`; answers the rows written.
     Webhook {
         name: String,
@@ -318,6 +320,7 @@ impl Coordinator {
                 }
                 Request::EndSubscribe { id } => self.end_subscribe(id),
                 Request::SourceBatch(b) => self.source_batch(b),
+                Request::SourceStalled { id, error } => self.source_stalled(id, error),
                 Request::Webhook { name, body, reply } => {
                     let _ = reply.send(self.webhook(&name, &body));
                 }

@@ -151,6 +151,10 @@ def c_webhook_sources_check_their_bodies(ctx):
     with ctx.pg() as c:
         got = c.execute("SELECT n, s FROM order_total").fetchone()
         check(got == (3, 10), f"view over the webhook: {got} (nothing of a refused body may land)")
+        row = c.execute("SELECT connector, status, rows, skipped, error FROM"
+                        " ripple_catalog.source_status WHERE name = 'orders_in'").fetchone()
+        check(row[:4] == ("webhook", "running", 3, 6) and "refused a body" in (row[4] or ""),
+              f"the webhook's status counts refused bodies: {row}")
         raw = c.execute("SELECT body FROM raw_in").fetchall()
         check(raw == [({"anything": [1, {"x": None}]},)], f"raw body row: {raw}")
         try:

@@ -77,6 +77,10 @@ def c_counter_ticks_and_feeds_a_view(ctx):
         counter_consistent(c, "ticker")
         n, top = one(c, "SELECT n, top FROM ticked")
         check(n == top, f"view says {n} rows up to {top}")
+        row = one(c, "SELECT connector, status, rows >= 5, position = rows, error IS NULL,"
+                     " written_at > now() - INTERVAL '1 minute'"
+                     " FROM ripple_catalog.source_status WHERE name = 'ticker'")
+        check(row == ("counter", "running", True, True, True, True), f"ticker's status: {row}")
         check(one(c, "SHOW SOURCES") is not None, "SHOW SOURCES lists nothing")
         names = [r[0] for r in c.execute("SHOW SOURCES").fetchall()]
         check("ticker" in names, f"SHOW SOURCES: {names}")
@@ -117,6 +121,8 @@ def c_auction_generator_keeps_nexmark_proportions(ctx):
             time.sleep(0.03)
         expect_error(lambda: c.execute("DROP SOURCE house"), "2BP01")
         c.execute("DROP SOURCE house CASCADE")
+        check(one(c, "SELECT count(*) FROM ripple_catalog.source_status WHERE name = 'house'")
+              == (0,), "a dropped source keeps its status row")
         expect_error(lambda: c.execute("SELECT 1 FROM bids"), "42P01")
         expect_error(lambda: c.execute("SELECT 1 FROM hot"), "42P01")
 
@@ -142,6 +148,19 @@ def c_file_sources_follow_growing_files(ctx):
         with open(csv_path, "a") as f:
             f.write(",2\n")
         wait_for(c, "SELECT count(*) FROM csv_events", lambda r: r[0] == 4, "completed line")
+        # the skipped line shows in the source's status, and the position is the
+        # end of the last complete line
+        status, position, rows, skipped, error = one(
+            c, "SELECT status, position, rows, skipped, error FROM ripple_catalog.source_status"
+               " WHERE name = 'csv_events'")
+        check((status, position, rows, skipped) == ("running", os.path.getsize(csv_path), 4, 1)
+              and "not-a-number" in (error or ""),
+              f"csv_events status: {status}, {position}, {rows} rows, {skipped} skipped, {error}")
+        # the JSON file does not exist yet: that source is stalled, and says why
+        row = wait_for(c, "SELECT status, error FROM ripple_catalog.source_status"
+                          " WHERE name = 'json_events'", lambda r: r and r[0] == "stalled",
+                       "json_events stalled")
+        check("No such file" in (row[1] or ""), f"json_events stalled because: {row[1]}")
         got = c.execute("SELECT kind, n, s FROM by_kind ORDER BY kind").fetchall()
         check([(k, n, float(s)) for k, n, s in got] == [("buy", 2, 12.0), ("sell", 2, 5.0)],
               f"view over the CSV source: {got}")
@@ -151,6 +170,9 @@ def c_file_sources_follow_growing_files(ctx):
             f.write(json.dumps({"id": "oops"}) + "\n")
             f.write(json.dumps({"id": 2}) + "\n")
         wait_for(c, "SELECT count(*) FROM json_events", lambda r: r[0] == 2, "JSON lines")
+        row = one(c, "SELECT status, rows, skipped, connector FROM ripple_catalog.source_status"
+                     " WHERE name = 'json_events'")
+        check(row == ("running", 2, 1, "file (json)"), f"json_events status: {row}")
         tags = one(c, "SELECT tags FROM json_events WHERE id = 1")[0]
         check(tags == ["a", "b"], f"jsonb column: {tags!r}")
     # after SIGKILL, nothing is read twice, and new lines still arrive
@@ -160,8 +182,16 @@ def c_file_sources_follow_growing_files(ctx):
         check(one(c, "SELECT count(*) FROM csv_events") == (4,), "CSV rows repeated or lost")
         check(one(c, "SELECT count(*) FROM json_events") == (2,), "JSON rows repeated or lost")
         with open(csv_path, "a") as f:
-            f.write("5,sell,1\n")
-        wait_for(c, "SELECT count(*) FROM csv_events", lambda r: r[0] == 5, "a line after restart")
+            f.write('5,sell,1\n6,"two\nlines",2\n7,"open\n')
+        wait_for(c, "SELECT count(*) FROM csv_events", lambda r: r[0] == 6, "lines after restart")
+        kind = one(c, "SELECT kind FROM csv_events WHERE id = 6")[0]
+        check(kind == "two\nlines", f"a quoted CSV field spanning lines: {kind!r}")
+        time.sleep(0.3)
+        check(one(c, "SELECT count(*) FROM csv_events") == (6,), "a record still open was read")
+        with open(csv_path, "a") as f:
+            f.write('quote",0\n')
+        wait_for(c, "SELECT count(*) FROM csv_events WHERE kind = 'open\nquote'",
+                 lambda r: r[0] == 1, "the record completed")
         wait_for(c, "SELECT n FROM by_kind WHERE kind = 'sell'", lambda r: r and r[0] == 3,
                  "the view after restart")
         expect_error(lambda: c.execute("CREATE SOURCE rel (a int) FROM FILE 'relative.csv'"), "22023")

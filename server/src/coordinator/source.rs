@@ -18,9 +18,18 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
-/// A read's offset after it, and its rows (for the source and its
-/// subsources).
-type Batch = (u64, Vec<(GlobalId, Row, isize)>);
+/// What one read found.
+#[derive(Default)]
+struct Batch {
+    /// The offset after it.
+    to: u64,
+    /// Rows for the source and its subsources.
+    updates: Vec<(GlobalId, Row, isize)>,
+    /// Records skipped because they did not fit the columns, and the last
+    /// one's error.
+    skipped: u64,
+    skip_error: Option<String>,
+}
 
 /// A running source's driver: set `stop` to end it.
 pub(super) struct Driver {
@@ -40,6 +49,9 @@ pub struct SourceBatch {
     pub from: u64,
     pub to: u64,
     pub updates: Vec<(GlobalId, Row, isize)>,
+    /// Records skipped, and the last one's error.
+    pub skipped: u64,
+    pub skip_error: Option<String>,
     /// `true` once written; `false` if the source is gone (the driver stops)
     /// or the write failed (the driver retries).
     pub reply: oneshot::Sender<Result<(), bool>>,
@@ -96,6 +108,7 @@ impl Coordinator {
         };
         if *spec == SourceSpec::Webhook {
             // written by HTTP requests, not read by a driver
+            self.catalog.source_status_mut(id).status = "running";
             return;
         }
         let mut outputs = vec![(id, String::new(), item.schema.columns.clone())];
@@ -120,6 +133,7 @@ impl Coordinator {
             stop: stop.clone(),
         };
         info!(%id, name = %item.name, offset, "source started");
+        self.catalog.source_status_mut(id);
         let spawned = std::thread::Builder::new()
             .name(format!("source {id}"))
             .spawn(move || driver.run());
@@ -148,6 +162,22 @@ impl Coordinator {
     pub(super) fn stop_sources(&mut self, dropped: &[GlobalId]) {
         for id in dropped {
             self.sources.remove(id);
+            self.catalog.remove_source_status(*id);
+        }
+    }
+
+    /// A driver's reads fail (`error`) or work again.
+    pub(super) fn source_stalled(&mut self, id: GlobalId, error: Option<String>) {
+        if self.catalog.get(id).is_none() {
+            return;
+        }
+        let status = self.catalog.source_status_mut(id);
+        match error {
+            Some(e) => {
+                status.status = "stalled";
+                status.error = Some((e, unix_us()));
+            }
+            None => status.status = "running",
         }
     }
 
@@ -165,6 +195,13 @@ impl Coordinator {
             let _ = b.reply.send(Err(false));
             return;
         }
+        if b.skipped > 0 {
+            let status = self.catalog.source_status_mut(b.id);
+            status.skipped += b.skipped;
+            if let Some(e) = b.skip_error {
+                status.error = Some((e, unix_us()));
+            }
+        }
         // subsources dropped on their own get nothing
         let updates: Vec<(GlobalId, Row, isize)> = b
             .updates
@@ -175,18 +212,25 @@ impl Coordinator {
             id: b.id,
             offset: b.to,
         };
+        let rows = updates.iter().filter(|u| u.2 > 0).count() as u64;
         let result = if updates.is_empty() {
             self.wal.append(&[record])
         } else {
             self.write_with(updates, vec![record])
         };
+        let status = self.catalog.source_status_mut(b.id);
         match result {
             Ok(()) => {
+                status.status = "running";
+                status.rows += rows;
+                status.written_at = Some(unix_us());
                 self.catalog.set_source_offset(b.id, b.to);
                 let _ = b.reply.send(Ok(()));
             }
             Err(e) => {
                 warn!(id = %b.id, error = %e.message, "a source's write failed; it will retry");
+                status.status = "stalled";
+                status.error = Some((format!("writing failed: {}", e.message), unix_us()));
                 let _ = b.reply.send(Err(true));
             }
         }
@@ -198,6 +242,25 @@ impl Coordinator {
     /// an array of them, one row each (with the default `body jsonb`
     /// column: the whole body as one row). Returns the rows written.
     pub(super) fn webhook(&mut self, name: &str, body: &str) -> SqlResult<usize> {
+        let (id, result) = self.webhook_rows(name, body)?;
+        let status = self.catalog.source_status_mut(id);
+        match &result {
+            Ok(n) => {
+                status.rows += *n as u64;
+                status.written_at = Some(unix_us());
+            }
+            Err(e) => {
+                // the poster gets the error; the source's status keeps it too
+                status.skipped += 1;
+                status.error = Some((format!("refused a body: {}", e.message), unix_us()));
+            }
+        }
+        result
+    }
+
+    /// The webhook source `name`'s id (an error if there is none), and the
+    /// outcome of writing `body` to it.
+    fn webhook_rows(&mut self, name: &str, body: &str) -> SqlResult<(GlobalId, SqlResult<usize>)> {
         let item = self
             .catalog
             .get_by_name(name)
@@ -217,6 +280,10 @@ impl Coordinator {
                 )
             })?;
         let (id, schema) = (item.id, item.schema.clone());
+        Ok((id, self.webhook_write(id, &schema, body)))
+    }
+
+    fn webhook_write(&mut self, id: GlobalId, schema: &Schema, body: &str) -> SqlResult<usize> {
         let columns = &schema.columns;
         let whole_body = columns.len() == 1
             && columns[0].name == "body"
@@ -242,7 +309,7 @@ impl Coordinator {
         }
         let mut updates = Vec::with_capacity(rows.len());
         for r in rows {
-            updates.push((id, self.validate_row(id, &schema, r)?, 1));
+            updates.push((id, self.validate_row(id, schema, r)?, 1));
         }
         let n = updates.len();
         self.apply_writes(updates)?;
@@ -266,6 +333,8 @@ impl Reader {
     fn run(mut self) {
         let tick = Duration::from_millis(self.spec.tick_ms());
         let mut next = std::time::Instant::now() + tick;
+        // the read error last told to the coordinator (`Some(None)`: none)
+        let mut reported: Option<Option<String>> = None;
         while !self.stop.load(Ordering::Relaxed) {
             let now = std::time::Instant::now();
             if now < next {
@@ -277,22 +346,35 @@ impl Reader {
                 // fell behind (a slow write): do not burst to catch up
                 next = now + tick;
             }
-            let (to, updates) = match self.read() {
-                Ok(b) => b,
-                Err(e) => {
-                    warn!(source = %self.name, error = %e.message, "source read failed");
-                    continue;
+            let read = self.read();
+            let error = read.as_ref().err().map(|e| e.message.to_string());
+            if reported.as_ref() != Some(&error) {
+                if let Some(e) = &error {
+                    warn!(source = %self.name, error = %e, "source read failed");
                 }
-            };
-            if to == self.offset && updates.is_empty() {
+                let id = self.id;
+                let stalled = Request::SourceStalled {
+                    id,
+                    error: error.clone(),
+                };
+                if self.tx.send(stalled).is_err() {
+                    return;
+                }
+                reported = Some(error);
+            }
+            let Ok(b) = read else { continue };
+            if b.to == self.offset && b.updates.is_empty() && b.skipped == 0 {
                 continue;
             }
+            let to = b.to;
             let (reply, answer) = oneshot::channel();
             let batch = SourceBatch {
                 id: self.id,
                 from: self.offset,
                 to,
-                updates,
+                updates: b.updates,
+                skipped: b.skipped,
+                skip_error: b.skip_error,
                 reply,
             };
             if self.tx.send(Request::SourceBatch(batch)).is_err() {
@@ -311,23 +393,22 @@ impl Reader {
 
     /// The next batch and the offset after it.
     fn read(&self) -> SqlResult<Batch> {
-        let now_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
+        let rows = |to, updates| Batch {
+            to,
+            updates,
+            ..Default::default()
+        };
         match &self.spec {
             SourceSpec::Counter { .. } => {
                 let n = self.offset + 1;
-                Ok((
-                    n,
-                    vec![(self.id, Row::new(vec![Datum::Int64(n as i64)]), 1)],
-                ))
+                let row = Row::new(vec![Datum::Int64(n as i64)]);
+                Ok(rows(n, vec![(self.id, row, 1)]))
             }
-            SourceSpec::Auction { .. } => Ok((self.offset + 1, self.auction_tick(now_us))),
+            SourceSpec::Auction { .. } => Ok(rows(self.offset + 1, self.auction_tick(unix_us()))),
             SourceSpec::File {
                 path, json, header, ..
             } => self.read_file(path, *json, *header),
-            SourceSpec::Webhook => Ok((self.offset, vec![])),
+            SourceSpec::Webhook => Ok(rows(self.offset, vec![])),
         }
     }
 
@@ -424,70 +505,104 @@ impl Reader {
         out
     }
 
-    /// The complete lines appended to the file since the offset (a byte
-    /// position). A line that does not parse is skipped with a warning.
+    /// The complete records appended to the file since the offset (a byte
+    /// position): lines of JSON, or CSV records (which may span lines inside
+    /// quotes). A record that does not fit the columns is skipped and
+    /// counted.
     fn read_file(&self, path: &str, json: bool, header: bool) -> SqlResult<Batch> {
         use std::io::{Read, Seek, SeekFrom};
-        let mut f = match std::fs::File::open(path) {
-            Ok(f) => f,
-            // not there yet: wait for it
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((self.offset, vec![])),
-            Err(e) => {
-                return Err(SqlError::new(
-                    sqlstate::IO_ERROR,
-                    format!("could not open \"{path}\": {e}"),
-                ))
-            }
-        };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        if len < self.offset {
-            warn!(source = %self.name, path, "the file shrank below what was read; waiting for it to grow back");
-            return Ok((self.offset, vec![]));
-        }
-        let io = |e: std::io::Error| {
+        let io = |what: &str, e: std::io::Error| {
             SqlError::new(
                 sqlstate::IO_ERROR,
-                format!("could not read \"{path}\": {e}"),
+                format!("could not {what} \"{path}\": {e}"),
             )
         };
-        f.seek(SeekFrom::Start(self.offset)).map_err(io)?;
+        let mut f = std::fs::File::open(path).map_err(|e| io("open", e))?;
+        let len = f.metadata().map_err(|e| io("stat", e))?.len();
+        if len < self.offset {
+            return Err(SqlError::new(
+                sqlstate::IO_ERROR,
+                format!(
+                    "\"{path}\" shrank to {len} bytes, below the {} already read; waiting for it to grow back",
+                    self.offset
+                ),
+            ));
+        }
+        f.seek(SeekFrom::Start(self.offset))
+            .map_err(|e| io("read", e))?;
         let mut buf = vec![];
-        f.take(64 << 20).read_to_end(&mut buf).map_err(io)?;
-        let Some(end) = buf.iter().rposition(|b| *b == b'\n') else {
-            return Ok((self.offset, vec![]));
+        f.take(64 << 20)
+            .read_to_end(&mut buf)
+            .map_err(|e| io("read", e))?;
+        let (records, used) = if json { lines(&buf) } else { csv_records(&buf) };
+        let columns = &self.outputs[0].2;
+        let mut batch = Batch {
+            to: self.offset + used as u64,
+            ..Default::default()
         };
-        let columns = self.outputs[0].2.clone();
-        let mut updates = vec![];
-        for (n, line) in buf[..end].split(|b| *b == b'\n').enumerate() {
+        for (n, record) in records.into_iter().enumerate() {
             if self.offset == 0 && n == 0 && header {
                 continue;
             }
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
+            let record = record.strip_suffix(b"\r").unwrap_or(record);
+            if record.is_empty() {
                 continue;
             }
             let row = if json {
-                std::str::from_utf8(line)
+                std::str::from_utf8(record)
                     .map_err(|_| SqlError::new(sqlstate::CHARACTER_NOT_IN_REPERTOIRE, "not UTF-8"))
-                    .and_then(|t| catalog::json::object_row(t, &columns))
+                    .and_then(|t| catalog::json::object_row(t, columns))
             } else {
-                csv_row(line, &columns, &self.name)
+                csv_row(record, columns, &self.name)
             };
             match row {
-                Ok(r) => updates.push((self.id, r, 1)),
-                Err(e) => warn!(
-                    source = %self.name,
-                    error = %e.message,
-                    line = %String::from_utf8_lossy(line),
-                    "skipped a line that does not fit the source's columns"
-                ),
+                Ok(r) => batch.updates.push((self.id, r, 1)),
+                Err(e) => {
+                    let shown = String::from_utf8_lossy(record);
+                    warn!(
+                        source = %self.name,
+                        error = %e.message,
+                        record = %shown,
+                        "skipped a record that does not fit the source's columns"
+                    );
+                    batch.skipped += 1;
+                    batch.skip_error = Some(format!("skipped {shown:?}: {}", e.message));
+                }
             }
         }
-        Ok((self.offset + end as u64 + 1, updates))
+        Ok(batch)
     }
 }
 
-/// One CSV line as a row of `columns` (COPY's CSV rules).
+/// The complete lines of `buf` (without their `\n`), and the bytes they
+/// take.
+fn lines(buf: &[u8]) -> (Vec<&[u8]>, usize) {
+    let Some(end) = buf.iter().rposition(|b| *b == b'\n') else {
+        return (vec![], 0);
+    };
+    (buf[..end].split(|b| *b == b'\n').collect(), end + 1)
+}
+
+/// The complete CSV records of `buf` (without their final `\n`; a quoted
+/// field may hold newlines), and the bytes they take.
+fn csv_records(buf: &[u8]) -> (Vec<&[u8]>, usize) {
+    let mut records = vec![];
+    let (mut start, mut quoted) = (0, false);
+    for (i, b) in buf.iter().enumerate() {
+        match b {
+            // a doubled quote inside quotes toggles twice
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                records.push(&buf[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    (records, start)
+}
+
+/// One CSV record as a row of `columns` (COPY's CSV rules).
 fn csv_row(line: &[u8], columns: &[Column], name: &str) -> SqlResult<Row> {
     let mut d = planner::copy::CopyDecoder::new(planner::copy::CopyFrom {
         table: GlobalId(0),
@@ -510,6 +625,14 @@ fn csv_row(line: &[u8], columns: &[Column], name: &str) -> SqlResult<Row> {
         .ok_or_else(|| SqlError::new(sqlstate::BAD_COPY_FILE_FORMAT, "an empty line"))
 }
 
+/// The wall clock in microseconds since the Unix epoch.
+fn unix_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
 /// A well-spread hash of `x` in stream `s` (splitmix64).
 fn mix(x: u64, s: u64) -> u64 {
     let mut z = x
@@ -518,4 +641,34 @@ fn mix(x: u64, s: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_records_span_quoted_newlines_and_stop_at_a_partial_one() {
+        let buf = b"1,\"two\nlines\"\n2,\"say \"\"hi\"\"\"\n3,\"open\nstill";
+        let (records, used) = csv_records(buf);
+        assert_eq!(
+            records,
+            vec![&b"1,\"two\nlines\""[..], &b"2,\"say \"\"hi\"\"\""[..]]
+        );
+        assert_eq!(&buf[used..], b"3,\"open\nstill");
+        let cols = vec![
+            Column::new("id", catalog::ScalarType::Int32, true),
+            Column::new("t", catalog::ScalarType::Text, true),
+        ];
+        let row = csv_row(records[0], &cols, "s").unwrap();
+        assert_eq!(row.get(1), &Datum::Text("two\nlines".into()));
+        let row = csv_row(records[1], &cols, "s").unwrap();
+        assert_eq!(row.get(1), &Datum::Text("say \"hi\"".into()));
+    }
+
+    #[test]
+    fn lines_keep_a_partial_last_line() {
+        assert_eq!(lines(b"a\nb\nc"), (vec![&b"a"[..], &b"b"[..]], 4));
+        assert_eq!(lines(b"partial"), (vec![], 0));
+    }
 }
