@@ -53,6 +53,11 @@ struct Args {
     /// (not yet read) ends with error 53000 instead of buffering more.
     #[arg(long, default_value_t = 1_000_000)]
     subscribe_backlog: usize,
+    /// Milliseconds between clock ticks (10 to 60000). Each tick advances
+    /// logical time with no write needed: SUBSCRIBE progress, temporal
+    /// filters and reads of views over them move on at least this often.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    tick_interval_ms: u64,
     /// Rounds a WITH RECURSIVE may take before it stops with error 54000
     /// (PostgreSQL has no limit and runs until memory runs out).
     #[arg(long, default_value_t = 10_000)]
@@ -176,8 +181,11 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
         })
         .context("starting the coordinator thread")?;
     let ticker = tx.clone();
+    let tick = std::time::Duration::from_millis(args.tick_interval_ms);
     tokio::spawn(async move {
-        let mut interval = tokio::time::interval(std::time::Duration::from_millis(1000));
+        let mut interval = tokio::time::interval(tick);
+        // a late tick is not made up for with a burst of them
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
             if ticker.send(coordinator::Request::Tick).is_err() {

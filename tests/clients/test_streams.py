@@ -21,6 +21,7 @@ import random
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -549,6 +550,45 @@ def c_temporal_views_are_not_served_stale_after_a_restart(ctx):
         check(source and source[0][0] != "snapshot", f"the view came back as {source}")
 
 
+def c_a_shorter_tick_moves_time_sooner(ctx):
+    """`--tick-interval-ms 50`: with no writes, an idle subscription gets
+    progress about every 50 ms (ten take a second at most, against ten
+    seconds with the default 1 s tick), and a temporal filter's row leaves
+    reads within a fraction of a second of its bound. Out-of-range values
+    are refused at start-up."""
+    bad = subprocess.run([ctx.server.binary, "--tick-interval-ms", "5", "--data-dir",
+                          os.path.join(ctx.server.tmp, "never")],
+                         capture_output=True, text=True, timeout=30)
+    check(bad.returncode != 0 and "tick-interval-ms" in bad.stderr,
+          f"--tick-interval-ms 5 was accepted: {bad.returncode} {bad.stderr[-300:]}")
+    fast = Server(ctx.server.binary, 1, prefix="ripple-tick-",
+                  extra_args=["--tick-interval-ms", "50", "--http-listen", "off"])
+    fast.start()
+    try:
+        fctx = Ctx(fast, ctx.pg)
+        with fctx.connect() as w:
+            w.execute("CREATE TABLE quiet (id int, at timestamptz)")
+            w.execute("CREATE MATERIALIZED VIEW recent AS"
+                      " SELECT id FROM quiet WHERE at + INTERVAL '1 second' > now()")
+            w.execute("INSERT INTO quiet VALUES (1, now())")
+            at = w.execute("SELECT at FROM quiet").fetchone()[0]
+            started = time.monotonic()
+            rows = subscribe_rows(fctx.connect(),
+                                  "COPY (SUBSCRIBE quiet WITH (SNAPSHOT = false, PROGRESS))"
+                                  " TO STDOUT", lambda rs: len(rs) >= 10, timeout=20)
+            took = time.monotonic() - started
+            check(all(r[1] == "t" for r in rows) and took < 3,
+                  f"10 progress rows took {took:.2f} s: {rows}")
+            stamps = [int(r[0]) for r in rows]
+            check(stamps == sorted(set(stamps)), f"progress not strictly increasing: {stamps}")
+            while rows_of(w, "SELECT count(*) FROM recent") != [(0,)]:
+                time.sleep(0.01)
+            late = time.time() - (at.timestamp() + 1)
+            check(late < 0.5, f"the row left reads {late * 1000:.0f} ms after its bound")
+    finally:
+        fast.stop()
+
+
 CHECKS = [
     c_copy_in_text,
     c_copy_in_csv,
@@ -562,6 +602,7 @@ CHECKS = [
     c_slow_subscriber_is_cut_off,
     c_temporal_filter_drops_and_admits_rows_on_time,
     c_temporal_views_are_not_served_stale_after_a_restart,
+    c_a_shorter_tick_moves_time_sooner,
 ]
 
 
