@@ -135,7 +135,7 @@ impl Credentials {
     }
 
     /// The verifier of a user's password.
-    fn verifier(&self, user: &str) -> Option<String> {
+    pub fn verifier(&self, user: &str) -> Option<String> {
         if let Some(v) = self.file.get(user) {
             return Some(v.clone());
         }
@@ -144,6 +144,16 @@ impl Credentials {
         // its own message (28000), as in PostgreSQL
         roles.get(user).and_then(|r| r.password.clone())
     }
+}
+
+/// Whether `user` has a role that may not log in (users of the file, and
+/// users with no role, may).
+pub fn cannot_login(roles: &RoleDirectory, user: &str) -> bool {
+    roles
+        .read()
+        .expect("lock")
+        .get(user)
+        .is_some_and(|r| !r.login)
 }
 
 #[async_trait]

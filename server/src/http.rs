@@ -12,20 +12,30 @@
 //!   final `CommandComplete` or `Error`.
 //! - `POST /api/webhook/ripple/public/<source>`: appends the posted JSON to
 //!   a webhook source (an object, or an array of objects, one row each).
+//!
+//! Every request passes `--auth` as a connection to the PostgreSQL port
+//! would, with the user and password sent as HTTP Basic authentication; the
+//! statements then run as that user.
 
+use crate::auth::{AuthMethod, Credentials, RoleDirectory};
 use crate::coordinator::{event_rows, Outcome, Request, SubscriptionEnd, SubscriptionGuard};
 use crate::session::ask;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use catalog::system::SessionInfo;
 use catalog::{sqlstate, Column, Datum, Row, SqlError};
 use planner::Parsed;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// What every handler shares: the coordinator's queue.
@@ -35,21 +45,174 @@ struct Api {
 }
 
 /// Serves the HTTP API on `listener` until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, coord: mpsc::UnboundedSender<Request>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    coord: mpsc::UnboundedSender<Request>,
+    auth: HttpAuth,
+) {
     let app = Router::new()
         .route("/api/sql", post(sql))
         .route("/api/subscribe", get(subscribe))
         .route("/api/webhook/{database}/{schema}/{name}", post(webhook))
+        .layer(middleware::from_fn_with_state(Arc::new(auth), authenticate))
         .with_state(Api { coord });
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).await {
         tracing::warn!(error = %e, "the HTTP API stopped");
     }
 }
 
-/// The session an HTTP request runs as: the default user and settings.
-fn http_session() -> Arc<SessionInfo> {
+/// Who may use the API: `--auth`'s rules, as on the PostgreSQL port, with
+/// the password sent as HTTP Basic authentication.
+pub struct HttpAuth {
+    method: AuthMethod,
+    credentials: Arc<Credentials>,
+    roles: RoleDirectory,
+    /// Per user, the SHA-256 of the password that last passed and the
+    /// verifier it passed against: hashing a password against its verifier
+    /// takes thousands of rounds, too slow to redo on every request.
+    passed: Mutex<BTreeMap<String, (Vec<u8>, String)>>,
+}
+
+/// The user a request was authenticated as.
+#[derive(Clone)]
+struct HttpUser(String);
+
+impl HttpAuth {
+    pub fn new(method: AuthMethod, credentials: Arc<Credentials>, roles: RoleDirectory) -> Self {
+        HttpAuth {
+            method,
+            credentials,
+            roles,
+            passed: Mutex::default(),
+        }
+    }
+
+    /// The user a request from `peer` runs as, or the answer refusing it.
+    fn user(&self, peer: SocketAddr, headers: &HeaderMap) -> Result<String, Refusal> {
+        let basic = match headers.get(header::AUTHORIZATION) {
+            None => None,
+            Some(v) => Some(basic_credentials(v.as_bytes()).ok_or_else(|| {
+                refuse(
+                    StatusCode::UNAUTHORIZED,
+                    sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                    "the Authorization header is not Basic base64(user:password)".into(),
+                )
+            })?),
+        };
+        let trusted = self.method == AuthMethod::Trust
+            || (self.method == AuthMethod::TrustLoopback && peer.ip().is_loopback());
+        let user = match basic {
+            Some((user, _)) if trusted => user,
+            None if trusted => catalog::system::OWNER.to_string(),
+            Some((user, password)) if self.password_ok(&user, &password) => user,
+            Some((user, _)) => {
+                return Err(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    sqlstate::INVALID_PASSWORD,
+                    format!("password authentication failed for user \"{user}\""),
+                ))
+            }
+            None => {
+                return Err(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                    "a user and password are needed (HTTP Basic authentication)".into(),
+                ))
+            }
+        };
+        if crate::auth::cannot_login(&self.roles, &user) {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("role \"{user}\" is not permitted to log in"),
+            ));
+        }
+        Ok(user)
+    }
+
+    fn password_ok(&self, user: &str, password: &str) -> bool {
+        let Some(verifier) = self.credentials.verifier(user) else {
+            return false;
+        };
+        let digest = ring::digest::digest(&ring::digest::SHA256, password.as_bytes());
+        let digest = digest.as_ref().to_vec();
+        let remembered = self.passed.lock().expect("lock").get(user).cloned();
+        if remembered.is_some_and(|(d, v)| d == digest && v == verifier) {
+            return true;
+        }
+        let ok = crate::auth::check_password(&verifier, password);
+        if ok {
+            self.passed
+                .lock()
+                .expect("lock")
+                .insert(user.to_string(), (digest, verifier));
+        }
+        ok
+    }
+}
+
+/// `Basic base64(user:password)`, decoded.
+fn basic_credentials(value: &[u8]) -> Option<(String, String)> {
+    let value = std::str::from_utf8(value).ok()?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(B64.decode(encoded.trim()).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// A refused request: its status, and the error as JSON (a 401 also asks
+/// for Basic authentication).
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+fn refuse(status: StatusCode, code: &'static str, message: String) -> Refusal {
+    Refusal {
+        status,
+        code,
+        message,
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
+        if self.status == StatusCode::UNAUTHORIZED {
+            let ask = [(header::WWW_AUTHENTICATE, "Basic realm=\"ripple\"")];
+            (self.status, ask, body).into_response()
+        } else {
+            (self.status, body).into_response()
+        }
+    }
+}
+
+/// The layer in front of every route: authenticates the request and hands
+/// its user to the handler.
+async fn authenticate(
+    State(auth): State<Arc<HttpAuth>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    match auth.user(peer, request.headers()) {
+        Ok(user) => {
+            request.extensions_mut().insert(HttpUser(user));
+            next.run(request).await
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// The session an HTTP request runs as: its user, default settings.
+fn http_session(user: &str) -> Arc<SessionInfo> {
     Arc::new(SessionInfo {
-        user: "ripple".into(),
+        user: user.into(),
         pid: 0,
         settings: Default::default(),
         backends: vec![],
@@ -124,13 +287,13 @@ fn refused(stmt: &Parsed) -> Option<SqlError> {
 }
 
 /// Runs one statement for the HTTP API.
-async fn run(coord: &mpsc::UnboundedSender<Request>, stmt: Parsed) -> Value {
+async fn run(coord: &mpsc::UnboundedSender<Request>, stmt: Parsed, user: &str) -> Value {
     if let Some(e) = refused(&stmt) {
         return json!({"error": error_json(&e)});
     }
     let result = ask(coord, |reply| Request::Execute {
         stmt,
-        session: http_session(),
+        session: http_session(user),
         reply,
     })
     .await;
@@ -149,7 +312,11 @@ async fn run(coord: &mpsc::UnboundedSender<Request>, stmt: Parsed) -> Value {
 }
 
 /// `POST /api/sql`.
-async fn sql(State(api): State<Api>, body: String) -> Response {
+async fn sql(
+    State(api): State<Api>,
+    Extension(HttpUser(user)): Extension<HttpUser>,
+    body: String,
+) -> Response {
     let body: Option<Value> = serde_json::from_str(&body).ok();
     let Some(query) = body
         .as_ref()
@@ -174,7 +341,7 @@ async fn sql(State(api): State<Api>, body: String) -> Response {
     };
     let mut results = vec![];
     for stmt in stmts {
-        let r = run(&api.coord, stmt).await;
+        let r = run(&api.coord, stmt, &user).await;
         let failed = r.get("error").is_some();
         results.push(r);
         if failed {
@@ -215,8 +382,12 @@ async fn webhook(
 }
 
 /// `GET /api/subscribe`: a WebSocket.
-async fn subscribe(State(api): State<Api>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.on_upgrade(move |socket| follow(api, socket))
+async fn subscribe(
+    State(api): State<Api>,
+    Extension(HttpUser(user)): Extension<HttpUser>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| follow(api, socket, user))
 }
 
 fn message(kind: &str, payload: Value) -> Message {
@@ -225,7 +396,7 @@ fn message(kind: &str, payload: Value) -> Message {
 
 /// One WebSocket: the first text message is the statement; a SUBSCRIBE
 /// streams until it ends or the client closes the socket.
-async fn follow(api: Api, mut socket: WebSocket) {
+async fn follow(api: Api, mut socket: WebSocket, user: String) {
     let text = loop {
         match socket.recv().await {
             Some(Ok(Message::Text(t))) => break t.to_string(),
@@ -251,7 +422,7 @@ async fn follow(api: Api, mut socket: WebSocket) {
         }
     };
     if !matches!(stmt, Parsed::Subscribe(_)) {
-        let r = run(&api.coord, stmt).await;
+        let r = run(&api.coord, stmt, &user).await;
         let msgs = match r.get("error") {
             Some(e) => vec![message("Error", e.clone())],
             None => {
@@ -280,7 +451,7 @@ async fn follow(api: Api, mut socket: WebSocket) {
     }
     let sub = ask(&api.coord, |reply| Request::Subscribe {
         stmt,
-        session: http_session(),
+        session: http_session(&user),
         reply,
     })
     .await;
@@ -354,5 +525,72 @@ mod tests {
             json!(["x", null])
         );
         assert_eq!(datum_json(&Datum::Date(0)), json!("1970-01-01"));
+    }
+
+    fn auth(method: AuthMethod) -> HttpAuth {
+        let role = |name: &str, login| catalog::Role {
+            name: name.into(),
+            id: catalog::GlobalId(1),
+            superuser: false,
+            login,
+            create_role: false,
+            create_db: false,
+            password: Some(crate::auth::scram_verifier("pw")),
+        };
+        let roles: RoleDirectory = Arc::default();
+        roles.write().expect("lock").extend([
+            ("ann".into(), role("ann", true)),
+            ("gus".into(), role("gus", false)),
+        ]);
+        HttpAuth::new(method, Arc::new(Credentials::new(roles.clone())), roles)
+    }
+
+    fn user_of(a: &HttpAuth, peer: &str, basic: Option<&str>) -> Result<String, StatusCode> {
+        let mut headers = HeaderMap::new();
+        if let Some(b) = basic {
+            let value = format!("Basic {}", B64.encode(b));
+            headers.insert(header::AUTHORIZATION, value.parse().expect("header"));
+        }
+        a.user(peer.parse().expect("address"), &headers)
+            .map_err(|r| r.status)
+    }
+
+    #[test]
+    fn requests_pass_the_ports_authentication_rules() {
+        let local = "127.0.0.1:5000";
+        let remote = "10.0.0.7:5000";
+        let loopback = auth(AuthMethod::TrustLoopback);
+        assert_eq!(user_of(&loopback, local, None), Ok("ripple".into()));
+        assert_eq!(user_of(&loopback, local, Some("ann:x")), Ok("ann".into()));
+        assert_eq!(
+            user_of(&loopback, remote, None),
+            Err(StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(user_of(&loopback, remote, Some("ann:pw")), Ok("ann".into()));
+        let scram = auth(AuthMethod::Scram);
+        assert_eq!(user_of(&scram, local, None), Err(StatusCode::UNAUTHORIZED));
+        assert_eq!(
+            user_of(&scram, local, Some("ann:no")),
+            Err(StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(user_of(&scram, local, Some("ann:pw")), Ok("ann".into()));
+        assert_eq!(user_of(&scram, local, Some("ann:pw")), Ok("ann".into()));
+        assert_eq!(
+            user_of(&scram, local, Some("nobody:pw")),
+            Err(StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            user_of(&scram, local, Some("gus:pw")),
+            Err(StatusCode::FORBIDDEN)
+        );
+        let trust = auth(AuthMethod::Trust);
+        assert_eq!(user_of(&trust, remote, None), Ok("ripple".into()));
+        // not Basic, or not user:password
+        assert_eq!(basic_credentials(b"Bearer abc"), None);
+        assert_eq!(basic_credentials(b"Basic bm9jb2xvbg=="), None);
+        assert_eq!(
+            basic_credentials(b"basic YTpiOmM="),
+            Some(("a".into(), "b:c".into()))
+        );
     }
 }

@@ -28,8 +28,8 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:6875")]
     listen: String,
     /// Address of the HTTP API (`/api/sql`, the SUBSCRIBE WebSocket,
-    /// webhook sources); `off` for none. It has no authentication: keep it
-    /// on a loopback address unless the network is trusted.
+    /// webhook sources); `off` for none. It checks `--auth` with HTTP Basic
+    /// passwords but has no TLS: a non-loopback address needs `--auth trust`.
     #[arg(long, default_value = "127.0.0.1:6876")]
     http_listen: String,
     /// Directory holding the durable log.
@@ -197,33 +197,6 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     info!(addr = %args.listen, "accepting PostgreSQL connections");
-    if args.http_listen != "off" {
-        // the HTTP API has no authentication: off loopback it would let
-        // anyone past the PostgreSQL port's password check
-        let loopback = args
-            .http_listen
-            .parse::<std::net::SocketAddr>()
-            .map(|a| a.ip().is_loopback())
-            .unwrap_or(args.http_listen.starts_with("localhost:"));
-        if !loopback && args.auth != Some(auth::AuthMethod::Trust) {
-            anyhow::bail!(
-                "--http-listen {}: the HTTP API has no authentication, so it listens only on a \
-                 loopback address (or with --auth trust)",
-                args.http_listen
-            );
-        }
-        // the HTTP API is an addition: a port already taken is logged, not fatal
-        match TcpListener::bind(&args.http_listen).await {
-            Ok(l) => {
-                info!(addr = %args.http_listen, "serving the HTTP API");
-                tokio::spawn(http::serve(l, tx.clone()));
-            }
-            Err(e) => {
-                warn!(addr = %args.http_listen, error = %e, "the HTTP API is off: cannot listen")
-            }
-        }
-    }
-    let stop = tx.clone();
     let mut credentials = auth::Credentials::new(roles.clone());
     if let Some(path) = &args.users_file {
         credentials.load_file(path)?;
@@ -233,6 +206,35 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
     } else {
         auth::AuthMethod::TrustLoopback
     });
+    let credentials = Arc::new(credentials);
+    if args.http_listen != "off" {
+        // the HTTP API has no TLS: off loopback, its Basic authentication
+        // would send passwords across the network in cleartext
+        let loopback = args
+            .http_listen
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().is_loopback())
+            .unwrap_or(args.http_listen.starts_with("localhost:"));
+        if !loopback && args.auth != Some(auth::AuthMethod::Trust) {
+            anyhow::bail!(
+                "--http-listen {}: the HTTP API has no TLS for its passwords, so it listens only \
+                 on a loopback address (or with --auth trust)",
+                args.http_listen
+            );
+        }
+        // the HTTP API is an addition: a port already taken is logged, not fatal
+        match TcpListener::bind(&args.http_listen).await {
+            Ok(l) => {
+                info!(addr = %args.http_listen, "serving the HTTP API");
+                let auth = http::HttpAuth::new(method, credentials.clone(), roles.clone());
+                tokio::spawn(http::serve(l, tx.clone(), auth));
+            }
+            Err(e) => {
+                warn!(addr = %args.http_listen, error = %e, "the HTTP API is off: cannot listen")
+            }
+        }
+    }
+    let stop = tx.clone();
     info!(?method, "authentication");
     let handlers = session::Handlers::new(tx, method, credentials, roles);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

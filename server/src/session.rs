@@ -162,7 +162,7 @@ impl Handlers {
     pub fn new(
         coord: mpsc::UnboundedSender<Request>,
         method: crate::auth::AuthMethod,
-        credentials: crate::auth::Credentials,
+        credentials: Arc<crate::auth::Credentials>,
         roles: crate::auth::RoleDirectory,
     ) -> Arc<Self> {
         let conns: Conns = Arc::default();
@@ -182,8 +182,7 @@ impl Handlers {
             coord,
             backends: Arc::default(),
             conns,
-            auth: (method != crate::auth::AuthMethod::Trust)
-                .then(|| (method, Arc::new(credentials))),
+            auth: (method != crate::auth::AuthMethod::Trust).then_some((method, credentials)),
             trust_loopback: method == crate::auth::AuthMethod::TrustLoopback,
             roles,
         })
@@ -454,13 +453,7 @@ impl Startup {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let user = user.to_string();
-        let cannot_login = self
-            .roles
-            .read()
-            .expect("lock")
-            .get(&user)
-            .is_some_and(|r| !r.login);
-        if cannot_login {
+        if crate::auth::cannot_login(&self.roles, &user) {
             let e = ErrorInfo::new(
                 "FATAL".into(),
                 sqlstate::INVALID_AUTHORIZATION_SPECIFICATION.into(),

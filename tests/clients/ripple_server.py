@@ -46,7 +46,8 @@ def free_port():
 
 
 def wire_ready(host, port, user, database, timeout=2.0):
-    """True when a startup message gets ReadyForQuery back (trust auth)."""
+    """True when a startup message gets ReadyForQuery back (trust auth), or
+    a request for a password (the server is up and authenticates)."""
     params = b"user\0" + user.encode() + b"\0database\0" + database.encode() + b"\0\0"
     msg = struct.pack("!ii", 8 + len(params), 196608) + params
     try:
@@ -64,6 +65,8 @@ def wire_ready(host, port, user, database, timeout=2.0):
                         return True
                     if tag == b"E":
                         return False
+                    if tag == b"R" and struct.unpack("!i", buf[5:9])[0] != 0:
+                        return True
                     buf = buf[1 + n:]
                 chunk = s.recv(4096)
                 if not chunk:

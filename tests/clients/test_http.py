@@ -10,8 +10,10 @@ Usage:
 
 import argparse
 import asyncio
+import base64
 import json
 import os
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -33,14 +35,17 @@ class Ctx:
         return psycopg.connect(host="127.0.0.1", port=self.server.port, user="ripple",
                                dbname="ripple", autocommit=True)
 
-    def post(self, path, body, raw=False):
+    def post(self, path, body, raw=False, auth=None):
         data = body.encode() if raw else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method="POST",
-                                     headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if auth is not None:
+            headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+        req = urllib.request.Request(self.base + path, data=data, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
+            self.last_headers = e.headers
             return e.code, json.loads(e.read() or b"{}")
 
     def sql(self, query):
@@ -169,10 +174,76 @@ def c_webhook_sources_check_their_bodies(ctx):
         check(c.execute("SELECT count(*) FROM orders_in").fetchone() == (3,), "webhook rows lost")
 
 
+def c_passwords_guard_the_api_as_they_guard_the_port(ctx):
+    """With --auth scram-sha-256 every endpoint needs HTTP Basic credentials
+    checked against --users-file and the roles; statements run as that
+    user; a NOLOGIN role is refused. A non-loopback --http-listen is refused
+    (no TLS for the passwords) unless --auth trust."""
+    users = os.path.join(ctx.server.tmp, "users")
+    with open(users, "w") as f:
+        f.write("ripple:sesame\n")
+    http_port = free_port()
+    locked = Server(ctx.server.binary, 1, prefix="ripple-http-auth-",
+                    extra_args=["--http-listen", f"127.0.0.1:{http_port}", "--users-file", users])
+    locked.start()
+    try:
+        lctx = Ctx(locked, http_port)
+        query = {"query": "SELECT current_user"}
+        status, body = lctx.post("/api/sql", query)
+        check(status == 401 and body["error"]["code"] == "28000"
+              and lctx.last_headers.get("WWW-Authenticate", "").startswith("Basic"),
+              f"no credentials: HTTP {status} {body}")
+        status, body = lctx.post("/api/sql", query, auth="ripple:wrong")
+        check(status == 401 and body["error"]["code"] == "28P01", f"a wrong password: {status} {body}")
+        status, body = lctx.post("/api/sql", query, auth="ripple:sesame")
+        check(status == 200 and body["results"][0]["rows"] == [["ripple"]],
+              f"the right password: {status} {body}")
+        status, body = lctx.post("/api/sql", {"query": "CREATE ROLE ann LOGIN PASSWORD 'pw';"
+                                              " CREATE ROLE ghost NOLOGIN PASSWORD 'pw';"
+                                              " CREATE SOURCE hook FROM WEBHOOK"}, auth="ripple:sesame")
+        check(status == 200 and all("error" not in r for r in body["results"]), f"roles: {body}")
+        for _ in range(2):  # the second time from the remembered check
+            status, body = lctx.post("/api/sql", query, auth="ann:pw")
+            check(status == 200 and body["results"][0]["rows"] == [["ann"]],
+                  f"statements run as the user: {status} {body}")
+        status, body = lctx.post("/api/sql", query, auth="ghost:pw")
+        check(status == 403 and body["error"]["code"] == "28000", f"a NOLOGIN role: {status} {body}")
+        status, body = lctx.post("/api/sql", {"query": "ALTER ROLE ann PASSWORD 'new'"},
+                                 auth="ripple:sesame")
+        status, body = lctx.post("/api/sql", query, auth="ann:pw")
+        check(status == 401, f"an old password after ALTER ROLE: {status} {body}")
+        status, body = lctx.post("/api/webhook/ripple/public/hook", {"a": 1})
+        check(status == 401, f"a webhook without credentials: {status}")
+        status, body = lctx.post("/api/webhook/ripple/public/hook", {"a": 1}, auth="ann:new")
+        check((status, body) == (200, {"rows": 1}), f"a webhook with credentials: {status} {body}")
+
+        async def ws(headers):
+            async with websockets.connect(lctx.ws, additional_headers=headers) as w:
+                await w.send(json.dumps(query))
+                return [json.loads(await w.recv()) for _ in range(2)]
+        try:
+            asyncio.run(ws({}))
+            raise CheckFailed("a WebSocket without credentials was accepted")
+        except websockets.exceptions.InvalidStatus as e:
+            check(e.response.status_code == 401, f"WebSocket without credentials: {e}")
+        token = base64.b64encode(b"ann:new").decode()
+        msgs = asyncio.run(ws({"Authorization": f"Basic {token}"}))
+        check(msgs[1] == {"type": "Row", "payload": ["ann"]}, f"WebSocket as ann: {msgs}")
+    finally:
+        locked.stop()
+    bad = subprocess.run([ctx.server.binary, "--http-listen", "0.0.0.0:0", "--listen",
+                          f"127.0.0.1:{free_port()}", "--data-dir",
+                          os.path.join(ctx.server.tmp, "never")],
+                         capture_output=True, text=True, timeout=60)
+    check(bad.returncode != 0 and "loopback" in bad.stderr,
+          f"a non-loopback HTTP address: {bad.returncode} {bad.stderr[-300:]}")
+
+
 CHECKS = [
     c_sql_endpoint_runs_statements,
     c_websocket_streams_a_subscription,
     c_webhook_sources_check_their_bodies,
+    c_passwords_guard_the_api_as_they_guard_the_port,
 ]
 
 
