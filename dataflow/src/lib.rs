@@ -10,6 +10,7 @@
 //! `Command::Peek`, answered once every worker's trace has passed the read
 //! time.
 
+pub mod accum;
 pub mod render;
 pub mod subscribe;
 pub mod window;

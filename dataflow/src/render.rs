@@ -477,6 +477,23 @@ where
                 && aggs.iter().all(|a| {
                     matches!(a.func, AggregateFunc::Min | AggregateFunc::Max) && !a.distinct
                 });
+            if planner::aggregate::accumulable(&aggs) {
+                // sums and counts ride in the differences: one arranged
+                // entry per group, O(1) work per change
+                let explode_aggs = aggs.clone();
+                let results = pairs
+                    .explode(move |(k, v)| {
+                        let mut slots = vec![];
+                        planner::aggregate::accumulate(&explode_aggs, &v, &mut slots);
+                        Some((k, crate::accum::Accum::from_pairs(slots)))
+                    })
+                    .count()
+                    .map(move |(k, acc)| {
+                        planner::aggregate::finish_accumulated(&aggs, |s| acc.get(s))
+                            .map(|a| k.concat(&a))
+                    });
+                return Ok(split(cx, results));
+            }
             if hierarchical {
                 for modulus in BUCKETS {
                     let aggs = aggs.clone();
