@@ -468,48 +468,8 @@ where
             if cols.contains(&usize::MAX) {
                 return Err(SqlError::internal("aggregate argument is not a column"));
             }
-            let aggs = aggregates.clone();
-            let mut pairs =
-                render_plan(cx, input)?.map(move |r| (r.project(&keys), r.project(&cols)));
-            // min and max reduce in stages over hash buckets of the
-            // values, so a change re-reads a bucket, not the group
-            let hierarchical = !aggs.is_empty()
-                && aggs.iter().all(|a| {
-                    matches!(a.func, AggregateFunc::Min | AggregateFunc::Max) && !a.distinct
-                });
-            if planner::aggregate::accumulable(&aggs) {
-                // sums and counts ride in the differences: one arranged
-                // entry per group, O(1) work per change
-                let explode_aggs = aggs.clone();
-                let results = pairs
-                    .explode(move |(k, v)| {
-                        let mut slots = vec![];
-                        planner::aggregate::accumulate(&explode_aggs, &v, &mut slots);
-                        Some((k, crate::accum::Accum::from_pairs(slots)))
-                    })
-                    .count()
-                    .map(move |(k, acc)| {
-                        planner::aggregate::finish_accumulated(&aggs, |s| acc.get(s))
-                            .map(|a| k.concat(&a))
-                    });
-                return Ok(split(cx, results));
-            }
-            if hierarchical {
-                for modulus in BUCKETS {
-                    let aggs = aggs.clone();
-                    let partial = pairs
-                        .map(move |(k, v)| (with_bucket(k, &v, modulus), v))
-                        .reduce(move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
-                            out.push((aggregate::evaluate(&aggs, vals), 1));
-                        });
-                    pairs = split_pairs(cx, partial.map(|(kb, v)| (without_bucket(&kb), v)));
-                }
-            }
-            let grouped = pairs.reduce(
-                move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
-                    out.push((aggregate::evaluate(&aggs, vals), 1));
-                },
-            );
+            let pairs = render_plan(cx, input)?.map(move |r| (r.project(&keys), r.project(&cols)));
+            let grouped = reduce_aggregates(cx, pairs, aggregates);
             let results = grouped.map(|(k, v)| v.map(|a| k.concat(&a)));
             split(cx, results)
         }
@@ -599,6 +559,129 @@ pub fn join_key(row: &Row, keys: &[usize]) -> Row {
 /// costs about group size / 4096 + 3 × 16 rows of work instead of the
 /// group's size.
 const BUCKETS: [u64; 3] = [4096, 256, 16];
+
+/// Keyed rows with one value column per aggregate (then their extra
+/// columns), and keyed aggregate values.
+type KeyedVals<'s, T> = VecCollection<'s, T, (Row, Row), isize>;
+type KeyedResults<'s, T> = VecCollection<'s, T, (Row, Result<Row, SqlError>), isize>;
+
+/// How an aggregate is maintained.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AggClass {
+    /// count, sum, avg of integers and numerics: in the differences.
+    Accumulated,
+    /// min, max: in stages over hash buckets.
+    Hierarchical,
+    /// anything else: one reduce over the group's values.
+    Basic,
+}
+
+fn agg_class(a: &planner::Aggregate) -> AggClass {
+    if aggregate::accumulable(std::slice::from_ref(a)) {
+        AggClass::Accumulated
+    } else if matches!(a.func, AggregateFunc::Min | AggregateFunc::Max) && !a.distinct {
+        AggClass::Hierarchical
+    } else {
+        AggClass::Basic
+    }
+}
+
+/// Each group's aggregate values. Accumulable aggregates and min/max each
+/// keep their cheap form; a mix of the two computes each class on its own
+/// and joins the two on the key (one row per group on each side). Any other
+/// aggregate makes the whole reduction one reduce over the group's values.
+fn reduce_aggregates<'s, T: Timestamp + Lattice>(
+    cx: &mut impl Render<'s, T>,
+    pairs: KeyedVals<'s, T>,
+    aggs: &[planner::Aggregate],
+) -> KeyedResults<'s, T> {
+    let classes: Vec<AggClass> = aggs.iter().map(agg_class).collect();
+    if aggs.is_empty() || classes.contains(&AggClass::Basic) {
+        return reduce_basic(pairs, aggs.to_vec());
+    }
+    let of = |class| -> Vec<usize> { (0..aggs.len()).filter(|i| classes[*i] == class).collect() };
+    let (acc, hier) = (of(AggClass::Accumulated), of(AggClass::Hierarchical));
+    if hier.is_empty() {
+        return reduce_accumulated(pairs, aggs.to_vec());
+    }
+    if acc.is_empty() {
+        return reduce_hierarchical(cx, pairs, aggs.to_vec());
+    }
+    // value column i is aggregate i's argument (neither class has extras)
+    let part = |idx: &[usize]| {
+        let idx = idx.to_vec();
+        let subset: Vec<planner::Aggregate> = idx.iter().map(|i| aggs[*i].clone()).collect();
+        (
+            pairs.clone().map(move |(k, v)| (k, v.project(&idx))),
+            subset,
+        )
+    };
+    let (acc_pairs, acc_aggs) = part(&acc);
+    let (hier_pairs, hier_aggs) = part(&hier);
+    let accumulated = reduce_accumulated(acc_pairs, acc_aggs);
+    let hierarchical = reduce_hierarchical(cx, hier_pairs, hier_aggs);
+    // the values back in the aggregates' order
+    let mut order = vec![0; aggs.len()];
+    for (at, i) in acc.iter().chain(hier.iter()).enumerate() {
+        order[*i] = at;
+    }
+    accumulated.join_map(hierarchical, move |k, a, h| {
+        let values = match (a, h) {
+            (Ok(a), Ok(h)) => Ok(a.concat(h).project(&order)),
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        };
+        (k.clone(), values)
+    })
+}
+
+/// One reduce per group over its values.
+fn reduce_basic<'s, T: Timestamp + Lattice>(
+    pairs: KeyedVals<'s, T>,
+    aggs: Vec<planner::Aggregate>,
+) -> KeyedResults<'s, T> {
+    pairs.reduce(
+        move |_k, vals: &[(&Row, isize)], out: &mut Vec<(Result<Row, SqlError>, isize)>| {
+            out.push((aggregate::evaluate(&aggs, vals), 1));
+        },
+    )
+}
+
+/// Sums and counts ride in the differences: one arranged entry per group,
+/// O(1) work per change.
+fn reduce_accumulated<'s, T: Timestamp + Lattice>(
+    pairs: KeyedVals<'s, T>,
+    aggs: Vec<planner::Aggregate>,
+) -> KeyedResults<'s, T> {
+    let explode_aggs = aggs.clone();
+    pairs
+        .explode(move |(k, v)| {
+            let mut slots = vec![];
+            aggregate::accumulate(&explode_aggs, &v, &mut slots);
+            Some((k, crate::accum::Accum::from_pairs(slots)))
+        })
+        .count()
+        .map(move |(k, acc)| {
+            let values = aggregate::finish_accumulated(&aggs, |s| acc.get(s));
+            (k, values)
+        })
+}
+
+/// min and max in stages over hash buckets of the values, so a change
+/// re-reads a bucket, not the group.
+fn reduce_hierarchical<'s, T: Timestamp + Lattice>(
+    cx: &mut impl Render<'s, T>,
+    mut pairs: KeyedVals<'s, T>,
+    aggs: Vec<planner::Aggregate>,
+) -> KeyedResults<'s, T> {
+    for modulus in BUCKETS {
+        let partial = reduce_basic(
+            pairs.map(move |(k, v)| (with_bucket(k, &v, modulus), v)),
+            aggs.clone(),
+        );
+        pairs = split_pairs(cx, partial.map(|(kb, v)| (without_bucket(&kb), v)));
+    }
+    reduce_basic(pairs, aggs)
+}
 
 /// `key` with the hash bucket of `value` appended.
 fn with_bucket(mut key: Row, value: &Row, modulus: u64) -> Row {

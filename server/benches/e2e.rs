@@ -356,17 +356,23 @@ async fn bench_compaction(args: &Args) -> (Vec<(u64, f64)>, f64) {
     (samples, rate)
 }
 
-/// One group of `group_rows` rows under a min/max view; then a new maximum
-/// is inserted and the view read, repeatedly (an INSERT, so the write itself
-/// costs the same at any table size). Returns (p50, p99) of that
-/// write-and-read in milliseconds.
-async fn bench_minmax(args: &Args) -> (f64, f64) {
+/// One group of `group_rows` rows under the view `ext` (`aggregates` per
+/// `g`); then a new maximum is inserted and `read` from the view, which
+/// must give `expect(i)` for the `i`-th insert, repeatedly (an INSERT, so
+/// the write itself costs the same at any table size). Returns (p50, p99)
+/// of that write-and-read in milliseconds.
+async fn bench_big_group(
+    args: &Args,
+    aggregates: &str,
+    read: &str,
+    expect: impl Fn(u64) -> String,
+) -> (f64, f64) {
     let server = Server::start(args, &["--unsafe-no-fsync"]);
     let c = connect_ripple(&server).await;
     exec(&c, "CREATE TABLE big (g int, v bigint)").await;
     exec(
         &c,
-        "CREATE MATERIALIZED VIEW ext AS SELECT g, min(v), max(v) FROM big GROUP BY g",
+        &format!("CREATE MATERIALIZED VIEW ext AS SELECT g, {aggregates} FROM big GROUP BY g"),
     )
     .await;
     for b in (0..args.group_rows).step_by(BATCH as usize) {
@@ -383,18 +389,11 @@ async fn bench_minmax(args: &Args) -> (f64, f64) {
             &format!("INSERT INTO big VALUES (1, {})", 2_000_000 + i),
         )
         .await;
-        let seen: i64 = first_value(&c, "SELECT max FROM ext WHERE g = 1")
-            .await
-            .parse()
-            .expect("max");
+        let seen = first_value(&c, read).await;
         samples.push(start.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(seen, 2_000_000 + i as i64, "the view's max did not follow");
+        assert_eq!(seen, expect(i), "the view did not follow");
     }
-    samples.sort_by(f64::total_cmp);
-    (
-        samples[samples.len() / 2],
-        samples[samples.len() * 99 / 100],
-    )
+    percentiles(samples)
 }
 
 /// p50 and p99 of `samples` (milliseconds).
@@ -914,10 +913,29 @@ async fn main() {
         );
     }
     if want("minmax") {
-        let (p50, p99) = bench_minmax(&args).await;
+        let (p50, p99) = bench_big_group(&args, "min(v), max(v)", "SELECT max FROM ext", |i| {
+            (2_000_000 + i).to_string()
+        })
+        .await;
         println!(
             "\nmin/max view over one group of {} rows: insert a new max, then read it, p50 / p99: {p50:.2} / {p99:.2} ms",
             args.group_rows
+        );
+    }
+    if want("sum") {
+        let rows = args.group_rows;
+        let count = move |i: u64| (rows + i + 1).to_string();
+        let read = "SELECT n FROM ext";
+        let exact = bench_big_group(&args, "count(*) AS n, sum(v)", read, count).await;
+        let mixed = bench_big_group(&args, "count(*) AS n, sum(v), max(v)", read, count).await;
+        let float = bench_big_group(&args, "count(*) AS n, sum(v::float8)", read, count).await;
+        println!(
+            "\ncount/sum view over one group of {rows} rows: insert a row, then read the count, p50 / p99:\n\n\
+             | view | p50 / p99 |\n|---|---|\n\
+             | count(*), sum(bigint): accumulated in the differences | {:.2} / {:.2} ms |\n\
+             | count(*), sum(bigint), max(bigint): accumulated, and min/max in stages, joined | {:.2} / {:.2} ms |\n\
+             | count(*), sum(double): one reduce per group (floats are not accumulated) | {:.2} / {:.2} ms |",
+            exact.0, exact.1, mixed.0, mixed.1, float.0, float.1
         );
     }
     if want("recursive") {
