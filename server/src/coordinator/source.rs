@@ -195,13 +195,6 @@ impl Coordinator {
             let _ = b.reply.send(Err(false));
             return;
         }
-        if b.skipped > 0 {
-            let status = self.catalog.source_status_mut(b.id);
-            status.skipped += b.skipped;
-            if let Some(e) = b.skip_error {
-                status.error = Some((e, unix_us()));
-            }
-        }
         // subsources dropped on their own get nothing
         let updates: Vec<(GlobalId, Row, isize)> = b
             .updates
@@ -224,6 +217,11 @@ impl Coordinator {
                 status.status = "running";
                 status.rows += rows;
                 status.written_at = Some(unix_us());
+                // counted once written: a failed write is read again
+                status.skipped += b.skipped;
+                if let Some(e) = b.skip_error {
+                    status.error = Some((e, unix_us()));
+                }
                 self.catalog.set_source_offset(b.id, b.to);
                 let _ = b.reply.send(Ok(()));
             }
