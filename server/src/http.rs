@@ -20,12 +20,14 @@
 use crate::auth::{AuthMethod, Credentials, RoleDirectory};
 use crate::coordinator::{event_rows, Outcome, Request, SubscriptionEnd, SubscriptionGuard};
 use crate::session::ask;
+use axum::extract::connect_info::Connected;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::{IncomingStream, Listener};
 use axum::{Extension, Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -36,7 +38,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_rustls::server::TlsStream;
 
 /// What every handler shares: the coordinator's queue.
 #[derive(Clone)]
@@ -44,9 +48,11 @@ struct Api {
     coord: mpsc::UnboundedSender<Request>,
 }
 
-/// Serves the HTTP API on `listener` until the process ends.
+/// Serves the HTTP API on `listener` until the process ends: HTTPS with
+/// `tls` (the PostgreSQL port's certificate), else plain HTTP.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     coord: mpsc::UnboundedSender<Request>,
     auth: HttpAuth,
 ) {
@@ -56,9 +62,93 @@ pub async fn serve(
         .route("/api/webhook/{database}/{schema}/{name}", post(webhook))
         .layer(middleware::from_fn_with_state(Arc::new(auth), authenticate))
         .with_state(Api { coord });
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(e) = axum::serve(listener, app).await {
+    let served = match tls {
+        Some(tls) => {
+            let listener = TlsListener::new(listener, tls);
+            axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await
+        }
+        None => axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await,
+    };
+    if let Err(e) = served {
         tracing::warn!(error = %e, "the HTTP API stopped");
+    }
+}
+
+/// The client's address, for the authentication layer.
+#[derive(Clone, Copy)]
+struct Peer(SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// Accepts TCP connections and completes their TLS handshakes, each in its
+/// own task (a slow or silent client holds up no one), handing on those
+/// that finish within `HANDSHAKE_TIMEOUT`.
+struct TlsListener {
+    handshaken: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl TlsListener {
+    fn new(tcp: tokio::net::TcpListener, tls: tokio_rustls::TlsAcceptor) -> Self {
+        let local = tcp
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let (done, handshaken) = mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let (socket, peer) = match tcp.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the HTTP API could not accept a connection");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let (tls, sender) = (tls.clone(), done.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(socket)).await {
+                        Ok(Ok(stream)) => {
+                            let _ = sender.send((stream, peer)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "HTTPS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "HTTPS handshake timed out"),
+                    }
+                });
+                if done.is_closed() {
+                    return;
+                }
+            }
+        });
+        TlsListener { handshaken, local }
+    }
+}
+
+impl Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.handshaken.recv().await {
+            Some(accepted) => accepted,
+            // the accepting task ended: no more connections
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.local)
     }
 }
 
@@ -196,7 +286,7 @@ impl IntoResponse for Refusal {
 /// its user to the handler.
 async fn authenticate(
     State(auth): State<Arc<HttpAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     mut request: axum::extract::Request,
     next: Next,
 ) -> Response {

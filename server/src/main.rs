@@ -29,7 +29,8 @@ struct Args {
     listen: String,
     /// Address of the HTTP API (`/api/sql`, the SUBSCRIBE WebSocket,
     /// webhook sources); `off` for none. It checks `--auth` with HTTP Basic
-    /// passwords but has no TLS: a non-loopback address needs `--auth trust`.
+    /// passwords and serves HTTPS with `--tls-cert`; without TLS a
+    /// non-loopback address needs `--auth trust`.
     #[arg(long, default_value = "127.0.0.1:6876")]
     http_listen: String,
     /// Directory holding the durable log.
@@ -208,26 +209,27 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
     });
     let credentials = Arc::new(credentials);
     if args.http_listen != "off" {
-        // the HTTP API has no TLS: off loopback, its Basic authentication
-        // would send passwords across the network in cleartext
+        // without TLS, Basic authentication off loopback would send
+        // passwords across the network in cleartext
         let loopback = args
             .http_listen
             .parse::<std::net::SocketAddr>()
             .map(|a| a.ip().is_loopback())
             .unwrap_or(args.http_listen.starts_with("localhost:"));
-        if !loopback && args.auth != Some(auth::AuthMethod::Trust) {
+        if !loopback && tls.is_none() && args.auth != Some(auth::AuthMethod::Trust) {
             anyhow::bail!(
-                "--http-listen {}: the HTTP API has no TLS for its passwords, so it listens only \
-                 on a loopback address (or with --auth trust)",
+                "--http-listen {}: without --tls-cert the HTTP API would take passwords in \
+                 cleartext, so it listens only on a loopback address (or with --auth trust)",
                 args.http_listen
             );
         }
         // the HTTP API is an addition: a port already taken is logged, not fatal
         match TcpListener::bind(&args.http_listen).await {
             Ok(l) => {
-                info!(addr = %args.http_listen, "serving the HTTP API");
+                let https = tls.is_some();
+                info!(addr = %args.http_listen, https, "serving the HTTP API");
                 let auth = http::HttpAuth::new(method, credentials.clone(), roles.clone());
-                tokio::spawn(http::serve(l, tx.clone(), auth));
+                tokio::spawn(http::serve(l, tls.clone(), tx.clone(), auth));
             }
             Err(e) => {
                 warn!(addr = %args.http_listen, error = %e, "the HTTP API is off: cannot listen")

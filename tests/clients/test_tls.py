@@ -9,22 +9,29 @@ fails with "password authentication failed" (28P01). Roles made with
 CREATE ROLE/USER … PASSWORD survive a restart and log in under
 --auth scram-sha-256 and --auth password (cleartext); ALTER ROLE and DROP
 ROLE take effect for the next login; a role without LOGIN is refused (28000)
-whatever the method.
+whatever the method. With --tls-cert the HTTP API serves HTTPS, off loopback
+too, and checks passwords sent as HTTP Basic authentication.
 
 Usage:
   python3 tests/clients/test_tls.py --ripple-bin target/debug/ripple
 """
 
 import argparse
+import base64
+import http.client
+import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 
 import psycopg
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_psycopg import CheckFailed, Server, check  # noqa: E402
+from test_psycopg import CheckFailed, Server, check, free_port  # noqa: E402
 
 
 def dsn(port, sslmode):
@@ -172,6 +179,53 @@ def check_default_auth(tmp, binary):
         srv.stop()
 
 
+def check_https(tmp, binary, cert, key):
+    """With --tls-cert the HTTP API serves HTTPS, so it may listen off
+    loopback: a client from another address must give a password (HTTP
+    Basic), and plain HTTP gets no answer."""
+    addr = outside_address() or "127.0.0.1"
+    hport = free_port()
+    srv = Server(binary, 1, os.path.join(tmp, "https-data"), os.path.join(tmp, "https.log"),
+                 extra_args=["--tls-cert", cert, "--tls-key", key,
+                             "--http-listen", f"{addr}:{hport}"])
+    srv.start()
+    try:
+        with psycopg.connect(f"host=127.0.0.1 port={srv.port} dbname=ripple user=ripple",
+                             autocommit=True) as c:
+            c.execute("CREATE USER web PASSWORD 'web-pw'")
+        ctx = ssl.create_default_context(cafile=cert)
+        ctx.check_hostname = False  # the certificate names localhost
+
+        def post(auth=None):
+            headers = {"Content-Type": "application/json"}
+            if auth:
+                headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+            req = urllib.request.Request(f"https://{addr}:{hport}/api/sql", method="POST",
+                                         data=b'{"query": "SELECT current_user"}', headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=30, context=ctx) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read() or b"{}")
+
+        status, body = post("web:web-pw")
+        check(status == 200 and body["results"][0]["rows"] == [["web"]],
+              f"HTTPS with a password: {status} {body}")
+        status, body = post("web:wrong")
+        check(status == 401, f"HTTPS with a wrong password: {status} {body}")
+        if addr != "127.0.0.1":
+            status, body = post()
+            check(status == 401, f"HTTPS from {addr} without a password: {status} {body}")
+        try:
+            urllib.request.urlopen(f"http://{addr}:{hport}/api/sql", data=b"{}", timeout=10)
+            raise CheckFailed("plain HTTP was answered on the HTTPS port")
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            pass
+        print(f"ok  the HTTP API over HTTPS on {addr}, passwords checked")
+    finally:
+        srv.stop()
+
+
 def run(tmp, binary):
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
@@ -191,6 +245,7 @@ def run(tmp, binary):
         check_passwords(auth)
         check_roles(tmp, binary)
         check_default_auth(tmp, binary)
+        check_https(tmp, binary, cert, key)
         with psycopg.connect(dsn(tls.port, "require"), autocommit=True) as c:
             check(c.pgconn.ssl_in_use, "sslmode=require did not use TLS")
             c.execute("CREATE TABLE t (a int)")
