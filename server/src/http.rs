@@ -14,7 +14,8 @@
 //!   a webhook source (an object, or an array of objects, one row each).
 //!
 //! Every request passes `--auth` as a connection to the PostgreSQL port
-//! would, with the user and password sent as HTTP Basic authentication; the
+//! would, with the user and password sent as HTTP Basic authentication (or,
+//! on the WebSocket, as a first message `{"user", "password"}`); the
 //! statements then run as that user.
 
 use crate::auth::{AuthMethod, Credentials, RoleDirectory};
@@ -46,6 +47,7 @@ use tokio_rustls::server::TlsStream;
 #[derive(Clone)]
 struct Api {
     coord: mpsc::UnboundedSender<Request>,
+    auth: Arc<HttpAuth>,
 }
 
 /// Serves the HTTP API on `listener` until the process ends: HTTPS with
@@ -56,12 +58,13 @@ pub async fn serve(
     coord: mpsc::UnboundedSender<Request>,
     auth: HttpAuth,
 ) {
+    let auth = Arc::new(auth);
     let app = Router::new()
         .route("/api/sql", post(sql))
         .route("/api/subscribe", get(subscribe))
         .route("/api/webhook/{database}/{schema}/{name}", post(webhook))
-        .layer(middleware::from_fn_with_state(Arc::new(auth), authenticate))
-        .with_state(Api { coord });
+        .layer(middleware::from_fn_with_state(auth.clone(), authenticate))
+        .with_state(Api { coord, auth });
     let served = match tls {
         Some(tls) => {
             let listener = TlsListener::new(listener, tls);
@@ -168,6 +171,12 @@ pub struct HttpAuth {
 #[derive(Clone)]
 struct HttpUser(String);
 
+/// A WebSocket upgrade that came without credentials where they are
+/// needed: the client logs in with its first message instead (browsers
+/// cannot set headers on a WebSocket).
+#[derive(Clone)]
+struct LoginOnSocket;
+
 impl HttpAuth {
     pub fn new(method: AuthMethod, credentials: Arc<Credentials>, roles: RoleDirectory) -> Self {
         HttpAuth {
@@ -190,6 +199,12 @@ impl HttpAuth {
                 )
             })?),
         };
+        self.login(peer, basic)
+    }
+
+    /// The user `peer` runs as with these credentials (if any), or the
+    /// answer refusing it.
+    fn login(&self, peer: SocketAddr, basic: Option<(String, String)>) -> Result<String, Refusal> {
         let trusted = self.method == AuthMethod::Trust
             || (self.method == AuthMethod::TrustLoopback && peer.ip().is_loopback());
         let user = match basic {
@@ -293,6 +308,14 @@ async fn authenticate(
     match auth.user(peer, request.headers()) {
         Ok(user) => {
             request.extensions_mut().insert(HttpUser(user));
+            next.run(request).await
+        }
+        Err(refused)
+            if refused.status == StatusCode::UNAUTHORIZED
+                && request.uri().path() == "/api/subscribe"
+                && !request.headers().contains_key(header::AUTHORIZATION) =>
+        {
+            request.extensions_mut().insert(LoginOnSocket);
             next.run(request).await
         }
         Err(refused) => refused.into_response(),
@@ -474,10 +497,12 @@ async fn webhook(
 /// `GET /api/subscribe`: a WebSocket.
 async fn subscribe(
     State(api): State<Api>,
-    Extension(HttpUser(user)): Extension<HttpUser>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    user: Option<Extension<HttpUser>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.on_upgrade(move |socket| follow(api, socket, user))
+    let user = user.map(|Extension(HttpUser(u))| u);
+    upgrade.on_upgrade(move |socket| follow(api, socket, peer, user))
 }
 
 fn message(kind: &str, payload: Value) -> Message {
@@ -486,12 +511,51 @@ fn message(kind: &str, payload: Value) -> Message {
 
 /// One WebSocket: the first text message is the statement; a SUBSCRIBE
 /// streams until it ends or the client closes the socket.
-async fn follow(api: Api, mut socket: WebSocket, user: String) {
-    let text = loop {
-        match socket.recv().await {
-            Some(Ok(Message::Text(t))) => break t.to_string(),
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-            Some(Ok(_)) => continue,
+async fn follow(api: Api, mut socket: WebSocket, peer: SocketAddr, user: Option<String>) {
+    async fn next_text(socket: &mut WebSocket) -> Option<String> {
+        loop {
+            match socket.recv().await {
+                Some(Ok(Message::Text(t))) => return Some(t.to_string()),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+    let Some(mut text) = next_text(&mut socket).await else {
+        return;
+    };
+    // a first message {"user", "password"} logs in (needed when the
+    // upgrade came without credentials)
+    let login = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
+        let user = v.get("user")?.as_str()?.to_string();
+        let password = v.get("password").and_then(Value::as_str).unwrap_or("");
+        v.get("query")
+            .is_none()
+            .then(|| (user, password.to_string()))
+    });
+    let user = match (login, user) {
+        (Some(basic), _) => match api.auth.login(peer, Some(basic)) {
+            Ok(user) => {
+                let Some(t) = next_text(&mut socket).await else {
+                    return;
+                };
+                text = t;
+                user
+            }
+            Err(refused) => {
+                let e = json!({"code": refused.code, "message": refused.message});
+                let _ = socket.send(message("Error", e)).await;
+                return;
+            }
+        },
+        (None, Some(user)) => user,
+        (None, None) => {
+            let e = json!({
+                "code": sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                "message": "log in first: send {\"user\": …, \"password\": …}",
+            });
+            let _ = socket.send(message("Error", e)).await;
+            return;
         }
     };
     // either the bare statement or {"query": "…"}

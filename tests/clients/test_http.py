@@ -217,18 +217,29 @@ def c_passwords_guard_the_api_as_they_guard_the_port(ctx):
         status, body = lctx.post("/api/webhook/ripple/public/hook", {"a": 1}, auth="ann:new")
         check((status, body) == (200, {"rows": 1}), f"a webhook with credentials: {status} {body}")
 
-        async def ws(headers):
+        async def ws(headers, login=None, replies=2):
             async with websockets.connect(lctx.ws, additional_headers=headers) as w:
+                if login is not None:
+                    await w.send(json.dumps(login))
                 await w.send(json.dumps(query))
-                return [json.loads(await w.recv()) for _ in range(2)]
-        try:
-            asyncio.run(ws({}))
-            raise CheckFailed("a WebSocket without credentials was accepted")
-        except websockets.exceptions.InvalidStatus as e:
-            check(e.response.status_code == 401, f"WebSocket without credentials: {e}")
+                return [json.loads(await w.recv()) for _ in range(replies)]
         token = base64.b64encode(b"ann:new").decode()
         msgs = asyncio.run(ws({"Authorization": f"Basic {token}"}))
         check(msgs[1] == {"type": "Row", "payload": ["ann"]}, f"WebSocket as ann: {msgs}")
+        try:
+            asyncio.run(ws({"Authorization": "Basic " + base64.b64encode(b"ann:x").decode()}))
+            raise CheckFailed("a WebSocket with a wrong password was accepted")
+        except websockets.exceptions.InvalidStatus as e:
+            check(e.response.status_code == 401, f"WebSocket with a wrong password: {e}")
+        # a browser cannot set headers: it logs in with its first message
+        msgs = asyncio.run(ws({}, replies=1))
+        check(msgs[0]["type"] == "Error" and msgs[0]["payload"]["code"] == "28000",
+              f"WebSocket without logging in: {msgs}")
+        msgs = asyncio.run(ws({}, login={"user": "ann", "password": "nope"}, replies=1))
+        check(msgs[0]["type"] == "Error" and msgs[0]["payload"]["code"] == "28P01",
+              f"WebSocket login with a wrong password: {msgs}")
+        msgs = asyncio.run(ws({}, login={"user": "ann", "password": "new"}))
+        check(msgs[1] == {"type": "Row", "payload": ["ann"]}, f"WebSocket login as ann: {msgs}")
     finally:
         locked.stop()
     bad = subprocess.run([ctx.server.binary, "--http-listen", "0.0.0.0:0", "--listen",
