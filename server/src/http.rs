@@ -171,12 +171,6 @@ pub struct HttpAuth {
 #[derive(Clone)]
 struct HttpUser(String);
 
-/// A WebSocket upgrade that came without credentials where they are
-/// needed: the client logs in with its first message instead (browsers
-/// cannot set headers on a WebSocket).
-#[derive(Clone)]
-struct LoginOnSocket;
-
 impl HttpAuth {
     pub fn new(method: AuthMethod, credentials: Arc<Credentials>, roles: RoleDirectory) -> Self {
         HttpAuth {
@@ -310,12 +304,14 @@ async fn authenticate(
             request.extensions_mut().insert(HttpUser(user));
             next.run(request).await
         }
+        // a WebSocket upgrade without credentials goes on with no user: the
+        // client logs in with its first message (browsers cannot set
+        // headers on a WebSocket)
         Err(refused)
             if refused.status == StatusCode::UNAUTHORIZED
                 && request.uri().path() == "/api/subscribe"
                 && !request.headers().contains_key(header::AUTHORIZATION) =>
         {
-            request.extensions_mut().insert(LoginOnSocket);
             next.run(request).await
         }
         Err(refused) => refused.into_response(),
