@@ -146,6 +146,12 @@ pub struct Coordinator {
     final_checkpoint: Arc<std::sync::atomic::AtomicBool>,
     /// History before this time may be compacted away.
     since: u64,
+    /// How much history to keep behind the current time (milliseconds),
+    /// for `SUBSCRIBE … AS OF` a past time.
+    retain_history_ms: u64,
+    /// The read time when the first tick came (after recovery): the
+    /// collections have no history before it.
+    history_floor: Option<u64>,
     /// Running subscriptions by dataflow id.
     subscribes: HashMap<GlobalId, stream::Running>,
     /// Updates a subscription may have waiting for its client.
@@ -200,10 +206,18 @@ impl Coordinator {
             started,
             final_checkpoint: Arc::default(),
             since: 0,
+            retain_history_ms: 0,
+            history_floor: None,
             subscribes: HashMap::new(),
             subscribe_backlog: 1_000_000,
             sources: HashMap::new(),
         }
+    }
+
+    /// Keeps `ms` of history behind the current time (compaction lags by
+    /// it), so `SUBSCRIBE … AS OF` may start that far back.
+    pub fn set_retain_history(&mut self, ms: u64) {
+        self.retain_history_ms = ms;
     }
 
     /// Bounds the updates a subscription may have waiting for its client.
@@ -793,10 +807,18 @@ impl Coordinator {
     fn tick(&mut self) {
         self.drop_abandoned_reads();
         self.drop_spent_snapshots(&[]);
+        let floor = *self.history_floor.get_or_insert(self.read_ts);
         let ts = self.clock.next();
         self.cluster.send(Command::AdvanceTo(ts + 1));
         self.read_ts = ts;
-        let since = self.holds.keys().next().copied().unwrap_or(ts).min(ts);
+        let keep_from = ts.saturating_sub(self.retain_history_ms).max(floor).min(ts);
+        let since = self
+            .holds
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(keep_from)
+            .min(keep_from);
         self.since = since;
         self.cluster.send(Command::AllowCompaction(since));
     }

@@ -59,6 +59,11 @@ struct Args {
     /// filters and reads of views over them move on at least this often.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     tick_interval_ms: u64,
+    /// Milliseconds of history to keep behind the current time (0 to one
+    /// day), so `SUBSCRIBE … AS OF` may start that far back, e.g. to resume
+    /// after a disconnect; kept in memory only, so not across a restart.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
+    retain_history_ms: u64,
     /// Rounds a WITH RECURSIVE may take before it stops with error 54000
     /// (PostgreSQL has no limit and runs until memory runs out).
     #[arg(long, default_value_t = 10_000)]
@@ -164,6 +169,7 @@ async fn serve(args: Args, workers: usize, started: std::time::Instant) -> anyho
         started,
     );
     coord.set_subscribe_backlog(args.subscribe_backlog);
+    coord.set_retain_history(args.retain_history_ms);
     coord
         .recover(recovered)
         .map_err(|e| anyhow::anyhow!("{}", e.message))

@@ -589,6 +589,50 @@ def c_a_shorter_tick_moves_time_sooner(ctx):
         fast.stop()
 
 
+def c_retained_history_lets_a_subscriber_resume(ctx):
+    """`--retain-history-ms`: a subscriber that saw progress up to T and
+    went away resumes with `AS OF T WITH (SNAPSHOT = false)` and gets
+    exactly the changes after T (or, with the snapshot, the contents at T
+    first); the default keeps no history, so a past AS OF is refused."""
+    keep = Server(ctx.server.binary, 2, prefix="ripple-history-",
+                  extra_args=["--retain-history-ms", "600000", "--http-listen", "off"])
+    keep.start()
+    try:
+        kctx = Ctx(keep, ctx.pg)
+        with kctx.connect() as w:
+            w.execute("CREATE TABLE h (id int)")
+            w.execute("CREATE MATERIALIZED VIEW hv AS SELECT id, id * 10 AS x FROM h")
+            w.execute("INSERT INTO h VALUES (1)")
+            rows = subscribe_rows(kctx.connect(), "COPY (SUBSCRIBE hv) TO STDOUT",
+                                  lambda rs: len(rs) >= 1)
+            seen = int(rows[0][0])  # the snapshot's time
+            time.sleep(1.5)  # ticks pass: without retention this time is compacted
+            w.execute("INSERT INTO h VALUES (2)")
+            w.execute("DELETE FROM h WHERE id = 1")
+            rows = subscribe_rows(
+                kctx.connect(),
+                f"COPY (SUBSCRIBE hv WITH (SNAPSHOT = false) AS OF {seen}) TO STDOUT",
+                lambda rs: len(rs) >= 2)
+            changes = [(r[1], r[2], r[3]) for r in rows]
+            check(changes == [("1", "2", "20"), ("-1", "1", "10")],
+                  f"resumed after {seen}: {rows}")
+            check(all(int(r[0]) > seen for r in rows), f"a change at or before {seen}: {rows}")
+            rows = subscribe_rows(kctx.connect(), f"COPY (SUBSCRIBE hv AS OF {seen}) TO STDOUT",
+                                  lambda rs: len(rs) >= 3)
+            check(rows[0] == (str(seen), "1", "1", "10") and len(rows) == 3,
+                  f"with the snapshot at {seen}: {rows}")
+    finally:
+        keep.stop()
+    with ctx.connect() as w:
+        w.execute("DROP TABLE IF EXISTS h0")
+        w.execute("CREATE TABLE h0 (id int)")
+        rows = subscribe_rows(ctx.connect(), "COPY (SUBSCRIBE h0 WITH (PROGRESS)) TO STDOUT",
+                              lambda rs: len(rs) >= 1)
+        old = int(rows[0][0])
+        time.sleep(1.5)
+        expect_error(lambda: w.execute(f"SUBSCRIBE h0 AS OF {old}"), "22023")
+
+
 CHECKS = [
     c_copy_in_text,
     c_copy_in_csv,
@@ -603,6 +647,7 @@ CHECKS = [
     c_temporal_filter_drops_and_admits_rows_on_time,
     c_temporal_views_are_not_served_stale_after_a_restart,
     c_a_shorter_tick_moves_time_sooner,
+    c_retained_history_lets_a_subscriber_resume,
 ]
 
 
