@@ -584,7 +584,7 @@ def c_a_shorter_tick_moves_time_sooner(ctx):
             while rows_of(w, "SELECT count(*) FROM recent") != [(0,)]:
                 time.sleep(0.01)
             late = time.time() - (at.timestamp() + 1)
-            check(late < 0.5, f"the row left reads {late * 1000:.0f} ms after its bound")
+            check(late < 0.4, f"the row left reads {late * 1000:.0f} ms after its bound")
     finally:
         fast.stop()
 
