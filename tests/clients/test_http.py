@@ -185,8 +185,8 @@ def c_passwords_guard_the_api_as_they_guard_the_port(ctx):
     http_port = free_port()
     locked = Server(ctx.server.binary, 1, prefix="ripple-http-auth-",
                     extra_args=["--http-listen", f"127.0.0.1:{http_port}", "--users-file", users])
-    locked.start()
     try:
+        locked.start()
         lctx = Ctx(locked, http_port)
         query = {"query": "SELECT current_user"}
         status, body = lctx.post("/api/sql", query)

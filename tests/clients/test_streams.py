@@ -563,8 +563,8 @@ def c_a_shorter_tick_moves_time_sooner(ctx):
           f"--tick-interval-ms 5 was accepted: {bad.returncode} {bad.stderr[-300:]}")
     fast = Server(ctx.server.binary, 1, prefix="ripple-tick-",
                   extra_args=["--tick-interval-ms", "50", "--http-listen", "off"])
-    fast.start()
     try:
+        fast.start()
         fctx = Ctx(fast, ctx.pg)
         with fctx.connect() as w:
             w.execute("CREATE TABLE quiet (id int, at timestamptz)")
@@ -596,8 +596,8 @@ def c_retained_history_lets_a_subscriber_resume(ctx):
     first); the default keeps no history, so a past AS OF is refused."""
     keep = Server(ctx.server.binary, 2, prefix="ripple-history-",
                   extra_args=["--retain-history-ms", "600000", "--http-listen", "off"])
-    keep.start()
     try:
+        keep.start()
         kctx = Ctx(keep, ctx.pg)
         with kctx.connect() as w:
             w.execute("CREATE TABLE h (id int)")

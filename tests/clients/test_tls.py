@@ -164,8 +164,8 @@ def check_default_auth(tmp, binary):
         return
     srv = Server(binary, 1, os.path.join(tmp, "default-data"), os.path.join(tmp, "default.log"),
                  host="0.0.0.0")
-    srv.start()
     try:
+        srv.start()
         local = f"host=127.0.0.1 port={srv.port} dbname=ripple connect_timeout=5"
         with psycopg.connect(f"{local} user=ripple", autocommit=True) as c:
             c.execute("CREATE USER remote PASSWORD 'far-away'")
@@ -188,8 +188,8 @@ def check_https(tmp, binary, cert, key):
     srv = Server(binary, 1, os.path.join(tmp, "https-data"), os.path.join(tmp, "https.log"),
                  extra_args=["--tls-cert", cert, "--tls-key", key,
                              "--http-listen", f"{addr}:{hport}"])
-    srv.start()
     try:
+        srv.start()
         with psycopg.connect(f"host=127.0.0.1 port={srv.port} dbname=ripple user=ripple",
                              autocommit=True) as c:
             c.execute("CREATE USER web PASSWORD 'web-pw'")
