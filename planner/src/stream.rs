@@ -191,6 +191,23 @@ fn expect_word(p: &mut Parser, word: &str) -> Result<(), ParserError> {
     }
 }
 
+/// `(key …, key …)`: `each` reads what follows each key (lower case).
+fn parse_options(
+    p: &mut Parser,
+    mut each: impl FnMut(&mut Parser, &str) -> Result<(), ParserError>,
+) -> Result<(), ParserError> {
+    p.expect_token(&Token::LParen)?;
+    loop {
+        let key = crate::ident_name(&p.parse_identifier()?);
+        each(p, &key)?;
+        if !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    p.expect_token(&Token::RParen)?;
+    Ok(())
+}
+
 /// After `SUBSCRIBE`: `[TO] name | (query)`, options and `AS OF`.
 fn parse_subscribe_body(p: &mut Parser) -> Result<Subscribe, ParserError> {
     let _ = p.parse_keyword(Keyword::TO);
@@ -208,9 +225,7 @@ fn parse_subscribe_body(p: &mut Parser) -> Result<Subscribe, ParserError> {
         as_of: None,
     };
     if p.parse_keyword(Keyword::WITH) {
-        p.expect_token(&Token::LParen)?;
-        loop {
-            let key = crate::ident_name(&p.parse_identifier()?);
+        parse_options(p, |p, key| {
             let value = if p.consume_token(&Token::Eq) {
                 match p.parse_value()?.value {
                     sqlparser::ast::Value::Boolean(b) => b,
@@ -233,7 +248,7 @@ fn parse_subscribe_body(p: &mut Parser) -> Result<Subscribe, ParserError> {
             } else {
                 true
             };
-            match key.as_str() {
+            match key {
                 "snapshot" => s.snapshot = value,
                 "progress" => s.progress = value,
                 other => {
@@ -242,11 +257,8 @@ fn parse_subscribe_body(p: &mut Parser) -> Result<Subscribe, ParserError> {
                     )))
                 }
             }
-            if !p.consume_token(&Token::Comma) {
-                break;
-            }
-        }
-        p.expect_token(&Token::RParen)?;
+            Ok(())
+        })?;
     }
     if p.parse_keyword(Keyword::AS) {
         p.expect_keyword_is(Keyword::OF)?;
@@ -343,10 +355,8 @@ fn parse_create_source(p: &mut Parser) -> Result<CreateSource, ParserError> {
     };
     let with = p.parse_keyword(Keyword::WITH);
     if with || p.peek_token().token == Token::LParen {
-        p.expect_token(&Token::LParen)?;
-        loop {
-            let key = crate::ident_name(&p.parse_identifier()?);
-            match key.as_str() {
+        parse_options(p, |p, key| {
+            match key {
                 "tick" => {
                     p.expect_keyword_is(Keyword::INTERVAL)?;
                     let _ = p.consume_token(&Token::Eq);
@@ -388,11 +398,8 @@ fn parse_create_source(p: &mut Parser) -> Result<CreateSource, ParserError> {
                     )))
                 }
             }
-            if !p.consume_token(&Token::Comma) {
-                break;
-            }
-        }
-        p.expect_token(&Token::RParen)?;
+            Ok(())
+        })?;
     }
     if p.parse_keyword(Keyword::FOR) {
         p.expect_keyword_is(Keyword::ALL)?;

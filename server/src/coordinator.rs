@@ -811,14 +811,13 @@ impl Coordinator {
         let ts = self.clock.next();
         self.cluster.send(Command::AdvanceTo(ts + 1));
         self.read_ts = ts;
-        let keep_from = ts.saturating_sub(self.retain_history_ms).max(floor).min(ts);
+        // the floor is an earlier read time, so never past `ts`
+        let keep_from = ts.saturating_sub(self.retain_history_ms).max(floor);
         let since = self
             .holds
             .keys()
             .next()
-            .copied()
-            .unwrap_or(keep_from)
-            .min(keep_from);
+            .map_or(keep_from, |h| keep_from.min(*h));
         self.since = since;
         self.cluster.send(Command::AllowCompaction(since));
     }

@@ -113,6 +113,19 @@ class Server:
         raise CheckFailed(f"ripple did not accept connections within "
                           f"{START_TIMEOUT_S:.0f} s\n{self.log_tail()}")
 
+    def __enter__(self):
+        """`with Server(...) as s:` starts it and always stops it, also
+        when it fails to start."""
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc is None or self.proc.poll() is not None:
             return

@@ -183,10 +183,9 @@ def c_passwords_guard_the_api_as_they_guard_the_port(ctx):
     with open(users, "w") as f:
         f.write("ripple:sesame\n")
     http_port = free_port()
-    locked = Server(ctx.server.binary, 1, prefix="ripple-http-auth-",
-                    extra_args=["--http-listen", f"127.0.0.1:{http_port}", "--users-file", users])
-    try:
-        locked.start()
+    with Server(ctx.server.binary, 1, prefix="ripple-http-auth-",
+                extra_args=["--http-listen", f"127.0.0.1:{http_port}", "--users-file", users]) \
+            as locked:
         lctx = Ctx(locked, http_port)
         query = {"query": "SELECT current_user"}
         status, body = lctx.post("/api/sql", query)
@@ -240,8 +239,6 @@ def c_passwords_guard_the_api_as_they_guard_the_port(ctx):
               f"WebSocket login with a wrong password: {msgs}")
         msgs = asyncio.run(ws({}, login={"user": "ann", "password": "new"}))
         check(msgs[1] == {"type": "Row", "payload": ["ann"]}, f"WebSocket login as ann: {msgs}")
-    finally:
-        locked.stop()
     bad = subprocess.run([ctx.server.binary, "--http-listen", "0.0.0.0:0", "--listen",
                           f"127.0.0.1:{free_port()}", "--data-dir",
                           os.path.join(ctx.server.tmp, "never")],

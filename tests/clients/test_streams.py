@@ -561,10 +561,8 @@ def c_a_shorter_tick_moves_time_sooner(ctx):
                          capture_output=True, text=True, timeout=30)
     check(bad.returncode != 0 and "tick-interval-ms" in bad.stderr,
           f"--tick-interval-ms 5 was accepted: {bad.returncode} {bad.stderr[-300:]}")
-    fast = Server(ctx.server.binary, 1, prefix="ripple-tick-",
-                  extra_args=["--tick-interval-ms", "50", "--http-listen", "off"])
-    try:
-        fast.start()
+    with Server(ctx.server.binary, 1, prefix="ripple-tick-",
+                extra_args=["--tick-interval-ms", "50", "--http-listen", "off"]) as fast:
         fctx = Ctx(fast, ctx.pg)
         with fctx.connect() as w:
             w.execute("CREATE TABLE quiet (id int, at timestamptz)")
@@ -585,8 +583,6 @@ def c_a_shorter_tick_moves_time_sooner(ctx):
                 time.sleep(0.01)
             late = time.time() - (at.timestamp() + 1)
             check(late < 0.4, f"the row left reads {late * 1000:.0f} ms after its bound")
-    finally:
-        fast.stop()
 
 
 def c_retained_history_lets_a_subscriber_resume(ctx):
@@ -594,10 +590,8 @@ def c_retained_history_lets_a_subscriber_resume(ctx):
     went away resumes with `AS OF T WITH (SNAPSHOT = false)` and gets
     exactly the changes after T (or, with the snapshot, the contents at T
     first); the default keeps no history, so a past AS OF is refused."""
-    keep = Server(ctx.server.binary, 2, prefix="ripple-history-",
-                  extra_args=["--retain-history-ms", "600000", "--http-listen", "off"])
-    try:
-        keep.start()
+    with Server(ctx.server.binary, 2, prefix="ripple-history-",
+                extra_args=["--retain-history-ms", "600000", "--http-listen", "off"]) as keep:
         kctx = Ctx(keep, ctx.pg)
         with kctx.connect() as w:
             w.execute("CREATE TABLE h (id int)")
@@ -621,8 +615,6 @@ def c_retained_history_lets_a_subscriber_resume(ctx):
                                   lambda rs: len(rs) >= 3)
             check(rows[0] == (str(seen), "1", "1", "10") and len(rows) == 3,
                   f"with the snapshot at {seen}: {rows}")
-    finally:
-        keep.stop()
     with ctx.connect() as w:
         w.execute("DROP TABLE IF EXISTS h0")
         w.execute("CREATE TABLE h0 (id int)")
