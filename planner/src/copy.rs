@@ -4,7 +4,7 @@
 
 use crate::bind::{object_name, Binder};
 use crate::bind_expr::ident_name;
-use crate::plan::{ReadPlan, StatementPlan};
+use crate::plan::StatementPlan;
 use catalog::{sqlstate, Column, Datum, GlobalId, Row, ScalarType, SqlError, SqlResult};
 use sqlparser::ast::{self, CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource};
 
@@ -251,13 +251,7 @@ impl Binder<'_> {
     /// The read of a `COPY … TO STDOUT` (its options are the session's to
     /// apply when it writes the rows).
     fn copy_query(&self, q: &ast::Query) -> SqlResult<StatementPlan> {
-        let (rel, finishing) = self.bind_top_query(q)?;
-        let columns = rel.scope.columns()[..finishing.project.len()].to_vec();
-        Ok(StatementPlan::CopyTo(ReadPlan {
-            plan: crate::optimize::optimize(rel.plan),
-            columns,
-            finishing,
-        }))
+        Ok(StatementPlan::CopyTo(self.read_plan(q)?))
     }
 }
 

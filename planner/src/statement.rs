@@ -9,19 +9,23 @@ use catalog::{sqlstate, Column, ItemKind, Row, Schema, SqlError, SqlResult};
 use sqlparser::ast::{self, Statement};
 
 impl Binder<'_> {
+    /// A query's read: its optimized plan, result columns and finishing
+    /// (for SELECT and COPY … TO).
+    pub(crate) fn read_plan(&self, q: &ast::Query) -> SqlResult<ReadPlan> {
+        let (rel, finishing) = self.bind_top_query(q)?;
+        let columns = rel.scope.columns()[..finishing.project.len()].to_vec();
+        Ok(ReadPlan {
+            plan: crate::optimize::optimize(rel.plan),
+            columns,
+            finishing,
+        })
+    }
+
     /// Plans one parsed statement.
     pub fn plan_statement(&self, stmt: &Statement) -> SqlResult<StatementPlan> {
         match stmt {
             Statement::Query(q) if select_into(q).is_some() => self.plan_select_into(q),
-            Statement::Query(q) => {
-                let (rel, finishing) = self.bind_top_query(q)?;
-                let columns = rel.scope.columns()[..finishing.project.len()].to_vec();
-                Ok(StatementPlan::Select(ReadPlan {
-                    plan: crate::optimize::optimize(rel.plan),
-                    columns,
-                    finishing,
-                }))
-            }
+            Statement::Query(q) => Ok(StatementPlan::Select(self.read_plan(q)?)),
             Statement::Copy {
                 source,
                 to,
